@@ -1,0 +1,41 @@
+from django.contrib import admin, messages
+
+from calls.api_keys import issue_key
+from calls.models import AgentClient, ApiKey, CallSession
+
+
+class ApiKeyInline(admin.TabularInline):
+    model = ApiKey
+    extra = 0
+    fields = ["prefix", "label", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "created_at", "last_used_at"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(AgentClient)
+class AgentClientAdmin(admin.ModelAdmin):
+    list_display = ["name", "business_associate", "enabled", "created_at"]
+    filter_horizontal = ["health_systems"]
+    inlines = [ApiKeyInline]
+    actions = ["issue_api_key"]
+
+    @admin.action(description="Issue a new API key (shown once)")
+    def issue_api_key(self, request, queryset) -> None:
+        for client in queryset:
+            key = issue_key(agent_client=client, label=f"admin:{request.user.get_username()}")
+            self.message_user(request, f"New key for {client}: {key} (copy it now; it is not stored)", messages.WARNING)
+
+
+@admin.register(CallSession)
+class CallSessionAdmin(admin.ModelAdmin):
+    list_display = ["id", "health_system", "agent_client", "state", "failed_attempts", "created_at", "ended_at"]
+    list_filter = ["state", "health_system"]
+    readonly_fields = [f.name for f in CallSession._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,68 @@
+import uuid
+
+from django.db import models
+
+from compliance.models import BusinessAssociate
+from ehr_integrations.models import HealthSystem
+
+
+class AgentClient(models.Model):
+    """A voice agent backend allowed to open calls at a set of health systems."""
+
+    name = models.CharField(max_length=200, unique=True)
+    business_associate = models.ForeignKey(
+        BusinessAssociate, null=True, blank=True, on_delete=models.PROTECT, related_name="agent_clients"
+    )
+    health_systems = models.ManyToManyField(HealthSystem, related_name="agent_clients", blank=True)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiKey(models.Model):
+    """An API key: only its prefix (for lookup) and a SHA-256 hash are stored; the key is shown once."""
+
+    agent_client = models.ForeignKey(AgentClient, on_delete=models.CASCADE, related_name="api_keys")
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64, editable=False)
+    label = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.agent_client})"
+
+
+class CallState(models.TextChoices):
+    UNVERIFIED = "unverified", "Unverified"
+    VERIFIED = "verified", "Verified"
+    ESCALATED = "escalated", "Escalated to a person"
+    ENDED = "ended", "Ended"
+
+
+class CallSession(models.Model):
+    """Non-PHI facts about one call; the call's PHI lives only in the encrypted session store."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    agent_client = models.ForeignKey(AgentClient, on_delete=models.PROTECT, related_name="calls")
+    health_system = models.ForeignKey(HealthSystem, on_delete=models.PROTECT, related_name="calls")
+    external_id = models.CharField(max_length=200, blank=True)
+    state = models.CharField(max_length=16, choices=CallState.choices, default=CallState.UNVERIFIED)
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    verification_method = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    last_activity_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=64, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "last_activity_at"])]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return str(self.id)

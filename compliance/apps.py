@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _sync_roles(sender, **kwargs) -> None:
+    from django.contrib.auth.models import Group, Permission
+
+    from compliance.roles import sync_roles
+
+    sync_roles(Group, Permission)
+
+
+class ComplianceConfig(AppConfig):
+    name = "compliance"
+
+    def ready(self) -> None:
+        post_migrate.connect(_sync_roles, dispatch_uid="compliance.sync_roles")

@@ -1,0 +1,41 @@
+"""The two staff roles as Django groups, with permissions derived from app labels.
+
+Synced by the roles data migration and again after every migrate, so permissions of models
+added later join the right role without a hand-edited list.
+"""
+
+ONBOARDING_ENGINEER = "Onboarding engineer"
+COMPLIANCE_OFFICER = "Compliance officer"
+
+# (app_label, model or "*", actions)
+ROLE_GRANTS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
+    ONBOARDING_ENGINEER: [
+        ("ehr_integrations", "*", ("add", "change", "delete", "view")),
+        ("calls", "agentclient", ("add", "change", "delete", "view")),
+        ("calls", "apikey", ("add", "change", "delete", "view")),
+        ("calls", "callsession", ("view",)),
+        ("calls", "*", ("view",)),
+        ("compliance", "businessassociate", ("view",)),
+    ],
+    COMPLIANCE_OFFICER: [
+        ("audit", "*", ("view",)),
+        ("auditlog", "logentry", ("view",)),
+        ("compliance", "*", ("add", "change", "delete", "view")),
+        ("ehr_integrations", "*", ("view",)),
+        ("calls", "*", ("view",)),
+    ],
+}
+
+
+def sync_roles(group_model, permission_model) -> None:
+    for role, grants in ROLE_GRANTS.items():
+        group, _ = group_model.objects.get_or_create(name=role)
+        wanted = set()
+        for app_label, model, actions in grants:
+            perms = permission_model.objects.filter(content_type__app_label=app_label)
+            if model != "*":
+                perms = perms.filter(content_type__model=model)
+            for perm in perms:
+                if perm.codename.split("_", 1)[0] in actions:
+                    wanted.add(perm.pk)
+        group.permissions.set(wanted)

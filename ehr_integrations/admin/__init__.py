@@ -1,0 +1,83 @@
+from django.contrib import admin
+
+from ehr_integrations.admin.forms import EHRConnectionForm
+from ehr_integrations.models import (
+    EHRConnection,
+    HealthSystem,
+    MappingRule,
+    SigningKey,
+    TransferTarget,
+    VerificationPolicy,
+)
+
+
+class EHRConnectionInline(admin.StackedInline):
+    model = EHRConnection
+    form = EHRConnectionForm
+    can_delete = False
+    readonly_fields = ["secret_stored", "discovered_at"]
+
+    @admin.display(boolean=True, description="Client secret stored")
+    def secret_stored(self, obj) -> bool:
+        return bool(obj and obj.has_client_secret)
+
+
+class VerificationPolicyInline(admin.StackedInline):
+    model = VerificationPolicy
+    can_delete = False
+
+
+class TransferTargetInline(admin.TabularInline):
+    model = TransferTarget
+    extra = 0
+
+
+class MappingRuleInline(admin.TabularInline):
+    model = MappingRule
+    extra = 0
+
+
+@admin.register(HealthSystem)
+class HealthSystemAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "vendor", "fhir_base_url", "enabled"]
+    list_filter = ["vendor", "enabled"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [EHRConnectionInline, VerificationPolicyInline, TransferTargetInline, MappingRuleInline]
+
+
+@admin.register(EHRConnection)
+class EHRConnectionAdmin(admin.ModelAdmin):
+    form = EHRConnectionForm
+    list_display = ["health_system", "auth_method", "client_id", "signing_algorithm"]
+    readonly_fields = ["discovery", "discovered_at"]
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(admin.ModelAdmin):
+    list_display = ["kid", "health_system", "algorithm", "status", "created_at", "activate_after", "retired_at"]
+    list_filter = ["status", "health_system"]
+    readonly_fields = [
+        "health_system",
+        "kid",
+        "algorithm",
+        "public_jwk",
+        "status",
+        "created_at",
+        "activate_after",
+        "activated_at",
+        "retired_at",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(MappingRule)
+class MappingRuleAdmin(admin.ModelAdmin):
+    list_display = ["health_system", "resource", "field", "expression", "enabled"]
+    list_filter = ["health_system", "resource"]
+
+
+admin.site.register(VerificationPolicy)
+admin.site.register(TransferTarget)

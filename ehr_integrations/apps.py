@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class EhrIntegrationsConfig(AppConfig):
+    name = "ehr_integrations"

@@ -1,0 +1,17 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from ehr_integrations.config_as_code import export_text
+from ehr_integrations.models import HealthSystem
+
+
+class Command(BaseCommand):
+    help = "Print a health system's configuration as YAML (the apply format, without secrets)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("slug")
+
+    def handle(self, *args, slug: str, **options) -> None:
+        try:
+            self.stdout.write(export_text(slug), ending="")
+        except HealthSystem.DoesNotExist:
+            raise CommandError(f"no health system with slug {slug!r}") from None

@@ -1,0 +1,43 @@
+from zoneinfo import available_timezones
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+
+
+class Vendor(models.TextChoices):
+    EPIC = "epic", "Epic"
+    ORACLE_HEALTH = "oracle_health", "Oracle Health (Cerner)"
+    GENERIC = "generic", "Generic FHIR R4"
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone")
+
+
+class HealthSystem(models.Model):
+    slug = models.SlugField(unique=True, validators=[RegexValidator(r"^[a-z0-9-]+$")])
+    name = models.CharField(max_length=200)
+    vendor = models.CharField(max_length=20, choices=Vendor.choices, default=Vendor.GENERIC)
+    time_zone = models.CharField(max_length=64, default="America/New_York", validators=[validate_time_zone])
+    fhir_base_url = models.URLField(max_length=500, help_text="FHIR R4 base, e.g. https://fhir.example.org/api/FHIR/R4")
+    extra_allowed_hosts = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Space-separated hosts besides the FHIR base and token URL hosts that the gateway may call.",
+    )
+    filler_phrases = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Phrases the agent can speak while a slow lookup runs; empty uses the built-in set.",
+    )
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

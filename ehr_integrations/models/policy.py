@@ -1,0 +1,47 @@
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from ehr_integrations.models.health_system import HealthSystem
+
+IDENTIFIERS = ("date_of_birth", "ssn_last4", "mrn", "phone", "family_name", "given_name")
+SECOND_FACTORS = ("ssn_last4", "mrn", "phone")
+
+
+def default_factor_sets() -> list[list[str]]:
+    return [["date_of_birth", "ssn_last4"], ["date_of_birth", "mrn"]]
+
+
+def validate_factor_sets(value) -> None:
+    if not isinstance(value, list) or not value:
+        raise ValidationError("factor_sets must be a non-empty list of identifier lists")
+    for factor_set in value:
+        if not isinstance(factor_set, list) or not factor_set:
+            raise ValidationError("each factor set must be a non-empty list")
+        unknown = [f for f in factor_set if f not in IDENTIFIERS]
+        if unknown:
+            raise ValidationError(f"unknown identifier(s) {unknown}; use {list(IDENTIFIERS)}")
+        if "date_of_birth" not in factor_set or not any(f in SECOND_FACTORS for f in factor_set):
+            raise ValidationError("each factor set needs date_of_birth and a second factor (ssn_last4, mrn or phone)")
+
+
+class VerificationPolicy(models.Model):
+    """Which identifier sets verify a caller at this health system, and the attempt limits."""
+
+    health_system = models.OneToOneField(HealthSystem, on_delete=models.CASCADE, related_name="verification_policy")
+    factor_sets = models.JSONField(default=default_factor_sets, validators=[validate_factor_sets])
+    name_parts_required = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Name parts the vendor\'s patient search needs, e.g. ["family_name", "given_name"].',
+    )
+    max_failures_per_call = models.PositiveSmallIntegerField(default=3)
+    max_failures_per_caller_hour = models.PositiveSmallIntegerField(default=10)
+    max_failures_per_patient = models.PositiveSmallIntegerField(default=5)
+    patient_window_minutes = models.PositiveSmallIntegerField(default=15)
+    patient_lockout_minutes = models.PositiveSmallIntegerField(default=60)
+
+    class Meta:
+        verbose_name_plural = "verification policies"
+
+    def __str__(self) -> str:
+        return f"Verification policy of {self.health_system}"
