@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
 from calls.api_keys import issue_key
-from calls.models import AgentClient, ApiKey, CallSession
+from calls.models import AgentClient, ApiKey, CallSession, FollowUp
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -38,4 +38,16 @@ class CallSessionAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "health_system", "tool", "reason", "status", "attempts", "resolved_at"]
+    list_filter = ["status", "health_system", "tool"]
+    readonly_fields = ["health_system", "call", "patient_reference", "tool", "reason", "attempts", "created_at",
+                       "last_attempt_at", "resolved_at"]
+    fields = readonly_fields[:4] + ["status"] + readonly_fields[4:]
+
+    def has_add_permission(self, request) -> bool:
         return False

@@ -66,3 +66,32 @@ class CallSession(models.Model):
 
     def __str__(self) -> str:
         return str(self.id)
+
+
+class FollowUpStatus(models.TextChoices):
+    OPEN = "open", "Open: the EHR has not answered yet"
+    RETRYING = "retrying", "Retrying"
+    READY = "ready", "Ready: the EHR answers again; call the patient back"
+    CLOSED = "closed", "Closed by staff"
+
+
+class FollowUp(models.Model):
+    """A lookup that failed during a call, for staff to follow up once the EHR recovers (no PHI beyond the id)."""
+
+    health_system = models.ForeignKey(HealthSystem, on_delete=models.PROTECT, related_name="followups")
+    call = models.ForeignKey(CallSession, null=True, on_delete=models.SET_NULL, related_name="followups")
+    patient_reference = models.CharField(max_length=128, help_text="EHR patient id")
+    tool = models.CharField(max_length=32, help_text="what the caller asked for")
+    reason = models.CharField(max_length=64, help_text="why the lookup failed")
+    status = models.CharField(max_length=16, choices=FollowUpStatus.choices, default=FollowUpStatus.OPEN)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.tool} follow-up ({self.status})"
