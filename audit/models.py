@@ -1,0 +1,90 @@
+"""The PHI access log: append-only records, and the seals that chain them (HMAC-SHA256).
+
+Both tables refuse UPDATE, DELETE and TRUNCATE at the database (see migrations/0002_append_only).
+Records are written on the request path with one INSERT; a sealer chains them in order shortly
+after (audit/sealing.py), so writers never serialize on the chain head.
+"""
+
+import uuid
+
+from django.db import models
+
+
+class Outcome(models.TextChoices):
+    SUCCESS = "success", "Success"
+    DENIED = "denied", "Denied"
+    FAILED = "failed", "Failed"
+    UNAVAILABLE = "unavailable", "Unavailable"
+
+
+class AuditRecord(models.Model):
+    """One PHI access (or refused/failed attempt): who, when, what and why. Never a name, birth date or SSN."""
+
+    event_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    recorded_at = models.DateTimeField(db_index=True, help_text="UTC, millisecond precision.")
+    health_system = models.CharField(max_length=100, help_text="Health system slug.")
+    agent_client = models.CharField(max_length=200)
+    call_session = models.CharField(max_length=64, null=True, blank=True)
+    correlation_id = models.CharField(max_length=100)
+    patient_reference = models.CharField(
+        max_length=64, null=True, blank=True, db_index=True, help_text="EHR Patient resource id only."
+    )
+    action = models.CharField(max_length=64)
+    resource_types = models.JSONField(default=list)
+    resource_ids = models.JSONField(default=list)
+    data_category = models.CharField(max_length=64)
+    purpose = models.CharField(max_length=64)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    source_address = models.CharField(max_length=64, null=True, blank=True)
+    verification_method = models.CharField(max_length=64, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        indexes = [models.Index(fields=["health_system", "recorded_at"], name="audit_hs_time")]
+        verbose_name = "PHI access record"
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.action} {self.outcome}"
+
+
+class AuditSeal(models.Model):
+    """A link of the hash chain: HMAC(key, previous hash | position | canonical record)."""
+
+    position = models.BigIntegerField(primary_key=True)
+    # No database constraint: a record deleted behind the triggers' back must leave its seal behind.
+    record = models.OneToOneField(AuditRecord, on_delete=models.DO_NOTHING, db_constraint=False, related_name="seal")
+    previous_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+    sealed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["position"]
+
+    def __str__(self) -> str:
+        return f"seal {self.position}"
+
+
+class PurgeOutcome(models.TextChoices):
+    PURGED = "purged", "Purged"
+    NOTHING = "nothing", "Nothing old enough"
+    REFUSED = "refused", "Refused"
+
+
+class PurgeRun(models.Model):
+    """One run of the retention purge, kept (append-only) whatever it did."""
+
+    ran_at = models.DateTimeField()
+    requested_by = models.CharField(max_length=200)
+    cutoff = models.DateTimeField(help_text="Records recorded before this instant were eligible.")
+    outcome = models.CharField(max_length=16, choices=PurgeOutcome.choices)
+    detail = models.CharField(max_length=300, blank=True)
+    records_purged = models.PositiveIntegerField(default=0)
+    # The chain resumes after the anchor: verification starts from this position and hash.
+    anchor_position = models.BigIntegerField(null=True, blank=True)
+    anchor_hash = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-ran_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"purge {self.ran_at:%Y-%m-%d %H:%M} {self.outcome}"

@@ -1,3 +1,5 @@
+import datetime
+
 from django.db import models
 
 
@@ -14,3 +16,70 @@ class BusinessAssociate(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class AgreementStatus(models.TextChoices):
+    DRAFT = "draft", "Draft (not signed)"
+    ACTIVE = "active", "Active (signed)"
+    TERMINATED = "terminated", "Terminated"
+    SUPERSEDED = "superseded", "Superseded by a newer agreement"
+
+
+class BusinessAssociateAgreement(models.Model):
+    """A signed BAA: which health systems' PHI a business associate may handle, and for how long."""
+
+    business_associate = models.ForeignKey(BusinessAssociate, on_delete=models.PROTECT, related_name="agreements")
+    title = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=16, choices=AgreementStatus.choices, default=AgreementStatus.DRAFT)
+    effective_date = models.DateField()
+    expiry_date = models.DateField(null=True, blank=True, help_text="Blank: no fixed end (evergreen).")
+    # Lazy reference: compliance imports nothing from ehr_integrations.
+    health_systems = models.ManyToManyField(
+        "ehr_integrations.HealthSystem", related_name="business_associate_agreements", blank=True
+    )
+    services_covered = models.TextField(blank=True)
+    document = models.FileField(upload_to="baa/%Y/", blank=True, help_text="The signed agreement (PDF).")
+    contact_name = models.CharField(max_length=200, blank=True)
+    contact_email = models.EmailField(blank=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["expiry_date", "business_associate__name"]
+        verbose_name = "business associate agreement"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expiry_date__isnull=True) | models.Q(expiry_date__gte=models.F("effective_date")),
+                name="baa_expiry_after_effective",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title or f"BAA with {self.business_associate}"
+
+    def is_current_on(self, day: datetime.date) -> bool:
+        return (
+            self.status == AgreementStatus.ACTIVE
+            and self.effective_date <= day
+            and (self.expiry_date is None or day <= self.expiry_date)
+        )
+
+
+class BAAReminder(models.Model):
+    """An expiry reminder that was sent, so each threshold is sent once per expiry date."""
+
+    agreement = models.ForeignKey(BusinessAssociateAgreement, on_delete=models.CASCADE, related_name="reminders")
+    days_before = models.PositiveSmallIntegerField()
+    expiry_date = models.DateField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+    recipients = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["agreement", "days_before", "expiry_date"], name="baa_reminder_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.days_before}-day reminder for {self.agreement}"

@@ -3,9 +3,29 @@
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
+from django.db.backends.signals import connection_created
 
 from compliance.roles import COMPLIANCE_OFFICER, ONBOARDING_ENGINEER
 from tests import builders
+from tests.audit.unwritable import audit_log_unwritable as _audit_log_unwritable
+
+
+def _allow_test_flush_of_audit_log(sender, connection, **kwargs) -> None:
+    # Flushes between transactional tests TRUNCATE the append-only audit tables; the trigger lets
+    # that through only in test_* databases whose session asks (audit/migrations/0002_append_only.py).
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET audit.allow_test_flush = 'on'")
+
+
+connection_created.connect(_allow_test_flush_of_audit_log, dispatch_uid="tests.allow_audit_flush")
+
+
+@pytest.fixture
+def audit_log_unwritable(db):
+    """The PHI access log refuses every insert while this fixture is active."""
+    with _audit_log_unwritable():
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,65 @@
+import datetime
+
+import pytest
+
+from compliance.baa import ensure_baa_coverage
+from compliance.errors import BAANotCurrent
+from compliance.models import AgreementStatus, BusinessAssociate, BusinessAssociateAgreement
+from tests import builders
+
+TODAY = datetime.date(2026, 6, 1)
+
+
+@pytest.fixture
+def vendor(db):
+    return BusinessAssociate.objects.create(name="Acme Voice Inc")
+
+
+def agreement(vendor, *systems, status=AgreementStatus.ACTIVE, effective=TODAY.replace(year=2025), expiry=None):
+    baa = BusinessAssociateAgreement.objects.create(
+        business_associate=vendor, status=status, effective_date=effective, expiry_date=expiry
+    )
+    baa.health_systems.add(*systems)
+    return baa
+
+
+def test_active_agreement_within_dates_covers_its_health_system(vendor, health_system):
+    agreement(vendor, health_system, expiry=TODAY)
+
+    ensure_baa_coverage(business_associate_id=vendor.pk, health_system_slug="riverside", on=TODAY)
+
+
+def test_agent_client_without_business_associate_is_refused(db):
+    with pytest.raises(BAANotCurrent):
+        ensure_baa_coverage(business_associate_id=None, health_system_slug="riverside", on=TODAY)
+
+
+def test_agreement_for_another_health_system_does_not_cover(vendor, health_system):
+    agreement(vendor, builders.health_system(slug="elsewhere"))
+
+    with pytest.raises(BAANotCurrent):
+        ensure_baa_coverage(business_associate_id=vendor.pk, health_system_slug="riverside", on=TODAY)
+
+
+@pytest.mark.parametrize(
+    "status,effective,expiry",
+    [
+        (AgreementStatus.ACTIVE, TODAY.replace(year=2025), TODAY - datetime.timedelta(days=1)),
+        (AgreementStatus.ACTIVE, TODAY + datetime.timedelta(days=1), None),
+        (AgreementStatus.DRAFT, TODAY.replace(year=2025), None),
+        (AgreementStatus.TERMINATED, TODAY.replace(year=2025), None),
+    ],
+    ids=["expired-yesterday", "not-yet-effective", "unsigned-draft", "terminated"],
+)
+def test_agreement_that_is_not_current_does_not_cover(vendor, health_system, status, effective, expiry):
+    agreement(vendor, health_system, status=status, effective=effective, expiry=expiry)
+
+    with pytest.raises(BAANotCurrent):
+        ensure_baa_coverage(business_associate_id=vendor.pk, health_system_slug="riverside", on=TODAY)
+
+
+def test_another_vendors_agreement_does_not_cover(vendor, health_system):
+    agreement(BusinessAssociate.objects.create(name="Other"), health_system)
+
+    with pytest.raises(BAANotCurrent):
+        ensure_baa_coverage(business_associate_id=vendor.pk, health_system_slug="riverside", on=TODAY)
