@@ -1,0 +1,89 @@
+"""Vendor presets as data: one YAML file per vendor, the same layout for each (see generic.yaml).
+
+A preset holds the vendor's capabilities, which the search, records and verification layers
+branch on (never on the vendor's name), and the default FHIRPath of every flat field, which a
+health system's MappingRules may override.
+"""
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+from ehr_integrations.identity import Coding, MrnRule
+
+PRESET_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Preset:
+    vendor: str
+    supports_match: bool
+    # Minimum sets of Patient search parameters the vendor accepts (any one set suffices).
+    patient_search_sets: tuple[tuple[str, ...], ...]
+    needs_epic_client_id_header: bool
+    # Communication search parameter naming the patient; None: no patient-level Communication search.
+    communication_search_param: str | None
+    # MedicationDispense search parameter naming the patient; None: the vendor gives no dispenses.
+    dispense_search_param: str | None
+    # _include values per searched resource type, only those the vendor honours.
+    includes: MappingProxyType
+    # Fixed extra search parameters per resource type (e.g. Epic's Appointment service-category).
+    search_extras: MappingProxyType
+    # Resource types whose names the gateway may read to resolve a reference (never patient data).
+    readable_references: tuple[str, ...]
+    mrn_identifier: MrnRule
+    # Flat resource -> field -> FHIRPath; a missing field is computed (see normalize/).
+    fields: MappingProxyType
+
+    def includes_for(self, resource_type: str) -> tuple[str, ...]:
+        return self.includes.get(resource_type, ())
+
+    def extras_for(self, resource_type: str) -> dict[str, str]:
+        return dict(self.search_extras.get(resource_type, {}))
+
+
+def _frozen(value: dict[str, Any]) -> MappingProxyType:
+    return MappingProxyType({key: MappingProxyType(dict(inner or {})) for key, inner in value.items()})
+
+
+def _mrn_rule(data: dict[str, Any]) -> MrnRule:
+    return MrnRule(
+        type_texts=tuple(data.get("type_texts", ())),
+        type_codings=tuple(Coding(system=c["system"], code=str(c["code"])) for c in data.get("type_codings", ())),
+        systems=tuple(data.get("systems", ())),
+        search_system=data.get("search_system"),
+    )
+
+
+def _build(data: dict[str, Any]) -> Preset:
+    caps = data["capabilities"]
+    return Preset(
+        vendor=data["vendor"],
+        supports_match=bool(caps["supports_match"]),
+        patient_search_sets=tuple(tuple(s) for s in caps["patient_search_sets"]),
+        needs_epic_client_id_header=bool(caps["needs_epic_client_id_header"]),
+        communication_search_param=caps.get("communication_search_param"),
+        dispense_search_param=caps.get("dispense_search_param"),
+        includes=MappingProxyType({k: tuple(v) for k, v in (caps.get("includes") or {}).items()}),
+        search_extras=_frozen(caps.get("search_extras") or {}),
+        readable_references=tuple(caps.get("readable_references", ())),
+        mrn_identifier=_mrn_rule(caps.get("mrn_identifier") or {}),
+        fields=_frozen(data["fields"]),
+    )
+
+
+def vendors() -> list[str]:
+    return sorted(path.stem for path in PRESET_DIR.glob("*.yaml"))
+
+
+@cache
+def preset(vendor: str) -> Preset:
+    """The preset of one vendor (epic, oracle_health, generic); loaded once per process."""
+    path = PRESET_DIR / f"{vendor}.yaml"
+    if not path.is_file():
+        raise KeyError(f"no preset for vendor {vendor!r}")
+    return _build(yaml.safe_load(path.read_text(encoding="utf-8")))
