@@ -157,6 +157,17 @@ SPECTACULAR_SETTINGS = {
 # Gateway behaviour.
 SANDBOX_URL = env.str("SANDBOX_URL", default="")
 SESSION_IDLE_TTL_SECONDS = env.int("SESSION_IDLE_TTL_SECONDS", default=30 * 60)
+
+# EHR connectivity (ehr_integrations: token_cache, signing_keys, jwks). Short values in tests only.
+EHR_TOKEN_MIN_REFRESH_INTERVAL_S = env.float("EHR_TOKEN_MIN_REFRESH_INTERVAL_S", default=60.0)
+EHR_TOKEN_REFRESH_AHEAD = env.float("EHR_TOKEN_REFRESH_AHEAD", default=0.25)  # share of lifetime left
+EHR_TOKEN_FAILURE_BACKOFF_S = env.float("EHR_TOKEN_FAILURE_BACKOFF_S", default=10.0)
+EHR_TOKEN_REFRESH_EVERY_S = env.float("EHR_TOKEN_REFRESH_EVERY_S", default=30.0)
+SIGNING_KEY_GRACE_S = env.float("SIGNING_KEY_GRACE_S", default=24 * 3600.0)  # published before signing
+SIGNING_KEY_RETIRE_AFTER_S = env.float("SIGNING_KEY_RETIRE_AFTER_S", default=24 * 3600.0)
+SIGNING_KEY_MAX_AGE_DAYS = env.int("SIGNING_KEY_MAX_AGE_DAYS", default=90)
+JWKS_MAX_AGE_S = env.int("JWKS_MAX_AGE_S", default=3600)  # must stay below SIGNING_KEY_GRACE_S
+EHR_BREAKER_TRANSITIONS_KEPT = env.int("EHR_BREAKER_TRANSITIONS_KEPT", default=20)
 AUDIT_DIGEST_DIR = env.path("AUDIT_DIGEST_DIR", default=BASE_DIR / "var" / "audit-digests")
 
 LOGGING = {
