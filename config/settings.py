@@ -120,7 +120,13 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "ehr-refresh-tokens": {
+        "task": "ehr_integrations.tasks.refresh_expiring_tokens",
+        "schedule": env.float("EHR_TOKEN_REFRESH_EVERY_S", default=30.0),
+    },
+    "ehr-rotate-signing-keys": {"task": "ehr_integrations.tasks.rotate_signing_keys", "schedule": 3600.0},
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -17,16 +17,15 @@ A 401 triggers one forced token refresh and one retry. Reasons and messages neve
 """
 
 import re
-import time
-from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
 
 import httpx
 
-from ehr_integrations import io_loop, smart_auth, token_cache, transport
-from ehr_integrations.connection_config import ConnectionConfig, connection_config
+from ehr_integrations import discovery, io_loop, smart_auth, token_cache, transport
+from ehr_integrations.connection_config import ConnectionConfig
+from ehr_integrations.connection_config import connection_config as read_connection_config
 from ehr_integrations.errors import EHRAuthError, EHRRequestRejected, EHRUnavailable
+from ehr_integrations.models import HealthSystem
 
 __all__ = [
     "ConnectionConfig",
@@ -38,12 +37,10 @@ __all__ = [
     "run_sync",
 ]
 
-T = TypeVar("T")
 FHIR_JSON = "application/fhir+json"
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")  # FHIR R4 id datatype
 RESOURCE_TYPE = re.compile(r"^[A-Z][A-Za-z]{1,63}$")
 REJECTION_REASONS = {400: "bad_request", 403: "forbidden", 404: "not_found", 410: "gone", 422: "unprocessable"}
-RUN_SYNC_MARGIN_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -54,16 +51,18 @@ class SearchResult:
     warnings: list[dict] = field(default_factory=list)  # OperationOutcome entries (search mode "outcome")
 
 
-def deadline_in(seconds: float) -> float:
-    return time.monotonic() + seconds
+deadline_in = io_loop.deadline_in
+run_sync = io_loop.run_until  # run a client coroutine from sync code; never blocks past the deadline
 
 
-def run_sync(coro: Coroutine[Any, Any, T], *, deadline: float) -> T:
-    """Run a client coroutine on the I/O loop from synchronous code; never blocks past the deadline."""
-    try:
-        return io_loop.run(coro, timeout=max(0.0, deadline - time.monotonic()) + RUN_SYNC_MARGIN_S)
-    except TimeoutError:
-        raise EHRUnavailable("deadline_exceeded") from None
+def connection_config(health_system: HealthSystem) -> ConnectionConfig:
+    """Everything a FhirClient needs, read in the calling thread. Runs discovery first (network, calling
+    thread) when a token is needed and no token URL is configured or discovered yet."""
+    config = read_connection_config(health_system)
+    if not config.token_url and smart_auth.requires_token(config):
+        discovery.refresh_discovery(health_system)
+        config = read_connection_config(health_system)
+    return config
 
 
 class FhirClient:

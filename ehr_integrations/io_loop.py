@@ -9,9 +9,12 @@ same under WSGI, ASGI, Celery and the test client. Code on this loop must not qu
 import asyncio
 import os
 import threading
+import time
 from collections.abc import Coroutine
 from concurrent.futures import Future
 from typing import Any, TypeVar
+
+from ehr_integrations.errors import EHRUnavailable
 
 T = TypeVar("T")
 
@@ -50,3 +53,19 @@ def run(coro: Coroutine[Any, Any, T], timeout: float) -> T:
     except TimeoutError:
         future.cancel()
         raise
+
+
+RUN_UNTIL_MARGIN_S = 0.05
+
+
+def deadline_in(seconds: float) -> float:
+    """An absolute deadline (time.monotonic()) `seconds` from now."""
+    return time.monotonic() + seconds
+
+
+def run_until(coro: Coroutine[Any, Any, T], *, deadline: float) -> T:
+    """`run` bounded by an absolute deadline: the caller never waits past it (EHRUnavailable then)."""
+    try:
+        return run(coro, timeout=max(0.0, deadline - time.monotonic()) + RUN_UNTIL_MARGIN_S)
+    except TimeoutError:
+        raise EHRUnavailable("deadline_exceeded") from None

@@ -97,6 +97,16 @@ def published_keys(health_system: HealthSystem) -> list[SigningKey]:
     return list(SigningKey.objects.filter(health_system=health_system, status__in=PUBLISHED_STATUSES))
 
 
+def jwks(health_system: HealthSystem) -> dict:
+    """The JWK Set to publish. A private_key_jwt site gets its first key here if it has none yet,
+    so the JWKS URL can be registered with the EHR before the first token request."""
+    keys = published_keys(health_system)
+    uses_keys = EHRConnection.objects.filter(health_system=health_system, auth_method="private_key_jwt").exists()
+    if not keys and uses_keys:
+        keys = [signing_key_for(health_system)]
+    return {"keys": [key.public_jwk for key in keys]}
+
+
 def start_rotation(health_system: HealthSystem, *, grace_s: float | None = None) -> SigningKey:
     """Publish a new key now; assertions switch to it after the grace period (settings.SIGNING_KEY_GRACE_S)."""
     grace = settings.SIGNING_KEY_GRACE_S if grace_s is None else grace_s

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
 
-from ehr_integrations import shared_cache, smart_auth
+from ehr_integrations import io_loop, shared_cache, smart_auth
 from ehr_integrations.connection_config import ConnectionConfig
 from ehr_integrations.errors import EHRAuthError, EHRUnavailable
 
@@ -198,3 +198,9 @@ async def _release(config: ConnectionConfig, owner: str) -> None:
             await shared_cache.delete(_key(config, "lock"))
     except shared_cache.CacheUnavailable:
         pass  # the lock expires by itself
+
+
+def refresh_if_due_sync(config: ConnectionConfig) -> bool:
+    """`refresh_if_due` from synchronous code (the beat task); bounded by the connection's timeouts."""
+    deadline = io_loop.deadline_in(config.connect_timeout_s + config.read_timeout_s + 1)
+    return io_loop.run_until(refresh_if_due(config, deadline=deadline), deadline=deadline)

@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from ehr_integrations import views
+
+urlpatterns: list = [
+    path("jwks/<slug:slug>.json", views.jwks, name="jwks"),
+]

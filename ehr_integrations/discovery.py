@@ -1,0 +1,83 @@
+"""SMART discovery: where the token endpoint is and what the server supports.
+
+First `[base]/.well-known/smart-configuration` (SMART App Launch 2.0); if that is missing, the
+CapabilityStatement's `rest.security` oauth-uris extension (the older, still common way). Some
+vendors want their client id on these unauthenticated requests (Epic: `Epic-Client-ID`).
+The result is stored in EHRConnection.discovery for the admin and for `connection_config`.
+"""
+
+from django.utils import timezone
+
+from ehr_integrations import io_loop, transport
+from ehr_integrations.connection_config import ConnectionConfig, connection_config
+from ehr_integrations.errors import EHRRequestRejected, EHRUnavailable
+from ehr_integrations.models import EHRConnection, HealthSystem
+
+OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+# Vendors whose servers expect the client id as a header on discovery and metadata requests.
+CLIENT_ID_HEADERS = {"epic": "Epic-Client-ID"}
+KEPT_FIELDS = (
+    "token_endpoint",
+    "token_endpoint_auth_methods_supported",
+    "token_endpoint_auth_signing_alg_values_supported",
+    "grant_types_supported",
+    "scopes_supported",
+    "capabilities",
+    "issuer",
+    "jwks_uri",
+)
+
+
+def discovery_headers(config: ConnectionConfig, accept: str) -> dict[str, str]:
+    headers = {"Accept": accept}
+    if header := CLIENT_ID_HEADERS.get(config.vendor):
+        headers[header] = config.client_id
+    return headers
+
+
+async def discover(config: ConnectionConfig, *, deadline: float) -> dict:
+    """The discovery document ({"source", "token_endpoint", ...}); raises if no token endpoint is found."""
+    url = f"{config.fhir_base_url}/.well-known/smart-configuration"
+    headers = discovery_headers(config, "application/json")
+    try:
+        response = await transport.send(config, "GET", url, endpoint="discovery", deadline=deadline, headers=headers)
+        document = response.json() if response.status_code == 200 else {}
+    except ValueError:
+        document = {}
+    if isinstance(document, dict) and document.get("token_endpoint"):
+        return {"source": "smart-configuration", **{k: document[k] for k in KEPT_FIELDS if k in document}}
+    return await _from_capability_statement(config, deadline=deadline)
+
+
+async def _from_capability_statement(config: ConnectionConfig, *, deadline: float) -> dict:
+    url = f"{config.fhir_base_url}/metadata"
+    headers = discovery_headers(config, "application/fhir+json")
+    response = await transport.send(config, "GET", url, endpoint="metadata", deadline=deadline, headers=headers)
+    if response.status_code != 200:
+        raise EHRRequestRejected(response.status_code, "no_discovery")
+    try:
+        statement = response.json()
+    except ValueError:
+        raise EHRUnavailable("invalid_response") from None
+    uris = oauth_uris(statement)
+    if "token" not in uris:
+        raise EHRRequestRejected(0, "no_token_endpoint")
+    return {"source": "metadata", "token_endpoint": uris["token"], **{k: v for k, v in uris.items() if k != "token"}}
+
+
+def oauth_uris(statement: dict) -> dict[str, str]:
+    """The oauth-uris extension of a CapabilityStatement: {"token": ..., "authorize": ...}."""
+    for rest in statement.get("rest") or []:
+        for extension in (rest.get("security") or {}).get("extension") or []:
+            if extension.get("url") == OAUTH_URIS:
+                return {e["url"]: e["valueUri"] for e in extension.get("extension") or [] if "valueUri" in e}
+    return {}
+
+
+def refresh_discovery(health_system: HealthSystem, *, timeout_s: float = 10.0) -> dict:
+    """Run discovery now (calling thread, outside any transaction) and store what was found."""
+    config = connection_config(health_system)
+    deadline = io_loop.deadline_in(timeout_s)
+    document = io_loop.run_until(discover(config, deadline=deadline), deadline=deadline)
+    EHRConnection.objects.filter(health_system=health_system).update(discovery=document, discovered_at=timezone.now())
+    return document
