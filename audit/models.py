@@ -53,6 +53,8 @@ class AuditSeal(models.Model):
     position = models.BigIntegerField(primary_key=True)
     # No database constraint: a record deleted behind the triggers' back must leave its seal behind.
     record = models.OneToOneField(AuditRecord, on_delete=models.DO_NOTHING, db_constraint=False, related_name="seal")
+    # The sealed record's event id, kept apart from it: a seal pointing at another event means rows moved.
+    event_id = models.UUIDField()
     previous_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
     sealed_at = models.DateTimeField()
@@ -82,6 +84,7 @@ class PurgeRun(models.Model):
     # The chain resumes after the anchor: verification starts from this position and hash.
     anchor_position = models.BigIntegerField(null=True, blank=True)
     anchor_hash = models.CharField(max_length=64, blank=True)
+    signature = models.CharField(max_length=64, blank=True, help_text="Keyed signature over the run's facts.")
 
     class Meta:
         ordering = ["-ran_at", "-id"]

@@ -14,4 +14,7 @@ class ComplianceConfig(AppConfig):
     name = "compliance"
 
     def ready(self) -> None:
+        from compliance.phi_logging import install_record_factory
+
         post_migrate.connect(_sync_roles, dispatch_uid="compliance.sync_roles")
+        install_record_factory()

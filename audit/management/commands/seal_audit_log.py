@@ -1,0 +1,13 @@
+from django.core.management.base import BaseCommand
+
+from audit.sealing import seal_pending
+
+
+class Command(BaseCommand):
+    help = "Seal pending PHI access records into the hash chain."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--full-sweep", action="store_true", help="Look for unsealed records of any age.")
+
+    def handle(self, *args, full_sweep: bool = False, **options) -> None:
+        self.stdout.write(f"sealed {seal_pending(full_sweep=full_sweep)} records")
