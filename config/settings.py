@@ -89,7 +89,10 @@ TEMPLATES = [
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# An empty DATABASE_URL means the embedded default too.
+DATABASES = {
+    "default": env.db_url_config(env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -119,6 +122,8 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=CELERY_B
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# Keep the LOGGING config (and its PHI redaction filter) in workers instead of Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict = {
     "ehr-refresh-tokens": {
@@ -126,6 +131,10 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": env.float("EHR_TOKEN_REFRESH_EVERY_S", default=30.0),
     },
     "ehr-rotate-signing-keys": {"task": "ehr_integrations.tasks.rotate_signing_keys", "schedule": 3600.0},
+    "audit-seal": {"task": "audit.tasks.seal_audit_log", "schedule": env.float("AUDIT_SEAL_EVERY_S", default=5.0)},
+    "audit-export-digest": {"task": "audit.tasks.export_audit_digest", "schedule": 3600.0},
+    "audit-purge-expired": {"task": "audit.tasks.purge_expired_audit_records", "schedule": 24 * 3600.0},
+    "compliance-baa-reminders": {"task": "compliance.tasks.send_baa_reminders", "schedule": 6 * 3600.0},
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -175,6 +184,16 @@ SIGNING_KEY_MAX_AGE_DAYS = env.int("SIGNING_KEY_MAX_AGE_DAYS", default=90)
 JWKS_MAX_AGE_S = env.int("JWKS_MAX_AGE_S", default=3600)  # must stay below SIGNING_KEY_GRACE_S
 EHR_BREAKER_TRANSITIONS_KEPT = env.int("EHR_BREAKER_TRANSITIONS_KEPT", default=20)
 AUDIT_DIGEST_DIR = env.path("AUDIT_DIGEST_DIR", default=BASE_DIR / "var" / "audit-digests")
+# PHI access log (audit/): records unsealed after the grace are flagged; retention is at least 6 years.
+AUDIT_SEAL_GRACE_S = env.int("AUDIT_SEAL_GRACE_S", default=300)
+AUDIT_SEAL_LOOKBACK_S = env.int("AUDIT_SEAL_LOOKBACK_S", default=24 * 3600)
+AUDIT_RETENTION_YEARS = env.int("AUDIT_RETENTION_YEARS", default=6)
+BAA_REMINDER_DAYS = (60, 30, 7)
+COMPLIANCE_NOTIFY_EMAILS = env.list("COMPLIANCE_NOTIFY_EMAILS", default=[])
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="gateway@localhost")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Error reports never carry request bodies or local variables (compliance/error_reports.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "compliance.error_reports.PhiSafeExceptionReporterFilter"
 
 LOGGING = {
     "version": 1,
@@ -212,4 +231,5 @@ AUDITLOG_INCLUDE_TRACKING_MODELS = (
     "calls.AgentClient",
     {"model": "calls.ApiKey", "exclude_fields": ["key_hash"]},
     "compliance.BusinessAssociate",
+    {"model": "compliance.BusinessAssociateAgreement", "m2m_fields": ["health_systems"]},
 )
