@@ -9,6 +9,8 @@ from compliance.roles import COMPLIANCE_OFFICER, ONBOARDING_ENGINEER
 from tests import builders
 from tests.audit.unwritable import audit_log_unwritable as _audit_log_unwritable
 
+pytest_plugins = ["tests.fixtures.sandbox"]
+
 
 def _allow_test_flush_of_audit_log(sender, connection, **kwargs) -> None:
     # Flushes between transactional tests TRUNCATE the append-only audit tables; the trigger lets

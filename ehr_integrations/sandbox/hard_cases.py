@@ -1,0 +1,55 @@
+"""The deliberate hard cases every population carries, planted on its first patients.
+
+Verification and normalization must cope with them: two people with the same name and birth date,
+a patient without a phone, a shared household phone, cancelled and past appointments, and a
+medication with no refills left. `complete` is a patient with one of everything (golden tests).
+"""
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ehr_integrations.sandbox.generate import World
+
+MINIMUM_PATIENTS = 6
+
+
+def plant_hard_cases(world: "World") -> dict[str, object]:
+    """Rewrite the first patients into the hard cases and return where they are (ids only)."""
+    patients = world.population.patients
+    ids = list(patients)
+    if len(ids) < MINIMUM_PATIENTS:
+        return {}
+    complete, twin_a, twin_b, no_phone, household_a, household_b = ids[:MINIMUM_PATIENTS]
+    clinician = world.practitioner_ids[0]
+    first = patients[complete]
+    patients[complete] = replace(first, phone=first.phone or "+18165550100", preferred_name=None)
+    twin = patients[twin_a]
+    patients[twin_b] = replace(
+        patients[twin_b], given=twin.given, family=twin.family, birth_date=twin.birth_date, gender=twin.gender
+    )
+    patients[no_phone] = replace(patients[no_phone], phone=None)
+    shared = patients[household_a].phone or "+18165550199"
+    patients[household_a] = replace(patients[household_a], phone=shared)
+    patients[household_b] = replace(patients[household_b], phone=shared, family=patients[household_a].family)
+
+    upcoming = world.add_appointment(complete, clinician, offset=14, status="booked")
+    cancelled = world.add_appointment(complete, clinician, offset=21, status="cancelled")
+    past = world.add_appointment(complete, clinician, offset=-30, status="fulfilled")
+    with_refills = world.add_prescription(complete, clinician, status="active", allowed=3, fills=1)
+    no_refills = world.add_prescription(complete, clinician, status="active", allowed=2, fills=3)
+    stopped = world.add_prescription(complete, clinician, status="stopped", allowed=1, fills=1)
+    message = world.add_message(complete, clinician)
+    return {
+        "complete": complete,
+        "shared_name_and_birth_date": [twin_a, twin_b],
+        "no_phone": no_phone,
+        "shared_phone": [household_a, household_b],
+        "upcoming_appointment": upcoming.id,
+        "cancelled_appointment": cancelled.id,
+        "past_appointment": past.id,
+        "refills_left": with_refills.id,
+        "no_refills": no_refills.id,
+        "stopped_medication": stopped.id,
+        "message": message.id,
+    }

@@ -1,0 +1,83 @@
+"""What the sandbox was asked and how it answered, for tests to count calls and check faults.
+
+An entry holds the method, the path, the NAMES of the query parameters (never their values, which
+can be PHI), the status, the duration, the client id and the fault injected, if any. No bodies.
+An entry is written when the request arrives (status None while it is still open, e.g. hanging) and
+completed when it ends; a request the client abandoned is recorded with status 499.
+Requests of the internal test-harness client and of the control API are not logged.
+"""
+
+import time
+from collections import deque
+from datetime import UTC, datetime
+from itertools import count
+
+from aiohttp import web
+
+CLIENT_CLOSED = 499
+MAX_ENTRIES = 100_000
+
+
+class RequestLog:
+    def __init__(self) -> None:
+        self._entries: deque[dict] = deque(maxlen=MAX_ENTRIES)
+        self._ids = count(1)
+
+    def open(self, request: web.Request) -> dict:
+        entry = {
+            "seq": next(self._ids),
+            "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "method": request.method,
+            "path": request.path,
+            "params": sorted(set(request.query.keys())),
+            "status": None,
+            "duration_ms": None,
+            "client_id": None,
+            "fault": None,
+        }
+        self._entries.append(entry)
+        return entry
+
+    def entries(self) -> list[dict]:
+        return [dict(entry) for entry in self._entries]
+
+    def discard(self, entry: dict) -> None:
+        try:
+            self._entries.remove(entry)
+        except ValueError:
+            pass
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def logging_middleware(log_key: web.AppKey, internal_client_id: str):
+    """The outermost middleware: it sees every status, including injected faults and hangs."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler) -> web.StreamResponse:
+        if request.path.startswith("/_control"):
+            return await handler(request)
+        log: RequestLog = request.app[log_key]
+        entry = log.open(request)
+        started = time.perf_counter()
+        status = CLIENT_CLOSED
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        except Exception:
+            status = 500
+            raise
+        finally:
+            entry["status"] = status
+            entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
+            entry["client_id"] = request.get("client_id")
+            entry["fault"] = request.get("fault")
+            if entry["client_id"] == internal_client_id:
+                log.discard(entry)
+
+    return middleware

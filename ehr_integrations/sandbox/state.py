@@ -1,0 +1,40 @@
+"""Everything one running sandbox holds in memory, shared by its handlers."""
+
+from dataclasses import dataclass, field
+from types import ModuleType
+
+from aiohttp import web
+
+from ehr_integrations.sandbox.bundles import PageStore
+from ehr_integrations.sandbox.clients import ClientRegistry
+from ehr_integrations.sandbox.faults import FaultSet
+from ehr_integrations.sandbox.jwks_cache import JWKSCache
+from ehr_integrations.sandbox.population import Population
+from ehr_integrations.sandbox.request_log import RequestLog
+from ehr_integrations.sandbox.tokens import TokenStore
+
+
+@dataclass
+class SandboxState:
+    flavour: ModuleType
+    population: Population
+    tokens: TokenStore
+    faults: FaultSet
+    clients: ClientRegistry = field(default_factory=ClientRegistry)
+    jwks_cache: JWKSCache = field(default_factory=JWKSCache)
+    log: RequestLog = field(default_factory=RequestLog)
+    pages: PageStore = field(default_factory=PageStore)
+    base_url: str = ""
+
+    @property
+    def fhir_url(self) -> str:
+        return f"{self.base_url}/fhir"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.base_url}/oauth2/token"
+
+
+STATE = web.AppKey("sandbox_state", SandboxState)
+LOG = web.AppKey("sandbox_request_log", RequestLog)
+FAULTS = web.AppKey("sandbox_faults", FaultSet)
