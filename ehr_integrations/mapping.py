@@ -8,6 +8,7 @@ Mappings are cached per process and rebuilt when the health system or any of its
 import logging
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -84,6 +85,7 @@ class Expression:
             return []
 
 
+@lru_cache(maxsize=1024)
 def compile_expression(text: str) -> Expression:
     return Expression(text=text, fn=compile_fhirpath(text, model=R4))
 
