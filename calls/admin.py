@@ -45,8 +45,17 @@ class CallSessionAdmin(admin.ModelAdmin):
 class FollowUpAdmin(admin.ModelAdmin):
     list_display = ["created_at", "health_system", "tool", "reason", "status", "attempts", "resolved_at"]
     list_filter = ["status", "health_system", "tool"]
-    readonly_fields = ["health_system", "call", "patient_reference", "tool", "reason", "attempts", "created_at",
-                       "last_attempt_at", "resolved_at"]
+    readonly_fields = [
+        "health_system",
+        "call",
+        "patient_reference",
+        "tool",
+        "reason",
+        "attempts",
+        "created_at",
+        "last_attempt_at",
+        "resolved_at",
+    ]
     fields = readonly_fields[:4] + ["status"] + readonly_fields[4:]
 
     def has_add_permission(self, request) -> bool:

@@ -4,6 +4,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from calls import outcomes
+
 
 def error_response(errors: dict[str, str], http_status: int = status.HTTP_400_BAD_REQUEST) -> Response:
     return Response({"status": "error", "errors": errors}, status=http_status)
@@ -27,7 +29,38 @@ def _flatten(detail, prefix: str = "") -> dict[str, str]:
     return {prefix or "body": str(detail)}
 
 
+def render(result) -> Response:
+    """A service result as the contract's envelope."""
+    if isinstance(result, outcomes.Data):
+        body = {"status": "ok", "data": result.data, "source": result.source, "say": result.say}
+        return Response(body, status=result.http)
+    if isinstance(result, outcomes.NeedsMore):
+        body = {"status": "needs_more", "missing": result.missing, "attempts_left": result.attempts_left}
+        return Response(body | {"say": result.say})
+    if isinstance(result, outcomes.Verified):
+        return Response({"status": "verified", "say": result.say})
+    if isinstance(result, outcomes.Pending):
+        return Response(
+            {"status": "pending", "filler": result.filler, "retry_after_ms": result.retry_after_ms},
+            status=status.HTTP_202_ACCEPTED,
+        )
+    if isinstance(result, outcomes.Routed):
+        body = {"transfer": result.transfer.as_dict(), "open_now": result.open_now, "say": result.say}
+        return Response({"status": "ok", "data": body, "source": "live", "say": result.say})
+    raise TypeError(f"no envelope for {type(result).__name__}")
+
+
+def refusal(exc: outcomes.CallRefusal, http_status: int | None = None) -> Response:
+    response = Response({"status": exc.status} | exc.body(), status=http_status or exc.http)
+    retry_after_ms = getattr(exc, "retry_after_ms", None)
+    if retry_after_ms:
+        response["Retry-After"] = str(max(1, round(retry_after_ms / 1000)))
+    return response
+
+
 def exception_handler(exc, context):
+    if isinstance(exc, outcomes.CallRefusal):
+        return refusal(exc)
     if isinstance(exc, exceptions.ValidationError):
         return error_response(_flatten(exc.detail))
     if isinstance(exc, exceptions.ParseError):

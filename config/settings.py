@@ -131,6 +131,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": env.float("EHR_TOKEN_REFRESH_EVERY_S", default=30.0),
     },
     "ehr-rotate-signing-keys": {"task": "ehr_integrations.tasks.rotate_signing_keys", "schedule": 3600.0},
+    "calls-end-abandoned": {"task": "calls.tasks.end_abandoned_calls", "schedule": 60.0},
+    "calls-retry-followups": {"task": "calls.tasks.retry_open_followups", "schedule": 60.0},
     "audit-seal": {"task": "audit.tasks.seal_audit_log", "schedule": env.float("AUDIT_SEAL_EVERY_S", default=5.0)},
     "audit-export-digest": {"task": "audit.tasks.export_audit_digest", "schedule": 3600.0},
     "audit-purge-expired": {"task": "audit.tasks.purge_expired_audit_records", "schedule": 24 * 3600.0},
@@ -208,6 +210,11 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # httpx logs every request URL at INFO; FHIR search URLs carry identifiers.
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }
 
 if not DEBUG:

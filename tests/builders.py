@@ -1,7 +1,10 @@
 """Small builders for the configuration models, with sane defaults."""
 
+import datetime
+
 from calls.api_keys import issue_key
 from calls.models import AgentClient
+from compliance.models import AgreementStatus, BusinessAssociate, BusinessAssociateAgreement
 from ehr_integrations.models import EHRConnection, HealthSystem, TransferTarget, VerificationPolicy
 
 PURPOSES = ("scheduling", "pharmacy", "clinical", "verification", "general")
@@ -30,8 +33,18 @@ def health_system(
     return system
 
 
-def agent_client(name: str, *systems: HealthSystem) -> AgentClient:
-    client = AgentClient.objects.create(name=name)
+def agent_client(name: str, *systems: HealthSystem, baa: bool = True) -> AgentClient:
+    """An agent client allowed these systems, whose business associate has a current BAA for them."""
+    associate = BusinessAssociate.objects.create(name=f"{name} Inc.")
+    if baa:
+        agreement = BusinessAssociateAgreement.objects.create(
+            business_associate=associate,
+            status=AgreementStatus.ACTIVE,
+            effective_date=datetime.date.today() - datetime.timedelta(days=30),
+            expiry_date=datetime.date.today() + datetime.timedelta(days=365),
+        )
+        agreement.health_systems.add(*systems)
+    client = AgentClient.objects.create(name=name, business_associate=associate)
     client.health_systems.add(*systems)
     client.api_key = issue_key(agent_client=client)
     return client

@@ -1,0 +1,74 @@
+"""Verification attempt limits shared by every process (cache counters; keys carry no PHI).
+
+Per call failures live on the CallSession row; per caller number and per patient counters live in
+the cache under keyed hashes, so neither a phone number nor an EHR id appears in a cache key.
+"""
+
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import F
+
+from calls.models import CallSession
+from ehr_integrations.models import VerificationPolicy
+
+HOUR = 3600
+
+
+def _digest(kind: str, value: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _incr(key: str, timeout: int) -> int:
+    if cache.add(key, 1, timeout=timeout):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=timeout)
+        return 1
+
+
+def call_failures(call: CallSession) -> int:
+    return CallSession.objects.filter(pk=call.pk).values_list("failed_attempts", flat=True).first() or 0
+
+
+def record_call_failure(call: CallSession) -> int:
+    CallSession.objects.filter(pk=call.pk).update(failed_attempts=F("failed_attempts") + 1)
+    call.failed_attempts = call_failures(call)
+    return call.failed_attempts
+
+
+def caller_blocked(policy: VerificationPolicy, caller_phone: str | None) -> bool:
+    if not caller_phone:
+        return False
+    count = cache.get(f"vlimit:caller:{_digest('caller', caller_phone)}", 0)
+    return count >= policy.max_failures_per_caller_hour
+
+
+def record_caller_failure(caller_phone: str | None) -> None:
+    if caller_phone:
+        _incr(f"vlimit:caller:{_digest('caller', caller_phone)}", HOUR)
+
+
+def _patient_key(health_system_id: int, patient_id: str) -> str:
+    return _digest("patient", f"{health_system_id}/{patient_id}")
+
+
+def patient_locked(policy: VerificationPolicy, patient_id: str) -> bool:
+    return cache.get(f"vlimit:lock:{_patient_key(policy.health_system_id, patient_id)}") is not None
+
+
+def record_patient_failure(policy: VerificationPolicy, patient_id: str) -> None:
+    key = _patient_key(policy.health_system_id, patient_id)
+    count = _incr(f"vlimit:patient:{key}", policy.patient_window_minutes * 60)
+    if count >= policy.max_failures_per_patient:
+        cache.set(f"vlimit:lock:{key}", 1, timeout=policy.patient_lockout_minutes * 60)
+
+
+def reset_after_success(call: CallSession, policy: VerificationPolicy, patient_id: str) -> None:
+    CallSession.objects.filter(pk=call.pk).update(failed_attempts=0)
+    call.failed_attempts = 0
+    cache.delete(f"vlimit:patient:{_patient_key(policy.health_system_id, patient_id)}")

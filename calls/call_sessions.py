@@ -1,0 +1,61 @@
+"""Opening, describing and ending calls. Ending purges everything PHI-bearing the call held."""
+
+from django.utils import timezone
+
+from calls import session_store
+from calls.identity_match import missing_for_next_set
+from calls.models import AgentClient, CallSession, CallState
+from ehr_integrations.models import HealthSystem
+from ehr_integrations.presets import preset
+
+ACTIVE_STATES = (CallState.UNVERIFIED, CallState.VERIFIED, CallState.ESCALATED)
+
+
+def required_identifiers(health_system: HealthSystem) -> list[str]:
+    """The smallest identifier set that verifies at this health system (what the agent should ask for)."""
+    policy = health_system.verification_policy
+    return missing_for_next_set(policy.factor_sets, policy.name_parts_required, {}, preset(health_system.vendor))
+
+
+def attempts_left(call: CallSession) -> int:
+    limit = call.health_system.verification_policy.max_failures_per_call
+    return max(0, limit - call.failed_attempts)
+
+
+def describe(call: CallSession) -> dict:
+    """The call's state: never PHI."""
+    return {
+        "call_id": str(call.id),
+        "state": call.state,
+        "verification": {"required": required_identifiers(call.health_system), "attempts_left": attempts_left(call)},
+        "created_at": call.created_at.isoformat(),
+        "ended_at": call.ended_at.isoformat() if call.ended_at else None,
+    }
+
+
+def open_call(
+    *, client: AgentClient, health_system: HealthSystem, caller_phone: str | None, external_id: str
+) -> CallSession:
+    call = CallSession.objects.create(agent_client=client, health_system=health_system, external_id=external_id)
+    if caller_phone:
+        session_store.put(str(call.id), "caller", caller_phone)
+    return call
+
+
+def caller_phone(call: CallSession) -> str | None:
+    stored = session_store.get(str(call.id), "caller")
+    return stored[0] if stored else None
+
+
+def note_activity(call: CallSession) -> None:
+    CallSession.objects.filter(pk=call.pk).update(last_activity_at=timezone.now())
+    session_store.touch(str(call.id))
+
+
+def end_call(*, call: CallSession, reason: str) -> None:
+    """Purge the call's PHI and mark it ended (idempotent)."""
+    session_store.destroy(str(call.id))
+    CallSession.objects.filter(pk=call.pk, state__in=ACTIVE_STATES).update(
+        state=CallState.ENDED, ended_at=timezone.now(), end_reason=reason[:64]
+    )
+    call.refresh_from_db()

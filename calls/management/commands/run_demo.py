@@ -1,0 +1,144 @@
+"""`make demo`: the embedded gateway, the sandbox EHR and a scripted call, with nothing else installed.
+
+Migrates the embedded database, starts the sandbox EHR, applies the demo health system, creates an
+agent client and an admin login, starts the gateway, plays one call as a voice agent would, and
+keeps serving until interrupted.
+"""
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import BaseCommand, call_command
+
+from calls.api_keys import issue_key
+from calls.models import AgentClient
+from compliance.models import AgreementStatus, BusinessAssociate, BusinessAssociateAgreement
+from ehr_integrations.config_as_code import apply_text
+from ehr_integrations.models import HealthSystem
+
+DEMO_YAML = Path(settings.BASE_DIR) / "docs" / "examples" / "riverside.yaml"
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{url} exited early with status {process.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not come up in {seconds:.0f} s")
+
+
+class Command(BaseCommand):
+    help = "Run the gateway with the sandbox EHR and play a scripted demo call."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--sandbox-port", type=int, default=8081)
+        parser.add_argument("--no-serve", action="store_true", help="play the call, then stop")
+
+    def handle(self, *args, port: int, sandbox_port: int, no_serve: bool, **options) -> None:
+        call_command("migrate", verbosity=0)
+        secret = secrets.token_urlsafe(24)
+        sandbox = self._start_sandbox(sandbox_port)
+        try:
+            system = self._configure(sandbox_port, secret)
+            key = self._agent_key(system)
+            self._admin_login()
+            gateway = subprocess.Popen(  # noqa: S603
+                [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+                cwd=settings.BASE_DIR,
+            )
+            try:
+                _wait_until_up(f"http://127.0.0.1:{port}/healthz", gateway)
+                self._play_call(f"http://127.0.0.1:{port}", key, sandbox_port)
+                if not no_serve:
+                    self.stdout.write(f"\nGateway: http://127.0.0.1:{port}/admin/  (Ctrl-C to stop)")
+                    gateway.wait()
+            finally:
+                gateway.send_signal(signal.SIGINT)
+                gateway.wait(timeout=10)
+        finally:
+            sandbox.terminate()
+            sandbox.wait(timeout=10)
+
+    def _start_sandbox(self, port: int) -> subprocess.Popen:
+        process = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable,
+                "manage.py",
+                "run_sandbox_ehr",
+                "--port",
+                str(port),
+                "--flavour",
+                "epic",
+                "--patients",
+                "500",
+                "--seed",
+                "7",
+            ],
+            cwd=settings.BASE_DIR,
+            stdout=subprocess.DEVNULL,
+        )
+        _wait_until_up(f"http://127.0.0.1:{port}/fhir/metadata", process)
+        return process
+
+    def _configure(self, sandbox_port: int, secret: str) -> HealthSystem:
+        os.environ["DEMO_EHR_SECRET"] = secret
+        text = DEMO_YAML.read_text().replace("127.0.0.1:8081", f"127.0.0.1:{sandbox_port}")
+        text = text.replace(
+            "  auth_method: private_key_jwt",
+            f"  auth_method: client_secret_basic\n  client_secret_env: DEMO_EHR_SECRET\n"
+            f"  token_url: http://127.0.0.1:{sandbox_port}/oauth2/token",
+        )
+        result = apply_text(text)
+        system = HealthSystem.objects.get(slug=result.slug)
+        scopes = system.connection.scope_list()
+        httpx.post(
+            f"http://127.0.0.1:{sandbox_port}/_control/clients",
+            json={
+                "client_id": system.connection.client_id,
+                "auth": "client_secret_basic",
+                "secret": secret,
+                "scopes": scopes,
+            },
+            timeout=5,
+        ).raise_for_status()
+        return system
+
+    def _agent_key(self, system: HealthSystem) -> str:
+        associate, _ = BusinessAssociate.objects.get_or_create(name="Demo Voice Agent Co.")
+        agreement, _ = BusinessAssociateAgreement.objects.get_or_create(
+            business_associate=associate,
+            title="Demo BAA",
+            defaults={"status": AgreementStatus.ACTIVE, "effective_date": "2026-01-01"},
+        )
+        agreement.health_systems.add(system)
+        client, _ = AgentClient.objects.get_or_create(name="Demo voice agent", business_associate=associate)
+        client.health_systems.add(system)
+        return issue_key(agent_client=client, label="demo")
+
+    def _admin_login(self) -> None:
+        password = secrets.token_urlsafe(12)
+        user, _ = get_user_model().objects.get_or_create(username="admin", defaults={"is_staff": True})
+        user.is_staff = user.is_superuser = True
+        user.set_password(password)
+        user.save()
+        self.stdout.write(f"Admin login for this run: admin / {password}")
+
+    def _play_call(self, base: str, key: str, sandbox_port: int) -> None:
+        from calls.demo_call import play
+
+        truth = httpx.get(f"http://127.0.0.1:{sandbox_port}/_control/patients", timeout=5).json()
+        play(base_url=base, api_key=key, caller=truth["patients"][0], health_system="riverside", out=self.stdout)

@@ -1,0 +1,112 @@
+"""What call services answer with: result values and typed refusals, rendered in calls/envelope.py."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Transfer:
+    name: str
+    phone: str
+    purpose: str
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "phone": self.phone, "purpose": self.purpose}
+
+
+@dataclass(frozen=True)
+class Data:
+    data: object
+    source: str  # "prefetch" or "live"
+    say: str
+    http: int = 200
+
+
+@dataclass(frozen=True)
+class NeedsMore:
+    missing: list[str]
+    attempts_left: int
+    say: str
+
+
+@dataclass(frozen=True)
+class Verified:
+    say: str
+
+
+@dataclass(frozen=True)
+class Pending:
+    filler: str
+    retry_after_ms: int
+
+
+@dataclass(frozen=True)
+class Routed:
+    """A transfer target answer (no PHI)."""
+
+    transfer: Transfer
+    open_now: bool
+    say: str
+
+
+class CallRefusal(Exception):
+    """A typed refusal; the envelope turns it into the contract's answer."""
+
+    status = "error"
+    http = 400
+
+    def body(self) -> dict:
+        return {}
+
+
+@dataclass
+class NotVerified(CallRefusal):
+    say: str = "I need to verify your identity before I can look that up."
+    status = "not_verified"
+    http = 403
+
+    def body(self) -> dict:
+        return {"say": self.say}
+
+
+@dataclass
+class Escalate(CallRefusal):
+    transfer: Transfer
+    say: str
+    http: int = 403
+    status = "escalate"
+
+    def body(self) -> dict:
+        return {"transfer": self.transfer.as_dict(), "say": self.say}
+
+
+@dataclass
+class Unavailable(CallRefusal):
+    reason: str
+    transfer: Transfer
+    say: str
+    retry_after_ms: int | None = None
+    status = "unavailable"
+    http = 503
+
+    def body(self) -> dict:
+        return {
+            "reason": self.reason,
+            "transfer": self.transfer.as_dict(),
+            "say": self.say,
+            "retry_after_ms": self.retry_after_ms,
+        }
+
+
+@dataclass
+class CallEnded(CallRefusal):
+    status = "ended"
+    http = 410
+
+
+@dataclass
+class InvalidInput(CallRefusal):
+    errors: dict[str, str] = field(default_factory=dict)
+    http = 400
+
+    def body(self) -> dict:
+        return {"errors": self.errors}

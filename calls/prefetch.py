@@ -1,0 +1,44 @@
+"""The moment a call is verified, fetch its tools' default answers concurrently into the session store."""
+
+import asyncio
+import logging
+import time
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from calls import session_store
+from calls.models import CallSession
+from calls.tool_specs import TOOLS, FetchArgs, fetch
+from ehr_integrations import io_loop
+from ehr_integrations.errors import EHRError
+from ehr_integrations.fhir_client import connection_config, deadline_in, fhir_client
+from ehr_integrations.mapping import load_mapping
+
+log = logging.getLogger(__name__)
+PREFETCHED = tuple(name for name, spec in TOOLS.items() if spec.prefetch)
+
+
+async def _one(call_id: str, tool: str, client, mapping, args: FetchArgs, deadline: float) -> float:
+    started = time.monotonic()
+    try:
+        data = await fetch(tool, client, mapping, args, deadline=deadline)
+    except EHRError as exc:
+        log.info("prefetch of %s for call %s failed: %s", tool, call_id, type(exc).__name__)
+        return time.monotonic() - started
+    await asyncio.to_thread(session_store.put, call_id, tool, data)
+    return time.monotonic() - started
+
+
+async def _all(call_id: str, client, mapping, args: FetchArgs, deadline: float) -> dict[str, float]:
+    durations = await asyncio.gather(*(_one(call_id, t, client, mapping, args, deadline) for t in PREFETCHED))
+    return dict(zip(PREFETCHED, durations, strict=True))
+
+
+def start(*, call: CallSession, patient_id: str):
+    """Start the prefetch on the I/O loop and return its future (the caller does not wait)."""
+    system = call.health_system
+    config = connection_config(system)
+    args = FetchArgs(patient_id=patient_id, tz=ZoneInfo(system.time_zone), now=timezone.now())
+    coro = _all(str(call.id), fhir_client(config), load_mapping(system), args, deadline_in(config.request_deadline_s))
+    return io_loop.spawn(coro)

@@ -1,0 +1,74 @@
+"""The encrypted, short-lived store of one call's PHI (Redis in production, the cache otherwise).
+
+Each call gets its own random data key. The data key is kept in the cache only wrapped by the
+server's at-rest key, so a dump of Redis alone reveals nothing; `destroy` deletes the key first
+(crypto-shredding: whatever might survive is unreadable) and then the data. Every entry carries
+the idle TTL, renewed on each touch.
+"""
+
+import json
+from datetime import datetime
+
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
+from django.core.cache import cache
+
+from compliance import encryption
+
+NAMES = ("caller", "identifiers", "patient", "appointments", "medications", "messages")
+
+
+def _key_name(call_id: str) -> str:
+    return f"call:{call_id}:key"
+
+
+def _data_name(call_id: str, name: str) -> str:
+    return f"call:{call_id}:data:{name}"
+
+
+def _ttl() -> int:
+    return settings.SESSION_IDLE_TTL_SECONDS
+
+
+def _fernet(call_id: str, *, create: bool) -> Fernet | None:
+    wrapped = cache.get(_key_name(call_id))
+    if wrapped is None:
+        if not create:
+            return None
+        key = Fernet.generate_key().decode()
+        cache.set(_key_name(call_id), encryption.encrypt(key), timeout=_ttl())
+        return Fernet(key.encode())
+    return Fernet(encryption.decrypt(wrapped).encode())
+
+
+def put(call_id: str, name: str, value: object) -> None:
+    """Store a JSON-serializable value for the call, encrypted."""
+    fernet = _fernet(call_id, create=True)
+    payload = json.dumps({"v": value, "at": datetime.now().timestamp()}, default=str).encode()
+    cache.set(_data_name(call_id, name), fernet.encrypt(payload).decode(), timeout=_ttl())
+
+
+def get(call_id: str, name: str) -> tuple[object, float] | None:
+    """The stored value and the time it was stored (epoch seconds), or None."""
+    fernet = _fernet(call_id, create=False)
+    token = cache.get(_data_name(call_id, name))
+    if fernet is None or token is None:
+        return None
+    try:
+        payload = json.loads(fernet.decrypt(token.encode()))
+    except InvalidToken:
+        return None
+    return payload["v"], payload["at"]
+
+
+def touch(call_id: str) -> None:
+    """Renew the idle TTL of everything the call holds."""
+    cache.touch(_key_name(call_id), timeout=_ttl())
+    for name in NAMES:
+        cache.touch(_data_name(call_id, name), timeout=_ttl())
+
+
+def destroy(call_id: str) -> None:
+    """Shred the call's key, then delete its data."""
+    cache.delete(_key_name(call_id))
+    cache.delete_many([_data_name(call_id, name) for name in NAMES])

@@ -1,0 +1,142 @@
+"""Answering the agent's PHI tool calls: gated by verification, from prefetch when fresh, else live."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from calls import access_log, followups, session_store
+from calls.baa_gate import ensure_covered
+from calls.models import CallSession, CallState
+from calls.outcomes import CallEnded, Data, Escalate, InvalidInput, NotVerified, Unavailable
+from calls.tool_specs import TOOLS, FetchArgs, fetch, speak
+from calls.transfers import transfer_for
+from calls.verification import ESCALATE_SAY
+from ehr_integrations import io_loop
+from ehr_integrations.errors import EHRError, EHRUnavailable
+from ehr_integrations.fhir_client import connection_config, deadline_in, fhir_client
+from ehr_integrations.mapping import load_mapping
+from ehr_integrations.models import Purpose
+
+PREFETCH_FRESH_SECONDS = 10 * 60
+RANGES = ("upcoming", "past")
+UNAVAILABLE_SAY = {
+    "appointments": "I'm not able to pull up your appointments right now. I can connect you with scheduling.",
+    "medications": "I'm not able to check your medications right now. I can connect you with the pharmacy team.",
+    "messages": "I'm not able to check your messages right now. I can connect you with someone who can help.",
+    "patient": "I'm not able to pull up your record right now. I can connect you with someone who can help.",
+}
+
+
+def _gate(call: CallSession, tool: str, request) -> None:
+    if call.state == CallState.ENDED:
+        raise CallEnded()
+    if call.state == CallState.VERIFIED:
+        ensure_covered(client=call.agent_client, health_system=call.health_system)
+        return
+    access_log.record(
+        call=call,
+        request=request,
+        action="read",
+        outcome="denied",
+        patient_reference=None,
+        resource_types=list(TOOLS[tool].resource_types),
+        data_category=TOOLS[tool].data_category,
+    )
+    if call.state == CallState.ESCALATED:
+        transfer = transfer_for(health_system=call.health_system, purpose=Purpose.VERIFICATION)
+        raise Escalate(transfer=transfer, say=ESCALATE_SAY)
+    raise NotVerified()
+
+
+def _args(call: CallSession, patient_id: str, query) -> FetchArgs:
+    when = query.get("range", "upcoming")
+    if when not in RANGES:
+        raise InvalidInput(errors={"range": "must be upcoming or past"})
+    return FetchArgs(
+        patient_id=patient_id,
+        tz=ZoneInfo(call.health_system.time_zone),
+        now=timezone.now(),
+        range=when,
+        status=query.get("status", "active"),
+        limit=_limit(query.get("limit", "5")),
+    )
+
+
+def _limit(raw: str) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= 50:
+        raise InvalidInput(errors={"limit": "must be a whole number from 1 to 50"})
+    return int(raw)
+
+
+def _live(call: CallSession, tool: str, args: FetchArgs):
+    system = call.health_system
+    config = connection_config(system)
+    coro = fetch(tool, fhir_client(config), load_mapping(system), args, deadline=deadline_in(config.request_deadline_s))
+    return io_loop.run(coro, timeout=config.request_deadline_s + 0.5)
+
+
+def _stored(call: CallSession, name: str):
+    stored = session_store.get(str(call.id), name)
+    if stored is None or datetime.now().timestamp() - stored[1] > PREFETCH_FRESH_SECONDS:
+        return None
+    return stored[0]
+
+
+def answer(*, call: CallSession, tool: str, query, request) -> Data:
+    """The tool's answer; raises NotVerified, Escalate, CallEnded or Unavailable (never invented data)."""
+    _gate(call, tool, request)
+    spec = TOOLS[tool]
+    patient = session_store.get(str(call.id), "patient")
+    if patient is None:  # verified but the store lost the session (expired or purged)
+        raise NotVerified()
+    patient_id = patient[0]["id"]
+    args = _args(call, patient_id, query)
+    if tool == "patient":
+        data, source = (
+            {k: patient[0].get(k) for k in ("given_name", "family_name", "preferred_name", "phone")},
+            "prefetch",
+        )
+    else:
+        data = _stored(call, tool + args.variant)
+        source = "prefetch"
+        if data is None:
+            source = "live"
+            try:
+                data = _live(call, tool, args)
+            except (EHRError, TimeoutError) as exc:
+                access_log.record(
+                    call=call,
+                    request=request,
+                    action="read",
+                    outcome="unavailable",
+                    patient_reference=patient_id,
+                    resource_types=list(spec.resource_types),
+                    data_category=spec.data_category,
+                )
+                raise _unavailable(call, tool, patient_id, exc) from None
+    ids = [item["id"] for item in data] if isinstance(data, list) else [patient_id]
+    access_log.record(
+        call=call,
+        request=request,
+        action="read",
+        outcome="success",
+        patient_reference=patient_id,
+        resource_types=list(spec.resource_types),
+        resource_ids=ids,
+        data_category=spec.data_category,
+    )
+    return Data(data=data, source=source, say=speak(tool, data, args.tz))
+
+
+def _unavailable(call: CallSession, tool: str, patient_id: str, exc: Exception) -> Unavailable:
+    reason = exc.reason if isinstance(exc, EHRUnavailable) else "ehr_unavailable"
+    retry_after = exc.retry_after if isinstance(exc, EHRUnavailable) else None
+    followups.open_followup(call=call, tool=tool, patient_reference=patient_id, reason=reason)
+    transfer = transfer_for(health_system=call.health_system, purpose=TOOLS[tool].purpose)
+    return Unavailable(
+        reason=reason,
+        transfer=transfer,
+        say=UNAVAILABLE_SAY[tool],
+        retry_after_ms=int((retry_after or 30) * 1000),
+    )

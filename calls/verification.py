@@ -1,0 +1,115 @@
+"""Caller verification: identifiers accumulate across turns until a policy factor set is complete,
+then exactly one EHR patient must satisfy every factor. Every failure looks the same to the caller.
+"""
+
+from datetime import date
+
+from django.utils import timezone
+
+from calls import access_log, attempt_limits, call_sessions, prefetch, session_store
+from calls.baa_gate import ensure_covered
+from calls.identity_match import complete_sets, missing_for_next_set, satisfies
+from calls.models import CallSession, CallState
+from calls.outcomes import CallEnded, Escalate, NeedsMore, Unavailable, Verified
+from calls.transfers import transfer_for
+from ehr_integrations import io_loop
+from ehr_integrations.errors import EHRError
+from ehr_integrations.fhir_client import connection_config, deadline_in, fhir_client
+from ehr_integrations.flat import FlatPatient
+from ehr_integrations.mapping import load_mapping
+from ehr_integrations.models import Purpose
+from ehr_integrations.patient_search import find_candidates
+from ehr_integrations.presets import Preset, preset
+
+ASK_SAY = "To protect your privacy, I need a few details to confirm who you are."
+RETRY_SAY = "I wasn't able to verify those details. Let's try again."
+ESCALATE_SAY = "I'm sorry, I couldn't verify your identity. Let me connect you with someone who can help."
+VERIFIED_SAY = "Thank you, I've confirmed your identity."
+EHR_DOWN_SAY = "I can't reach our records system to confirm your identity right now. Let me connect you with someone."
+
+
+def _escalate(call: CallSession, http: int = 200) -> Escalate:
+    transfer = transfer_for(health_system=call.health_system, purpose=Purpose.VERIFICATION)
+    return Escalate(transfer=transfer, say=ESCALATE_SAY, http=http)
+
+
+def _preset(call: CallSession) -> Preset:
+    return preset(call.health_system.vendor)
+
+
+def _accumulate(call: CallSession, identifiers: dict) -> dict[str, str]:
+    stored = session_store.get(str(call.id), "identifiers")
+    merged = dict(stored[0]) if stored else {}
+    for name, value in identifiers.items():
+        merged[name] = value.isoformat() if isinstance(value, date) else str(value)
+    session_store.put(str(call.id), "identifiers", merged)
+    return merged
+
+
+def _search(call: CallSession, given: dict[str, str]) -> list[FlatPatient]:
+    system = call.health_system
+    config = connection_config(system)
+    budget = config.request_deadline_s
+    coro = find_candidates(fhir_client(config), load_mapping(system), given, deadline=deadline_in(budget))
+    return io_loop.run(coro, timeout=budget + 0.5)
+
+
+def _fail(call: CallSession, request, given: dict, candidates: list[FlatPatient]):
+    policy = call.health_system.verification_policy
+    session_store.put(str(call.id), "identifiers", {})
+    failures = attempt_limits.record_call_failure(call)
+    attempt_limits.record_caller_failure(call_sessions.caller_phone(call))
+    for candidate in candidates:
+        attempt_limits.record_patient_failure(policy, candidate.id)
+    reference = candidates[0].id if len(candidates) == 1 else None
+    access_log.record(call=call, request=request, action="verify", outcome="denied", patient_reference=reference)
+    left = max(0, policy.max_failures_per_call - failures)
+    if left == 0:
+        CallSession.objects.filter(pk=call.pk).update(state=CallState.ESCALATED)
+        raise _escalate(call)
+    missing = missing_for_next_set(policy.factor_sets, policy.name_parts_required, {}, _preset(call))
+    return NeedsMore(missing=missing, attempts_left=left, say=RETRY_SAY)
+
+
+def _succeed(call: CallSession, request, patient: FlatPatient, factor_set: list[str]) -> Verified:
+    policy = call.health_system.verification_policy
+    attempt_limits.reset_after_success(call, policy, patient.id)
+    call.state = CallState.VERIFIED
+    call.verified_at = timezone.now()
+    call.verification_method = "+".join(factor_set)
+    call.save(update_fields=["state", "verified_at", "verification_method"])
+    session_store.put(str(call.id), "patient", {"id": patient.id} | patient.public())
+    session_store.put(str(call.id), "identifiers", {})
+    access_log.record(call=call, request=request, action="verify", outcome="success", patient_reference=patient.id)
+    prefetch.start(call=call, patient_id=patient.id)
+    return Verified(say=VERIFIED_SAY)
+
+
+def submit(*, call: CallSession, identifiers: dict, request) -> NeedsMore | Verified:
+    """One verification turn. Raises Escalate (with the verification transfer target) at the limits."""
+    if call.state == CallState.ENDED:
+        raise CallEnded()
+    if call.state == CallState.VERIFIED:
+        return Verified(say=VERIFIED_SAY)
+    policy = call.health_system.verification_policy
+    if call.state == CallState.ESCALATED or attempt_limits.caller_blocked(policy, call_sessions.caller_phone(call)):
+        raise _escalate(call)
+    ensure_covered(client=call.agent_client, health_system=call.health_system)
+    given = _accumulate(call, identifiers)
+    sets = complete_sets(policy.factor_sets, policy.name_parts_required, given, _preset(call))
+    if not sets:
+        missing = missing_for_next_set(policy.factor_sets, policy.name_parts_required, given, _preset(call))
+        return NeedsMore(missing=missing, attempts_left=call_sessions.attempts_left(call), say=ASK_SAY)
+    try:
+        candidates = _search(call, given)
+    except (EHRError, TimeoutError):
+        transfer = transfer_for(health_system=call.health_system, purpose=Purpose.VERIFICATION)
+        raise Unavailable(reason="ehr_unavailable", transfer=transfer, say=EHR_DOWN_SAY) from None
+    matched = [p for p in candidates if satisfies(p, given)]
+    if len(matched) > 1:
+        access_log.record(call=call, request=request, action="verify", outcome="denied", patient_reference=None)
+        CallSession.objects.filter(pk=call.pk).update(state=CallState.ESCALATED)
+        raise _escalate(call)
+    if len(matched) == 1 and not attempt_limits.patient_locked(policy, matched[0].id):
+        return _succeed(call, request, matched[0], sets[0])
+    return _fail(call, request, given, candidates)

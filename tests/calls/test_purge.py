@@ -1,0 +1,49 @@
+"""After the call, nothing of it remains in Redis, and its data cannot be read back."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_redis import get_redis_connection
+
+from calls import session_store
+from calls.models import CallSession
+from calls.sweeper import end_abandoned_calls
+from tests.calls.conftest import verified_call, wait_for_prefetch
+
+pytestmark = pytest.mark.django_db
+
+
+def keys_of(call_id: str) -> list[bytes]:
+    return list(get_redis_connection("default").scan_iter(f"*{call_id}*"))
+
+
+def test_end_removes_every_key_of_the_call(api, patient):
+    call_id = verified_call(api, patient)
+    wait_for_prefetch(call_id)
+    assert keys_of(call_id)
+    assert api.post(f"/api/v1/calls/{call_id}/end", {"reason": "caller hung up"}, format="json").status_code == 200
+    assert keys_of(call_id) == []
+    assert session_store.get(call_id, "appointments") is None
+    assert api.get(f"/api/v1/calls/{call_id}/appointments").status_code == 410
+
+
+def test_sweeper_ends_abandoned_calls(api, patient):
+    call_id = verified_call(api, patient)
+    wait_for_prefetch(call_id)
+    CallSession.objects.filter(pk=call_id).update(last_activity_at=timezone.now() - timedelta(hours=1))
+    assert end_abandoned_calls() == 1
+    assert keys_of(call_id) == []
+    call = CallSession.objects.get(pk=call_id)
+    assert (call.state, call.end_reason) == ("ended", "idle_timeout")
+
+
+def test_stored_data_is_encrypted_and_unreadable_without_the_call_key(api, patient):
+    call_id = verified_call(api, patient)
+    wait_for_prefetch(call_id)
+    redis = get_redis_connection("default")
+    raw = b"".join(redis.get(k) or b"" for k in keys_of(call_id))
+    assert patient["given"].encode() not in raw and patient["mrn"].encode() not in raw
+    key_name = next(k for k in keys_of(call_id) if k.endswith(b":key"))
+    redis.delete(key_name)
+    assert session_store.get(call_id, "patient") is None

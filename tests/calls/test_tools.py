@@ -1,0 +1,140 @@
+"""Tool answers after verification: prefetch, live fallback, degraded paths, audit."""
+
+import time
+
+import pytest
+
+from audit.models import AuditRecord
+from calls.models import FollowUp
+from ehr_integrations.models import EHRConnection
+from tests.calls.conftest import verified_call, wait_for_prefetch
+
+pytestmark = pytest.mark.django_db
+FLAT_APPOINTMENT = {"id", "datetime", "provider_name", "location", "status", "description"}
+FLAT_MEDICATION = {
+    "id",
+    "name",
+    "status",
+    "dosage",
+    "prescriber_name",
+    "refills_remaining",
+    "last_filled",
+    "refill_eligible",
+}
+FLAT_MESSAGE = {"id", "sent_at", "sender", "subject", "status"}
+
+
+def test_tools_answer_from_prefetch_without_asking_the_ehr_again(api, patient, sandbox):
+    call_id = verified_call(api, patient)
+    wait_for_prefetch(call_id)
+    sandbox.reset_log()
+    for tool, fields in (
+        ("appointments", FLAT_APPOINTMENT),
+        ("medications", FLAT_MEDICATION),
+        ("messages", FLAT_MESSAGE),
+    ):
+        body = api.get(f"/api/v1/calls/{call_id}/{tool}").json()
+        assert body["status"] == "ok" and body["source"] == "prefetch", body
+        assert all(set(item) == fields for item in body["data"])
+        assert body["say"]
+    assert sandbox.requests() == []
+
+
+def test_prefetch_is_concurrent_and_a_tool_call_after_it_is_fast(api, patient, sandbox):
+    sandbox.add_fault("/fhir/Appointment*", latency_ms=1000)
+    sandbox.add_fault("/fhir/MedicationRequest*", latency_ms=1000)
+    sandbox.add_fault("/fhir/Communication*", latency_ms=1000)
+    call_id = verified_call(api, patient)
+    started = time.monotonic()
+    wait_for_prefetch(call_id, timeout=5)
+    prefetch_seconds = time.monotonic() - started
+    assert prefetch_seconds < 1.3 * 1.5, prefetch_seconds  # three 1 s fetches, concurrently (slack for CI)
+    started = time.monotonic()
+    body = api.get(f"/api/v1/calls/{call_id}/appointments").json()
+    assert body["source"] == "prefetch"
+    assert time.monotonic() - started < 0.1
+
+
+def test_past_appointments_are_fetched_live(api, patient, sandbox):
+    call_id = verified_call(api, patient)
+    wait_for_prefetch(call_id)
+    body = api.get(f"/api/v1/calls/{call_id}/appointments?range=past").json()
+    assert body["status"] == "ok" and body["source"] == "live"
+    assert any(r["path"].startswith("/fhir/Appointment") for r in sandbox.requests())
+
+
+def test_patient_tool_returns_only_the_greeting_fields(api, patient):
+    call_id = verified_call(api, patient)
+    body = api.get(f"/api/v1/calls/{call_id}/patient").json()
+    assert set(body["data"]) == {"given_name", "family_name", "preferred_name", "phone"}
+    assert body["data"]["given_name"] == patient["given"]
+    assert patient["birth_date"] not in str(body) and patient["mrn"] not in str(body)
+
+
+def test_appointments_endpoint_down_answers_unavailable_with_scheduling_and_a_followup(api, patient, sandbox):
+    sandbox.add_fault("/fhir/Appointment*", outage=True)
+    call_id = verified_call(api, patient)
+    wait_for_prefetch(call_id, names=("medications", "messages"))
+    response = api.get(f"/api/v1/calls/{call_id}/appointments")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["transfer"]["purpose"] == "scheduling"
+    assert body["retry_after_ms"] > 0 and "data" not in body
+    followup = FollowUp.objects.get()
+    assert (followup.tool, followup.patient_reference, followup.status) == ("appointments", patient["id"], "open")
+
+
+def test_every_answer_writes_exactly_one_complete_audit_record(api, patient):
+    call_id = verified_call(api, patient)
+    wait_for_prefetch(call_id)
+    for tool in ("appointments", "medications", "messages", "patient"):
+        before = AuditRecord.objects.count()
+        assert api.get(f"/api/v1/calls/{call_id}/{tool}").status_code == 200
+        assert AuditRecord.objects.count() == before + 1
+        record = AuditRecord.objects.order_by("-recorded_at", "-pk").first()
+        assert record.patient_reference == patient["id"]
+        assert record.call_session == call_id and record.outcome == "success"
+        assert record.verification_method == "date_of_birth+mrn"
+        for field in (
+            "health_system",
+            "agent_client",
+            "correlation_id",
+            "action",
+            "data_category",
+            "purpose",
+            "source_address",
+        ):
+            assert getattr(record, field), field
+
+
+def test_unwritable_audit_log_means_503_and_no_phi(api, patient, site):
+    from django.db import connection
+
+    call_id = verified_call(api, patient)
+    wait_for_prefetch(call_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE OR REPLACE FUNCTION test_refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'down'; END $$ "
+            "LANGUAGE plpgsql"
+        )
+        cursor.execute(
+            f"CREATE TRIGGER test_refuse BEFORE INSERT ON {AuditRecord._meta.db_table} "
+            "FOR EACH ROW EXECUTE FUNCTION test_refuse()"
+        )
+    for tool in ("appointments", "medications", "messages", "patient"):
+        response = api.get(f"/api/v1/calls/{call_id}/{tool}")
+        assert response.status_code == 503, tool
+        assert response.json()["reason"] == "audit_unavailable"
+        assert "data" not in response.json()
+        assert patient["given"] not in response.content.decode()
+
+
+def test_a_hung_ehr_is_cut_at_the_deadline(api, patient, sandbox, site):
+    EHRConnection.objects.filter(health_system=site).update(read_timeout_s=0.5, request_deadline_s=1)
+    sandbox.add_fault("/fhir/Appointment*", hang=True)
+    call_id = verified_call(api, patient)
+    started = time.monotonic()
+    response = api.get(f"/api/v1/calls/{call_id}/appointments?range=past")
+    assert response.status_code == 503
+    assert time.monotonic() - started < 1.6
