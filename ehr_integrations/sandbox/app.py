@@ -10,6 +10,7 @@ from aiohttp import web
 from ehr_integrations.sandbox import auth_server, capability, control, fhir_views, flavours
 from ehr_integrations.sandbox.faults import FaultRule, FaultSet, faults_middleware
 from ehr_integrations.sandbox.generate import generate
+from ehr_integrations.sandbox.harness import harness_middleware
 from ehr_integrations.sandbox.request_log import logging_middleware
 from ehr_integrations.sandbox.state import FAULTS, LOG, STATE, SandboxState
 from ehr_integrations.sandbox.tokens import TokenStore
@@ -41,7 +42,8 @@ def build_state(config: SandboxConfig) -> SandboxState:
 def build_app(state: SandboxState) -> web.Application:
     app = web.Application(
         middlewares=[
-            logging_middleware(LOG, state.clients.internal.client_id),
+            harness_middleware(state.clients.internal.secret),
+            logging_middleware(LOG),
             control.loopback_only,
             faults_middleware(FAULTS),
             fhir_views.bearer_middleware,
@@ -57,6 +59,7 @@ def build_app(state: SandboxState) -> web.Application:
             web.get("/fhir/.well-known/smart-configuration", auth_server.smart_configuration),
             web.post("/oauth2/token", auth_server.token),
             web.get("/fhir/metadata", capability.metadata),
+            web.post("/fhir/Patient/$match", fhir_views.patient_match),
             web.post("/fhir/{type}/_search", fhir_views.search_post),
             web.get("/fhir/{type}", fhir_views.search_get),
             web.get("/fhir/{type}/{id}", fhir_views.read),

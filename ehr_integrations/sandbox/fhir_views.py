@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from ehr_integrations.sandbox import flavours, scopes, search
+from ehr_integrations.sandbox import flavours, match, scopes, search
 from ehr_integrations.sandbox.bundles import StoredSearch, entry, fhir_response, outcome_response, searchset
 from ehr_integrations.sandbox.oauth_errors import bearer_challenge
 from ehr_integrations.sandbox.search_params import PARAMS
@@ -133,3 +133,28 @@ def _references(resource: dict, path: str) -> list[str]:
         nodes = found
     refs = [n["reference"] for n in nodes if isinstance(n, dict) and "/" in n.get("reference", "")]
     return [r for r in refs if not only_type or r.startswith(only_type + "/")]
+
+
+async def patient_match(request: web.Request) -> web.Response:
+    """Patient/$match (POST Parameters): graded candidates, or only the single certain one if asked."""
+    refusal = _forbidden(request, "Patient", "s")
+    if refusal:
+        return refusal
+    state = request.app[STATE]
+    try:
+        wanted, only_certain, count = match.parse_parameters(await request.json())
+    except (ValueError, TypeError, AttributeError) as exc:
+        return outcome_response(400, "invalid", str(exc) if isinstance(exc, match.MatchRefused) else "bad Parameters")
+    found = match.find(state.population, wanted, only_certain=only_certain, count=count)
+    entries = [
+        entry(
+            state.fhir_url,
+            flavours.render(state.flavour, "Patient", state.population.patients[m.patient_id], state.population),
+            "match",
+            score=m.score,
+            extension=[{"url": match.MATCH_GRADE, "valueCode": m.grade}],
+        )
+        for m in found
+    ]
+    self_url = f"{state.fhir_url}/Patient/$match"
+    return fhir_response(searchset(total=len(entries), self_url=self_url, next_url=None, entries=entries, warnings=[]))

@@ -60,6 +60,12 @@ class Population:
             self.communications_of[message.patient_id].append(message.id)
             self.communications_to[message.recipient].append(message.id)
 
+    def by_birth_date_text(self, text: str) -> list[str]:
+        try:
+            return self.by_birth_date.get(date.fromisoformat(text), [])
+        except ValueError:
+            return []
+
     def refills_remaining(self, request: MedicationRequestRecord) -> int:
         # The first fill is not a refill: a request allowing 3 repeats that was filled twice has 2 left.
         fills = len(self.dispenses_of_request.get(request.id, ()))

@@ -34,7 +34,7 @@ MINIMUM_SEARCH_SETS: dict[str, tuple[frozenset[str], ...]] = {
     "Communication": (frozenset({"_id"}), frozenset({"subject"}), frozenset({"recipient"})),
     "Practitioner": (frozenset({"_id"}), frozenset({"identifier"}), frozenset({"family"}), frozenset({"name"})),
     "Location": (frozenset({"_id"}), frozenset({"name"}), frozenset({"identifier"})),
-    "Medication": (frozenset({"_id"}),),
+    "Medication": (frozenset({"_id"}), frozenset({"code"})),
 }
 UNSUPPORTED_SEARCH_PARAMS: dict[str, frozenset[str]] = {}
 
