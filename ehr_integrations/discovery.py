@@ -3,12 +3,18 @@
 First `[base]/.well-known/smart-configuration` (SMART App Launch 2.0); if that is missing, the
 CapabilityStatement's `rest.security` oauth-uris extension (the older, still common way). Some
 vendors want their client id on these unauthenticated requests (Epic: `Epic-Client-ID`).
-The result is stored in EHRConnection.discovery for the admin and for `connection_config`.
+The result is stored in EHRConnection.discovery for the admin and for `connection_config`. A
+connection with neither a configured nor a stored token URL discovers it on first use
+(`with_token_url`, on the I/O loop), shares it through the cache and stores it.
 """
 
+import dataclasses
+from urllib.parse import urlsplit
+
+from asgiref.sync import sync_to_async
 from django.utils import timezone
 
-from ehr_integrations import io_loop, transport
+from ehr_integrations import io_loop, shared_cache, transport
 from ehr_integrations.connection_config import ConnectionConfig, connection_config
 from ehr_integrations.errors import EHRRequestRejected, EHRUnavailable
 from ehr_integrations.models import EHRConnection, HealthSystem
@@ -72,6 +78,31 @@ def oauth_uris(statement: dict) -> dict[str, str]:
             if extension.get("url") == OAUTH_URIS:
                 return {e["url"]: e["valueUri"] for e in extension.get("extension") or [] if "valueUri" in e}
     return {}
+
+
+DISCOVERY_CACHE_S = 3600
+
+
+async def with_token_url(config: ConnectionConfig, *, deadline: float) -> ConnectionConfig:
+    """The config itself if it knows its token URL, else one completed by discovery (I/O loop side)."""
+    if config.token_url:
+        return config
+    key = f"ehr:discovery:{config.health_system_id}"
+    document = await shared_cache.get(key, deadline=deadline)
+    if not document:
+        document = await discover(config, deadline=deadline)
+        await shared_cache.set(key, document, DISCOVERY_CACHE_S, deadline=deadline)
+        # The rare path that writes: off the loop, in a worker thread of its own.
+        await sync_to_async(_store, thread_sensitive=False)(config.health_system_id, document)
+    token_url = document["token_endpoint"]
+    host = (urlsplit(token_url).hostname or "").lower()
+    return dataclasses.replace(config, token_url=token_url, allowed_hosts=config.allowed_hosts | {host})
+
+
+def _store(health_system_id: int, document: dict) -> None:
+    EHRConnection.objects.filter(health_system_id=health_system_id).update(
+        discovery=document, discovered_at=timezone.now()
+    )
 
 
 def refresh_discovery(health_system: HealthSystem, *, timeout_s: float = 10.0) -> dict:

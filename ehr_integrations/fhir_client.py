@@ -21,11 +21,9 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from ehr_integrations import discovery, io_loop, smart_auth, token_cache, transport
-from ehr_integrations.connection_config import ConnectionConfig
-from ehr_integrations.connection_config import connection_config as read_connection_config
+from ehr_integrations import io_loop, smart_auth, token_cache, transport
+from ehr_integrations.connection_config import ConnectionConfig, connection_config
 from ehr_integrations.errors import EHRAuthError, EHRRequestRejected, EHRUnavailable
-from ehr_integrations.models import HealthSystem
 
 __all__ = [
     "ConnectionConfig",
@@ -53,16 +51,6 @@ class SearchResult:
 
 deadline_in = io_loop.deadline_in
 run_sync = io_loop.run_until  # run a client coroutine from sync code; never blocks past the deadline
-
-
-def connection_config(health_system: HealthSystem) -> ConnectionConfig:
-    """Everything a FhirClient needs, read in the calling thread. Runs discovery first (network, calling
-    thread) when a token is needed and no token URL is configured or discovered yet."""
-    config = read_connection_config(health_system)
-    if not config.token_url and smart_auth.requires_token(config):
-        discovery.refresh_discovery(health_system)
-        config = read_connection_config(health_system)
-    return config
 
 
 class FhirClient:

@@ -18,7 +18,7 @@ from urllib.parse import quote, urlsplit
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 
-from ehr_integrations import transport
+from ehr_integrations import discovery, transport
 from ehr_integrations.connection_config import ConnectionConfig, SigningMaterial
 from ehr_integrations.errors import EHRAuthError, EHRUnavailable
 
@@ -93,8 +93,7 @@ def requires_token(config: ConnectionConfig) -> bool:
 
 async def fetch_token(config: ConnectionConfig, *, deadline: float) -> TokenGrant:
     """Ask the token endpoint for a new access token. Never retried: a 5xx or timeout is EHRUnavailable."""
-    if not config.token_url:
-        raise EHRAuthError("no_token_url", "no token URL configured or discovered")
+    config = await discovery.with_token_url(config, deadline=deadline)
     form, headers, kid = token_request(config)
     try:
         response = await transport.send(

@@ -23,8 +23,7 @@ from ehr_integrations.errors import EHRAuthError, EHRUnavailable
 
 logger = logging.getLogger(__name__)
 
-EXPIRY_SKEW_S = 5.0  # a token this close to expiry is not handed out
-FORCED_MIN_AGE_S = 2.0  # a 401 on a token younger than this is not fixed by another token
+EXPIRY_SKEW_S = 5.0  # a token this close to expiry (or 10% of its life, if less) is not handed out
 LOCK_POLL_S = 0.05
 PROACTIVE, NEEDED, FORCED = "proactive", "needed", "forced"
 
@@ -37,7 +36,8 @@ class CachedToken:
     kid: str | None = None
 
     def usable(self, now: float) -> bool:
-        return self.expires_at - now > EXPIRY_SKEW_S
+        skew = min(EXPIRY_SKEW_S, 0.1 * (self.expires_at - self.fetched_at))
+        return self.expires_at - now > skew
 
     def refresh_due(self, now: float) -> bool:
         lifetime = self.expires_at - self.fetched_at
@@ -133,7 +133,7 @@ def _needs_fetch(current: CachedToken | None, mode: str, rejected: str | None, n
     if current is None or not current.usable(now):
         return True
     if mode == FORCED:
-        return current.access_token == rejected and now - current.fetched_at >= FORCED_MIN_AGE_S
+        return current.access_token == rejected
     if mode == PROACTIVE:
         return current.refresh_due(now)
     return False

@@ -1,0 +1,108 @@
+"""The FHIR client over real HTTP to the sandbox: search, paging, includes, reads, operations, 401 handling."""
+
+import pytest
+
+from ehr_integrations.errors import EHRAuthError, EHRRequestRejected
+from ehr_integrations.fhir_client import connection_config, deadline_in, fhir_client, run_sync
+from ehr_integrations.models import EHRConnection
+from tests.ehr_integrations.sandbox_systems import fhir_requests, jwks_system, secret_system, token_requests
+
+
+def call(coro_factory, seconds: float = 8.0):
+    deadline = deadline_in(seconds)
+    return run_sync(coro_factory(deadline), deadline=deadline)
+
+
+def client_for(system):
+    return fhir_client(connection_config(system))
+
+
+@pytest.mark.django_db
+def test_search_follows_next_links_up_to_the_page_cap(sandbox):
+    client = client_for(secret_system(sandbox))
+    result = call(lambda d: client.search("Patient", {"_count": "5"}, deadline=d, max_pages=3))
+    assert len(result.resources) == 15 and result.truncated
+    assert len(fhir_requests(sandbox)) == 3
+
+
+@pytest.mark.django_db
+def test_search_returns_included_resources_apart_from_matches(sandbox):
+    client = client_for(secret_system(sandbox))
+    patient_id = sandbox.patients()[0]["id"]
+    params = {"patient": patient_id, "_include": ["Appointment:actor"]}
+    result = call(lambda d: client.search("Appointment", params, deadline=d))
+    assert result.resources and all(r["resourceType"] == "Appointment" for r in result.resources)
+    assert {r["resourceType"] for r in result.included} <= {"Practitioner", "Location", "Patient"}
+    assert result.included
+
+
+@pytest.mark.django_db
+def test_read_returns_the_resource_and_a_missing_one_is_rejected_as_not_found(sandbox):
+    client = client_for(secret_system(sandbox))
+    patient_id = sandbox.patients()[0]["id"]
+    assert call(lambda d: client.read("Patient", patient_id, deadline=d))["id"] == patient_id
+    with pytest.raises(EHRRequestRejected) as missing:
+        call(lambda d: client.read("Patient", "no-such-patient", deadline=d))
+    assert (missing.value.status, missing.value.reason) == (404, "not_found")
+    assert len(fhir_requests(sandbox)) == 2  # a 404 is not retried
+
+
+@pytest.mark.django_db
+def test_an_id_that_is_not_a_fhir_id_never_reaches_the_ehr(sandbox):
+    client = client_for(secret_system(sandbox))
+    with pytest.raises(EHRRequestRejected):
+        call(lambda d: client.read("Patient", "../Appointment?patient=1", deadline=d))
+    assert fhir_requests(sandbox) == []
+
+
+@pytest.mark.django_db
+def test_one_token_serves_many_concurrent_requests(sandbox):
+    import asyncio
+
+    client = client_for(secret_system(sandbox))
+
+    async def twenty(deadline):
+        return await asyncio.gather(*[client.search("Patient", {"_count": "1"}, deadline=deadline) for _ in range(20)])
+
+    assert len(call(twenty)) == 20
+    assert len(token_requests(sandbox)) == 1
+
+
+@pytest.mark.django_db
+def test_a_401_forces_one_token_refresh_and_one_retry(sandbox):
+    client = client_for(secret_system(sandbox))
+    call(lambda d: client.search("Patient", {"_count": "1"}, deadline=d))
+    sandbox.expire_tokens()
+    sandbox.reset_log()
+    result = call(lambda d: client.search("Patient", {"_count": "1"}, deadline=d, max_pages=1))
+    assert len(result.resources) == 1
+    assert [(r["path"], r["status"]) for r in sandbox.requests()] == [
+        ("/fhir/Patient", 401),
+        ("/oauth2/token", 200),
+        ("/fhir/Patient", 200),
+    ]
+
+
+@pytest.mark.django_db
+def test_client_secret_post_gets_a_token(sandbox):
+    client = client_for(secret_system(sandbox, auth="client_secret_post"))
+    assert call(lambda d: client.search("Patient", {"_count": "1"}, deadline=d)).resources
+    assert token_requests(sandbox)[0]["status"] == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_private_key_jwt_gets_a_token_with_keys_from_our_jwks_url(sandbox, live_server):
+    client = client_for(jwks_system(sandbox, live_server))
+    assert call(lambda d: client.search("Patient", {"_count": "1"}, deadline=d)).resources
+    assert [r["status"] for r in token_requests(sandbox)] == [200]
+
+
+@pytest.mark.django_db
+def test_a_scope_the_ehr_did_not_grant_is_refused_as_an_auth_error(sandbox):
+    system = secret_system(sandbox)
+    EHRConnection.objects.filter(health_system=system).update(scopes="system/Patient.rs system/Observation.rs")
+    client = client_for(system)
+    with pytest.raises(EHRAuthError) as refused:
+        call(lambda d: client.search("Patient", {"_count": "1"}, deadline=d))
+    assert refused.value.error == "invalid_scope", refused.value.description
+    assert fhir_requests(sandbox) == []

@@ -1,0 +1,115 @@
+"""The shared token cache over real HTTP: one fetch per lifetime for all processes, never on a caller's path."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime
+
+import pytest
+from django.db import connection
+
+from ehr_integrations import token_cache
+from ehr_integrations.fhir_client import connection_config, deadline_in, fhir_client, run_sync
+from tests.ehr_integrations.sandbox_systems import fhir_requests, secret_system, token_requests
+
+LIFETIME_S = 3
+AHEAD = 0.15  # refresh when 15% of the lifetime is left
+PROCESSES = 4
+
+
+def _search(client):
+    deadline = deadline_in(5)
+    return run_sync(client.search("Patient", {"_count": "1"}, deadline=deadline, max_pages=1), deadline=deadline)
+
+
+def _gateway_env() -> dict:
+    db = connection.settings_dict
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "EHR_TOKEN_MIN_REFRESH_INTERVAL_S": "0.5",
+        "EHR_TOKEN_REFRESH_AHEAD": str(AHEAD),
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_four_processes_share_one_token_per_lifetime_and_never_wait_after_the_first_call(sandbox):
+    secret_system(sandbox)
+    sandbox.set_token_lifetime(LIFETIME_S)
+    command = [sys.executable, "-m", "tests.ehr_integrations.gateway_process", "riverside", str(3 * LIFETIME_S)]
+    workers = [
+        subprocess.Popen(
+            command,
+            env=_gateway_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(PROCESSES)
+    ]
+    assert all(worker.stdout.readline().strip() == "ready" for worker in workers)
+    for worker in workers:
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
+    reports = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=60)
+        assert worker.returncode == 0, err
+        reports.append(json.loads(out))
+
+    assert all(r["errors"] == [] and r["calls"] > 50 for r in reports), reports
+    # Only a process's first call may wait for a token (the one fetch every process shares).
+    assert all(r["waited"] in ([], [0]) for r in reports), reports
+    tokens = token_requests(sandbox)
+    fetched_at = [datetime.fromisoformat(t["at"]).timestamp() for t in tokens]
+    gaps = [b - a for a, b in zip(fetched_at, fetched_at[1:], strict=False)]
+    # One fetch per lifetime: renewed once when 15% of it is left, never twice, by any process.
+    assert 3 <= len(tokens) <= 4, tokens
+    assert all(gap >= LIFETIME_S * (1 - AHEAD) - 0.3 for gap in gaps), gaps
+    assert {r["status"] for r in fhir_requests(sandbox)} == {200}
+
+
+@pytest.mark.django_db
+def test_a_token_near_its_end_is_renewed_in_the_background_while_callers_use_the_old_one(sandbox, settings):
+    settings.EHR_TOKEN_MIN_REFRESH_INTERVAL_S = 0
+    settings.EHR_TOKEN_REFRESH_AHEAD = 0.5
+    sandbox.set_token_lifetime(2)
+    client = fhir_client(connection_config(secret_system(sandbox)))
+    _search(client)
+    time.sleep(1.1)  # under half of the lifetime left
+    waits = token_cache.STATS.waits
+    _search(client)
+    assert token_cache.STATS.waits == waits  # the caller did not wait
+    time.sleep(0.2)
+    assert len(token_requests(sandbox)) == 2
+
+
+@pytest.mark.django_db
+def test_no_refresh_within_the_minimum_interval_unless_a_401_forces_one(sandbox, settings):
+    settings.EHR_TOKEN_MIN_REFRESH_INTERVAL_S = 60
+    settings.EHR_TOKEN_REFRESH_AHEAD = 1.0  # always "near its end"
+    client = fhir_client(connection_config(secret_system(sandbox)))
+    for _ in range(5):
+        _search(client)
+    time.sleep(0.2)
+    assert len(token_requests(sandbox)) == 1
+    sandbox.expire_tokens()
+    _search(client)
+    assert len(token_requests(sandbox)) == 2
+
+
+@pytest.mark.django_db
+def test_a_refused_token_request_is_not_repeated_during_the_failure_backoff(sandbox, settings):
+    settings.EHR_TOKEN_FAILURE_BACKOFF_S = 30
+    system = secret_system(sandbox)
+    sandbox.clear_clients()  # the EHR no longer knows us
+    client = fhir_client(connection_config(system))
+    for _ in range(3):
+        with pytest.raises(token_cache.EHRAuthError):
+            _search(client)
+    assert len(token_requests(sandbox)) == 1
