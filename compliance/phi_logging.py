@@ -53,7 +53,9 @@ PHI_KEYS = frozenset(
 PHI_VARIABLES = tuple(sorted(PHI_KEYS | {"identifiers", "payload", "data", "body", "candidate", "patient"}))
 PATTERNS = [
     # A labelled value: "ssn=123456789", "MRN: A123", "dob 1980-01-02", "last4=6789".
-    re.compile(r"(?i)\b(ssn|mrn|dob|birth_?date|date_of_birth|last_?4|ssn_last4|member_id)\b(\W{1,3})[^\s,;&]+"),
+    re.compile(
+        r"(?i)\b(ssn|mrn|dob|birth_?date|date_of_birth|last_?4|ssn_last4|member_id)\b([\s:=#\"']{1,4})[^\s,;&\"'()\[\]]+"
+    ),
     re.compile(r"\b\d{3}-\d{2}-\d{4}\b"),  # SSN
     re.compile(r"\b(19|20)\d{2}-\d{2}-\d{2}\b"),  # ISO date (birth dates)
     re.compile(r"\b\d{1,2}/\d{1,2}/(19|20)\d{2}\b"),  # US date

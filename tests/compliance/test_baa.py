@@ -4,8 +4,9 @@ import pytest
 
 from compliance.baa import ensure_baa_coverage
 from compliance.errors import BAANotCurrent
-from compliance.models import AgreementStatus, BusinessAssociate, BusinessAssociateAgreement
+from compliance.models import AgreementStatus, BusinessAssociate
 from tests import builders
+from tests.compliance import factories
 
 TODAY = datetime.date(2026, 6, 1)
 
@@ -15,12 +16,8 @@ def vendor(db):
     return BusinessAssociate.objects.create(name="Acme Voice Inc")
 
 
-def agreement(vendor, *systems, status=AgreementStatus.ACTIVE, effective=TODAY.replace(year=2025), expiry=None):
-    baa = BusinessAssociateAgreement.objects.create(
-        business_associate=vendor, status=status, effective_date=effective, expiry_date=expiry
-    )
-    baa.health_systems.add(*systems)
-    return baa
+def agreement(vendor, *systems, **fields):
+    return factories.agreement(*systems, vendor=vendor, **fields)
 
 
 def test_active_agreement_within_dates_covers_its_health_system(vendor, health_system):

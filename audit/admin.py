@@ -1,0 +1,168 @@
+"""The compliance officer's view of the PHI access log: read-only, filterable, exportable, verifiable."""
+
+import uuid
+
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from audit import csv_export, fhir_export
+from audit.admin_filters import ExactValueFilter, TimeRangeFilter, parse_utc
+from audit.disclosures import patient_access_report
+from audit.errors import AuditUnavailable
+from audit.models import AuditRecord, PurgeRun
+from audit.records import record_phi_access
+from audit.sealing import seal_pending
+from audit.verification import verify_audit_log
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(AuditRecord)
+class AuditRecordAdmin(ReadOnlyAdmin):
+    list_display = [
+        "recorded_at",
+        "health_system",
+        "agent_client",
+        "patient_reference",
+        "action",
+        "resource_types",
+        "resource_ids",
+        "data_category",
+        "purpose",
+        "outcome",
+        "verification_method",
+        "source_address",
+        "call_session",
+        "correlation_id",
+        "event_id",
+    ]
+    list_display_links = ["recorded_at"]
+    list_filter = [
+        ("recorded_at", TimeRangeFilter),
+        ("health_system", ExactValueFilter),
+        ("agent_client", ExactValueFilter),
+        ("patient_reference", ExactValueFilter),
+        "outcome",
+        "action",
+    ]
+    ordering = ["-recorded_at", "-id"]
+    list_per_page = 100
+    show_full_result_count = False
+    actions = None
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("export.csv", view(self.export_csv), name="audit_auditrecord_export_csv"),
+            path("export.fhir.json", view(self.export_fhir), name="audit_auditrecord_export_fhir"),
+            path("verify/", view(require_POST(self.verify)), name="audit_auditrecord_verify"),
+            path("patient-report/", view(self.patient_report), name="audit_auditrecord_patient_report"),
+        ] + super().get_urls()
+
+    def export_csv(self, request: HttpRequest) -> HttpResponse:
+        records = self._filtered(request, action="export_csv")
+        response = StreamingHttpResponse(csv_export.csv_lines(records.iterator(2000)), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="phi-access-log-{timezone.now():%Y%m%dT%H%M}.csv"'
+        return response
+
+    def export_fhir(self, request: HttpRequest) -> HttpResponse:
+        records = self._filtered(request, action="export_fhir")
+        response = StreamingHttpResponse(
+            fhir_export.bundle_chunks(records.iterator(2000)), content_type="application/fhir+json"
+        )
+        response["Content-Disposition"] = f'attachment; filename="phi-access-log-{timezone.now():%Y%m%dT%H%M}.json"'
+        return response
+
+    def verify(self, request: HttpRequest) -> HttpResponse:
+        self._require_view(request)
+        seal_pending()
+        report = verify_audit_log()
+        if report.intact:
+            messages.success(
+                request, f"Integrity verified: {report.checked} records, chain head at {report.head_position}."
+            )
+        else:
+            messages.error(request, f"Integrity check FAILED: {report.problem.describe()}")
+        return HttpResponseRedirect(reverse("admin:audit_auditrecord_changelist"))
+
+    def patient_report(self, request: HttpRequest) -> HttpResponse:
+        self._require_view(request)
+        patient = request.GET.get("patient_reference", "").strip()
+        system = request.GET.get("health_system", "").strip()
+        try:
+            since, until = parse_utc(request.GET.get("since", "")), parse_utc(request.GET.get("until", ""))
+        except IncorrectLookupParameters:
+            since = until = None
+        records = None
+        if patient:
+            review = self._record_staff_access(request, action="patient_report", patient=patient, health_system=system)
+            records = patient_access_report(patient_reference=patient, health_system=system, since=since, until=until)
+            records = records.filter(pk__lt=review.pk)  # the report shows what came before this review
+            if request.GET.get("format") == "csv":
+                response = StreamingHttpResponse(csv_export.csv_lines(records.iterator(2000)), content_type="text/csv")
+                response["Content-Disposition"] = 'attachment; filename="patient-access-report.csv"'
+                return response
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Patient access report (accounting of disclosures)",
+            "records": records,
+            "query": request.GET,
+        }
+        return TemplateResponse(request, "admin/audit/patient_report.html", context)
+
+    def _filtered(self, request: HttpRequest, *, action: str):
+        self._require_view(request)
+        changelist = self.get_changelist_instance(request)
+        system = changelist.get_filters_params().get("health_system", [""])[-1]
+        patient = changelist.get_filters_params().get("patient_reference", [""])[-1]
+        review = self._record_staff_access(request, action=action, patient=patient or None, health_system=system)
+        return changelist.get_queryset(request).filter(pk__lt=review.pk)
+
+    def _require_view(self, request: HttpRequest) -> None:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+
+    def _record_staff_access(
+        self, request: HttpRequest, *, action: str, patient: str | None, health_system: str
+    ) -> AuditRecord:
+        # Reading the log shows patient references: that access is itself recorded, and fails closed.
+        try:
+            return record_phi_access(
+                health_system=health_system or "*",
+                agent_client=f"staff:{request.user.get_username()}",
+                call_session=None,
+                correlation_id=uuid.uuid4().hex,
+                patient_reference=patient,
+                action=action,
+                resource_types=["AuditEvent"],
+                resource_ids=[],
+                data_category="audit_log",
+                purpose="compliance_review",
+                outcome="success",
+                source_address=request.META.get("REMOTE_ADDR"),
+                verification_method="staff_login",
+            )
+        except AuditUnavailable:
+            raise PermissionDenied("the access log cannot record this review right now") from None
+
+
+@admin.register(PurgeRun)
+class PurgeRunAdmin(ReadOnlyAdmin):
+    list_display = ["ran_at", "requested_by", "cutoff", "outcome", "records_purged", "anchor_position", "detail"]
+    list_filter = ["outcome"]
