@@ -20,7 +20,7 @@ def fills_of(request: dict, dispenses: Sequence[object]) -> list[dict]:
     key = f"MedicationRequest/{request['id']}"
     found = []
     for dispense in dispenses:
-        if not isinstance(dispense, dict) or dispense.get("status") in NOT_FILLED:
+        if not isinstance(dispense, dict) or str(dispense.get("status")) in NOT_FILLED:
             continue
         prescriptions = dispense.get("authorizingPrescription")
         for prescription in prescriptions if isinstance(prescriptions, list) else ():
@@ -40,7 +40,9 @@ def refills_remaining(allowed: int | None, fills: int | None) -> int | None:
 
 
 def refill_eligible(status: str | None, validity_end: str | None, remaining: int | None, today: date) -> bool | None:
-    """Active, still valid and a refill left; None when the refills left are not known."""
+    """Active, still valid and a refill left; None when the status or the refills left are not known."""
+    if status is None:
+        return None
     if status != "active" or (validity_end is not None and validity_end < today.isoformat()):
         return False
     if remaining is None:

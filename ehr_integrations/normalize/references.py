@@ -3,6 +3,7 @@
 Never a guess: a reference whose type cannot be told is used only when it is the only candidate.
 """
 
+import re
 from collections.abc import Iterable, Mapping
 
 from ehr_integrations.normalize.values import concept_text
@@ -13,6 +14,8 @@ SENDERS = ("Practitioner", "PractitionerRole", "Organization", "Patient", "Relat
 DRUGS = ("Medication",)
 
 Known = Mapping[str, dict]  # "Practitioner/123" -> resource (included or read)
+# A rule may pick a reference's text ("Practitioner/123"): that is a pointer to follow, not a name.
+LITERAL_REFERENCE = re.compile(r"^(https?://\S+/)?[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}(/_history/\S+)?$")
 
 
 def index(resources: Iterable[object]) -> dict[str, dict]:
@@ -48,7 +51,8 @@ def target(value: dict, owner: dict, known: Known) -> dict | None:
     if isinstance(reference, str) and reference.startswith("#"):
         return _contained(owner, reference)
     key = reference_key(reference)
-    return known.get(key) if key else None
+    found = known.get(key) if key else None
+    return found if isinstance(found, dict) else None
 
 
 def _type_of(value: object, owner: dict, known: Known) -> str | None:
@@ -102,8 +106,13 @@ def _is_words(value: object) -> bool:
     return isinstance(value, str) or (isinstance(value, dict) and ("coding" in value or "text" in value))
 
 
+def _candidate(value: object) -> object:
+    return {"reference": value} if isinstance(value, str) and LITERAL_REFERENCE.match(value) else value
+
+
 def pick(candidates: list, owner: dict, known: Known, types: tuple[str, ...]) -> object | None:
     """The first candidate of an allowed type; an untyped one only when it is the sole candidate."""
+    candidates = [_candidate(value) for value in candidates]
     for candidate in candidates:
         if _is_words(candidate) or _type_of(candidate, owner, known) in types:
             return candidate
