@@ -1,5 +1,7 @@
 """Opening, describing and ending calls. Ending purges everything PHI-bearing the call held."""
 
+from datetime import timedelta
+
 from django.utils import timezone
 
 from calls import session_store
@@ -47,8 +49,16 @@ def caller_phone(call: CallSession) -> str | None:
     return stored[0] if stored else None
 
 
+ACTIVITY_RESOLUTION = timedelta(seconds=30)
+
+
 def note_activity(call: CallSession) -> None:
-    CallSession.objects.filter(pk=call.pk).update(last_activity_at=timezone.now())
+    """Keep the call and its stored data alive; written at most every 30 s, not on every request."""
+    now = timezone.now()
+    if now - call.last_activity_at < ACTIVITY_RESOLUTION:
+        return
+    CallSession.objects.filter(pk=call.pk).update(last_activity_at=now)
+    call.last_activity_at = now
     session_store.touch(str(call.id))
 
 

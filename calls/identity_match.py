@@ -2,6 +2,7 @@
 
 import hmac
 
+from compliance.phi_logging import sensitive_phi
 from ehr_integrations.flat import FlatPatient
 from ehr_integrations.identity import normalize_phone
 from ehr_integrations.patient_search import extra_identifiers_needed
@@ -27,6 +28,7 @@ def _canonical(name: str, value: object) -> str:
     return text.casefold()
 
 
+@sensitive_phi
 def satisfies(patient: FlatPatient, identifiers: dict[str, str]) -> bool:
     """True when every identifier the caller gave equals the patient's; every factor is compared."""
     ok = True

@@ -19,6 +19,7 @@ from ehr_integrations.mapping import load_mapping
 from ehr_integrations.models import Purpose
 
 PREFETCH_FRESH_SECONDS = 10 * 60
+NOT_SUPPORTED = "not_supported"
 RANGES = ("upcoming", "past")
 UNAVAILABLE_SAY = {
     "appointments": "I'm not able to pull up your appointments right now. I can connect you with scheduling.",
@@ -132,7 +133,8 @@ def answer(*, call: CallSession, tool: str, query, request) -> Data:
 def _unavailable(call: CallSession, tool: str, patient_id: str, exc: Exception) -> Unavailable:
     reason = exc.reason if isinstance(exc, EHRUnavailable) else "ehr_unavailable"
     retry_after = exc.retry_after if isinstance(exc, EHRUnavailable) else None
-    followups.open_followup(call=call, tool=tool, patient_reference=patient_id, reason=reason)
+    if reason != NOT_SUPPORTED:  # nothing to retry: this EHR cannot answer it at all
+        followups.open_followup(call=call, tool=tool, patient_reference=patient_id, reason=reason)
     transfer = transfer_for(health_system=call.health_system, purpose=TOOLS[tool].purpose)
     return Unavailable(
         reason=reason,

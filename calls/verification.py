@@ -12,6 +12,7 @@ from calls.identity_match import complete_sets, missing_for_next_set, satisfies
 from calls.models import CallSession, CallState
 from calls.outcomes import CallEnded, Escalate, NeedsMore, Unavailable, Verified
 from calls.transfers import transfer_for
+from compliance.phi_logging import sensitive_phi
 from ehr_integrations import io_loop
 from ehr_integrations.errors import EHRError
 from ehr_integrations.fhir_client import connection_config, deadline_in, fhir_client
@@ -37,6 +38,7 @@ def _preset(call: CallSession) -> Preset:
     return preset(call.health_system.vendor)
 
 
+@sensitive_phi
 def _accumulate(call: CallSession, identifiers: dict) -> dict[str, str]:
     stored = session_store.get(str(call.id), "identifiers")
     merged = dict(stored[0]) if stored else {}
@@ -46,6 +48,7 @@ def _accumulate(call: CallSession, identifiers: dict) -> dict[str, str]:
     return merged
 
 
+@sensitive_phi
 def _search(call: CallSession, given: dict[str, str]) -> list[FlatPatient]:
     system = call.health_system
     config = connection_config(system)
@@ -54,6 +57,7 @@ def _search(call: CallSession, given: dict[str, str]) -> list[FlatPatient]:
     return io_loop.run(coro, timeout=budget + 0.5)
 
 
+@sensitive_phi
 def _fail(call: CallSession, request, given: dict, candidates: list[FlatPatient]):
     policy = call.health_system.verification_policy
     session_store.put(str(call.id), "identifiers", {})
@@ -85,6 +89,7 @@ def _succeed(call: CallSession, request, patient: FlatPatient, factor_set: list[
     return Verified(say=VERIFIED_SAY)
 
 
+@sensitive_phi
 def submit(*, call: CallSession, identifiers: dict, request) -> NeedsMore | Verified:
     """One verification turn. Raises Escalate (with the verification transfer target) at the limits."""
     if call.state == CallState.ENDED:

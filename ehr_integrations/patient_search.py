@@ -47,12 +47,17 @@ def _params(search_set: tuple[str, ...], given: dict[str, str], preset: Preset) 
     return params
 
 
-def _match_body(given: dict[str, str]) -> dict:
-    patient = {
+def _match_body(given: dict[str, str], preset: Preset) -> dict:
+    patient: dict = {
         "resourceType": "Patient",
         "birthDate": given["date_of_birth"],
         "name": [{"family": given["family_name"], "given": [given["given_name"]]}],
     }
+    if "mrn" in given:
+        system, _, value = mrn_search_token(given["mrn"], preset.mrn_identifier).rpartition("|")
+        patient["identifier"] = [{"system": system, "value": value} if system else {"value": value}]
+    if "phone" in given:
+        patient["telecom"] = [{"system": "phone", "value": given["phone"]}]
     return {
         "resourceType": "Parameters",
         "parameter": [
@@ -62,17 +67,25 @@ def _match_body(given: dict[str, str]) -> dict:
     }
 
 
+async def _match(client: FhirClient, given: dict[str, str], preset: Preset, *, deadline: float) -> list[dict]:
+    bundle = await client.post_operation("Patient/$match", _match_body(given, preset), deadline=deadline)
+    entries = bundle.get("entry") or []
+    return [e["resource"] for e in entries if (e.get("resource") or {}).get("resourceType") == "Patient"]
+
+
 async def find_candidates(
     client: FhirClient, mapping: Mapping, given: dict[str, str], *, deadline: float
 ) -> list[FlatPatient]:
-    """Patients the EHR returns for what the caller said, as flat patients (identifiers included)."""
+    """Patients the EHR returns for what the caller said, as flat patients (identifiers included).
+
+    A certain `$match` answers alone; when it finds no certain match, the vendor's search sets run,
+    so a wrong second factor still yields the patient it was aimed at (for the per-patient lockout).
+    """
     preset = mapping.preset
+    resources: list[dict] = []
     if preset.supports_match and all(k in given for k in MATCH_NEEDS):
-        bundle = await client.post_operation("Patient/$match", _match_body(given), deadline=deadline)
-        resources = [
-            e["resource"] for e in bundle.get("entry", []) if e.get("resource", {}).get("resourceType") == "Patient"
-        ]
-    else:
+        resources = await _match(client, given, preset, deadline=deadline)
+    if not resources:
         usable = _usable_sets(preset, set(given))
         if not usable:
             return []
