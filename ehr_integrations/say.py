@@ -32,17 +32,17 @@ def ordinal(day: int) -> str:
     return f"{day}{suffix}"
 
 
-def spoken_day(moment: datetime, now: datetime) -> str:
-    """ "today", "tomorrow", or "Tuesday, December 2nd" (with the year when it is not this one)."""
-    delta = (moment.date() - now.date()).days
-    if delta == 0:
-        return "today"
-    if delta == 1:
-        return "tomorrow"
-    if delta == -1:
-        return "yesterday"
+RELATIVE_DAYS = {0: "today", 1: "tomorrow", -1: "yesterday"}
+
+
+def spoken_day(moment: datetime, now: datetime, *, on: bool = False) -> str:
+    """ "today", "tomorrow", or "(on) Tuesday, December 2nd" (with the year when it is not this one)."""
+    relative = RELATIVE_DAYS.get((moment.date() - now.date()).days)
+    if relative:
+        return relative
     day = f"{moment:%A}, {moment:%B} {ordinal(moment.day)}"
-    return day if moment.year == now.year else f"{day}, {moment.year}"
+    day = day if moment.year == now.year else f"{day}, {moment.year}"
+    return f"on {day}" if on else day
 
 
 def spoken_time(moment: datetime) -> str:
@@ -59,9 +59,9 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _visit(item: object, tz: ZoneInfo, now: datetime) -> str:
+def _visit(item: object, tz: ZoneInfo, now: datetime, *, on: bool = False) -> str:
     moment = _moment(_get(item, "datetime"), tz)
-    words = f"{spoken_day(moment, now)} at {spoken_time(moment)}" if moment else "at a time I can't see"
+    words = f"{spoken_day(moment, now, on=on)} at {spoken_time(moment)}" if moment else "at a time I can't see"
     if _get(item, "provider_name"):
         words += f" with {_get(item, 'provider_name')}"
     if _get(item, "location"):
@@ -79,10 +79,8 @@ def say_appointments(
     kind = "past" if past else "upcoming"
     active = [i for i in items if _get(i, "status") not in NOT_HAPPENING]
     if not active and items:
-        first = items[0]
-        return (
-            f"Your appointment {_visit(first, tz, now)} was cancelled, and I don't see any other {kind} appointments."
-        )
+        visit = _visit(items[0], tz, now, on=True)
+        return f"Your appointment {visit} was cancelled, and I don't see any other {kind} appointments."
     if not active:
         return f"I don't see any {kind} appointments."
     first = _visit(active[0], tz, now)
@@ -133,7 +131,7 @@ def say_messages(items: Sequence[Message | Mapping], tz: ZoneInfo, *, now: datet
         words += f" from {_get(newest, 'sender')}"
     moment = _moment(_get(newest, "sent_at"), tz)
     if moment:
-        words += f" {'' if spoken_day(moment, now) in ('today', 'yesterday') else 'on '}{spoken_day(moment, now)}"
+        words += f" {spoken_day(moment, now, on=True)}"
     if _get(newest, "subject"):
         words += f" about {_get(newest, 'subject')}"
     if len(items) == 1:
