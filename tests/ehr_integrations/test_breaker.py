@@ -1,14 +1,20 @@
 """The circuit breaker on the real shared cache (Redis): opening, failing fast, half-open probes, closing."""
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
 import time
 
+import pytest
+from django.db import connection
+
 from ehr_integrations import breaker, io_loop
 from ehr_integrations.connection_config import BreakerPolicy
-from ehr_integrations.errors import EHRUnavailable
+from ehr_integrations.errors import EHRRequestRejected, EHRUnavailable
+from ehr_integrations.fhir_client import connection_config, deadline_in, fhir_client, run_sync
+from tests.ehr_integrations.sandbox_systems import fhir_requests, secret_system
 
 POLICY = BreakerPolicy(failure_rate=0.5, min_calls=4, window_s=5, open_s=1, half_open_probes=2)
 SYSTEM = 4242
@@ -103,39 +109,123 @@ def test_transitions_are_kept_newest_first_for_the_admin():
     assert [(v.endpoint, v.state) for v in views] == [("Appointment", "closed")]
 
 
-OTHER_PROCESS = """
-import django, sys
+# Over real HTTP, against the sandbox, with a second gateway process.
+
+ONE_CALL_IN_ANOTHER_PROCESS = """
+import django, json, sys, time
 django.setup()
-from ehr_integrations import breaker, io_loop
-from ehr_integrations.connection_config import BreakerPolicy
 from ehr_integrations.errors import EHRUnavailable
-policy = BreakerPolicy(failure_rate=0.5, min_calls=4, window_s=5, open_s=1, half_open_probes=2)
-print(io_loop.run(breaker.state_of(4242, sys.argv[1]), timeout=5))
+from ehr_integrations.fhir_client import connection_config, deadline_in, fhir_client, run_sync
+from ehr_integrations.models import HealthSystem
+client = fhir_client(connection_config(HealthSystem.objects.get(slug="riverside")))
+run_sync(client.search("Patient", {"_count": "1"}, deadline=deadline_in(5), max_pages=1), deadline=deadline_in(5))
+print("ready", flush=True)
+sys.stdin.readline()
+started = time.perf_counter()
 try:
-    io_loop.run(breaker.before_call(4242, sys.argv[1], policy), timeout=5)
-    print("allowed")
+    deadline = deadline_in(5)
+    run_sync(client.search("Appointment", {"patient": "x"}, deadline=deadline), deadline=deadline)
+    reason = "ok"
 except EHRUnavailable as exc:
-    print(exc.reason)
+    reason = exc.reason
+print(json.dumps({"reason": reason, "ms": (time.perf_counter() - started) * 1000}))
 """
 
 
-def _other_process(endpoint: str) -> list[str]:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
-    command = [sys.executable, "-c", OTHER_PROCESS, endpoint]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.split()
+def _appointments(client, budget: float = 5.0):
+    deadline = deadline_in(budget)
+    return run_sync(client.search("Appointment", {"patient": "x"}, deadline=deadline), deadline=deadline)
 
 
-def test_another_process_sees_the_same_open_breaker():
-    long_open = BreakerPolicy(failure_rate=0.5, min_calls=4, window_s=5, open_s=30, half_open_probes=2)
+def _outcome(client) -> tuple[str, float]:
+    started = time.perf_counter()
+    try:
+        _appointments(client)
+        return "ok", (time.perf_counter() - started) * 1000
+    except EHRUnavailable as exc:
+        return exc.reason, (time.perf_counter() - started) * 1000
 
-    async def fail_four_times():
-        for _ in range(4):
-            await breaker.record(
-                await breaker.before_call(SYSTEM, "Location", long_open), failure=True, policy=long_open
-            )
 
-    run(fail_four_times())
-    assert _other_process("Location") == ["open", "breaker_open"]
-    assert _other_process("Practitioner") == ["closed", "allowed"]
+@pytest.mark.django_db(transaction=True)
+def test_breaker_over_http_opens_fails_fast_in_every_process_probes_and_closes(sandbox):
+    system = secret_system(
+        sandbox, max_retries=0, breaker_min_calls=4, breaker_failure_rate=0.5, breaker_window_s=30,
+        breaker_open_s=2, breaker_half_open_probes=2,
+    )  # fmt: skip
+    client = fhir_client(connection_config(system))
+    sandbox.add_fault("/fhir/Appointment", error_rate=1.0, error_status=503)
+
+    other = _another_gateway_process()  # started (slowly) before the breaker opens, waits for "go"
+    assert [_outcome(client)[0] for _ in range(4)] == ["server_error"] * 4
+    assert len(fhir_requests(sandbox, "/fhir/Appointment")) == 4
+    opened_at = time.monotonic()
+
+    # Open: a typed "unavailable" in well under 50 ms, without touching the EHR, here and in another process.
+    answers = [_outcome(client) for _ in range(20)]
+    assert {reason for reason, _ in answers} == {"breaker_open"}
+    assert max(ms for _, ms in answers) < 50, answers
+    out, err = other.communicate("go\n", timeout=60)
+    assert other.returncode == 0, err
+    seen = json.loads(out.splitlines()[-1])
+    assert seen["reason"] == "breaker_open" and seen["ms"] < 50, seen
+    assert len(fhir_requests(sandbox, "/fhir/Appointment")) == 4
+    assert _outcome_of_patient_search(client) == "ok"  # other endpoints keep working
+
+    # Half-open: exactly the configured probes reach the (recovered, slow) EHR; all succeed; it closes.
+    sandbox.clear_faults()
+    sandbox.add_fault("/fhir/Appointment", latency_ms=300)
+    time.sleep(max(0.0, opened_at + 2.05 - time.monotonic()))
+
+    async def five_at_once(deadline):
+        return await asyncio.gather(
+            *[client.search("Appointment", {"patient": "x"}, deadline=deadline) for _ in range(5)],
+            return_exceptions=True,
+        )
+
+    deadline = deadline_in(5)
+    results = run_sync(five_at_once(deadline), deadline=deadline)
+    refused = [r for r in results if isinstance(r, EHRUnavailable)]
+    assert len(refused) == 3 and {r.reason for r in refused} == {"breaker_open"}
+    assert len(fhir_requests(sandbox, "/fhir/Appointment")) == 4 + 2
+    assert run(breaker.state_of(system.pk, "Appointment")) == "closed"
+    assert _outcome(client)[0] == "ok"
+
+
+def _another_gateway_process() -> subprocess.Popen:
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+    }
+    command = [sys.executable, "-c", ONE_CALL_IN_ANOTHER_PROCESS]
+    process = subprocess.Popen(
+        command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stdout.readline().strip() == "ready"
+    return process
+
+
+def _outcome_of_patient_search(client) -> str:
+    deadline = deadline_in(5)
+    run_sync(client.search("Patient", {"_count": "1"}, deadline=deadline, max_pages=1), deadline=deadline)
+    return "ok"
+
+
+@pytest.mark.django_db
+def test_4xx_answers_do_not_count_against_the_breaker(sandbox):
+    system = secret_system(sandbox, breaker_min_calls=2, breaker_failure_rate=0.5)
+    client = fhir_client(connection_config(system))
+    for _ in range(5):
+        deadline = deadline_in(5)
+        with pytest.raises(EHRRequestRejected):
+            run_sync(client.read("Patient", "missing-patient", deadline=deadline), deadline=deadline)
+    assert run(breaker.state_of(system.pk, "Patient")) == "closed"
+
+
+@pytest.mark.django_db
+def test_429_counts_as_a_failure(sandbox):
+    system = secret_system(sandbox, max_retries=0, breaker_min_calls=2, breaker_failure_rate=0.5)
+    client = fhir_client(connection_config(system))
+    sandbox.add_fault("/fhir/Appointment", error_rate=1.0, error_status=429)
+    assert [_outcome(client)[0] for _ in range(3)] == ["rate_limited", "rate_limited", "breaker_open"]

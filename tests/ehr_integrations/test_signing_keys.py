@@ -1,5 +1,7 @@
 """Signing keys: generated here, private half encrypted at rest, rotated publish -> sign -> retire."""
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -8,8 +10,11 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from compliance import encryption
-from ehr_integrations import signing_keys
+from ehr_integrations import signing_keys, token_cache
+from ehr_integrations.errors import EHRError
+from ehr_integrations.fhir_client import connection_config, deadline_in, fhir_client, run_sync
 from ehr_integrations.models import EHRConnection, KeyStatus, SigningKey
+from tests.ehr_integrations.sandbox_systems import jwks_system
 
 
 @pytest.fixture
@@ -102,3 +107,57 @@ def test_rotate_signing_keys_command_publishes_a_key(system):
     signing_keys.signing_key_for(system)
     call_command("rotate_signing_keys", system.slug, "--grace", "120")
     assert SigningKey.objects.filter(health_system=system, status=KeyStatus.PUBLISHED).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_key_rotation_end_to_end_while_requests_flow(sandbox, live_server, settings):
+    """Publish, switch after the grace period, retire: no request fails, the EHR picks the new key up from
+    our JWKS URL (it knows no other way), and tokens fetched after the grace period use only the new key."""
+    settings.JWKS_MAX_AGE_S = 1  # the EHR may cache our JWKS for a second; the grace period is longer
+    settings.SIGNING_KEY_RETIRE_AFTER_S = 1
+    settings.EHR_TOKEN_MIN_REFRESH_INTERVAL_S = 0
+    settings.EHR_TOKEN_REFRESH_AHEAD = 0.4
+    sandbox.set_token_lifetime(1)
+    system = jwks_system(sandbox, live_server)
+    old = signing_keys.signing_key_for(system)
+    fetched: dict[float, str] = {}  # token fetch time -> kid
+    errors: list[str] = []
+    stop = threading.Event()
+
+    def agent_requests():
+        while not stop.is_set():
+            config = connection_config(system)  # read per request, as the gateway does
+            deadline = deadline_in(5)
+            try:
+                run_sync(
+                    fhir_client(config).search("Patient", {"_count": "1"}, deadline=deadline, max_pages=1),
+                    deadline=deadline,
+                )
+                token = run_sync(token_cache.peek(config), deadline=deadline_in(1))
+                fetched.setdefault(token.fetched_at, token.kid)
+            except EHRError as exc:
+                errors.append(repr(exc))
+            time.sleep(0.02)
+
+    worker = threading.Thread(target=agent_requests)
+    worker.start()
+    try:
+        time.sleep(1.0)
+        new = signing_keys.start_rotation(system, grace_s=2)
+        switch_at = new.activate_after.timestamp()
+        time.sleep(max(0.0, switch_at + 1.2 - time.time()))
+        signing_keys.advance_rotation(system)  # old -> retiring
+        time.sleep(1.1)
+        signing_keys.advance_rotation(system)  # old -> retired, gone from the JWKS
+        assert [k.kid for k in signing_keys.published_keys(system)] == [new.kid]
+        time.sleep(1.5)
+    finally:
+        stop.set()
+        worker.join(10)
+
+    assert errors == []
+    before = {kid for at, kid in fetched.items() if at < switch_at}
+    after = [kid for at, kid in sorted(fetched.items()) if at > switch_at + 0.1]
+    assert before == {old.kid}
+    assert len(after) >= 3 and set(after) == {new.kid}
+    assert SigningKey.objects.get(pk=old.pk).status == KeyStatus.RETIRED
