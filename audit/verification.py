@@ -109,7 +109,13 @@ def _check_unsealed() -> Problem | None:
 
 
 def _check_digests(head: int, start: ChainStart) -> Problem | None:
-    for digest in digests.read_all():
+    found = digests.read_all()
+    wanted = [d.position for d in found if d.genuine and start.position < d.position <= head]
+    hashes = {}
+    for i in range(0, len(wanted), CHUNK):
+        chunk = AuditSeal.objects.filter(position__in=wanted[i : i + CHUNK])
+        hashes.update(chunk.values_list("position", "hash"))
+    for digest in found:
         if not digest.genuine:
             return Problem("digest", digest.position, None, None, f"digest {digest.name} signature is invalid")
         if digest.position <= start.position:
@@ -118,7 +124,6 @@ def _check_digests(head: int, start: ChainStart) -> Problem | None:
             return Problem(
                 "missing", head + 1, None, None, f"digest {digest.name} saw the chain reach {digest.position}"
             )
-        seal = AuditSeal.objects.filter(position=digest.position).first()
-        if seal is None or seal.hash != digest.hash:
+        if hashes.get(digest.position) != digest.hash:
             return Problem("altered", digest.position, None, None, f"chain differs from digest {digest.name}")
     return None

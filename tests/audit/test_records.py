@@ -1,5 +1,5 @@
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from audit.errors import AuditRecordInvalid, AuditUnavailable
 from audit.models import AuditRecord
@@ -56,3 +56,16 @@ def test_refused_write_inside_a_transaction_leaves_the_transaction_usable(audit_
         with pytest.raises(AuditUnavailable):
             phi_access()
         assert AuditRecord.objects.count() == 0
+
+
+def test_role_without_insert_on_the_log_gets_audit_unavailable(db):
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE ROLE audit_test_app NOLOGIN")  # rolled back with the test transaction
+        cursor.execute("GRANT USAGE ON SCHEMA public TO audit_test_app")
+        cursor.execute("GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA public TO audit_test_app")
+        cursor.execute("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO audit_test_app")
+        cursor.execute("REVOKE INSERT ON audit_auditrecord FROM audit_test_app")
+        cursor.execute("SET LOCAL ROLE audit_test_app")
+
+    with pytest.raises(AuditUnavailable):
+        phi_access()
