@@ -1,5 +1,7 @@
 """PHI flows only to an agent client whose business associate has a current BAA for the health system."""
 
+import time
+
 from django.utils import timezone
 
 from calls.models import AgentClient
@@ -16,12 +18,20 @@ class NotCovered(CallRefusal):
         return {"errors": {"health_system": "no current business associate agreement covers this health system"}}
 
 
+# A confirmed coverage is trusted for a minute per process, so tool calls skip the query;
+# a terminated BAA stops PHI within that minute. Refusals are never cached.
+COVERED_FOR_S = 60.0
+_covered: dict[tuple, float] = {}
+
+
 def ensure_covered(*, client: AgentClient, health_system: HealthSystem) -> None:
+    today = timezone.localdate()
+    key = (client.business_associate_id, health_system.slug, today)
+    if _covered.get(key, 0.0) > time.monotonic():
+        return
     try:
-        ensure_baa_coverage(
-            business_associate_id=client.business_associate_id,
-            health_system_slug=health_system.slug,
-            on=timezone.localdate(),
-        )
+        ensure_baa_coverage(business_associate_id=key[0], health_system_slug=key[1], on=today)
     except BAANotCurrent:
+        _covered.pop(key, None)
         raise NotCovered() from None
+    _covered[key] = time.monotonic() + COVERED_FOR_S

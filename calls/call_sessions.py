@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from calls import session_store
+from calls import events, session_store
 from calls.identity_match import missing_for_next_set
 from calls.models import AgentClient, CallSession, CallState
 from ehr_integrations.models import HealthSystem
@@ -65,7 +65,9 @@ def note_activity(call: CallSession) -> None:
 def end_call(*, call: CallSession, reason: str) -> None:
     """Purge the call's PHI and mark it ended (idempotent)."""
     session_store.destroy(str(call.id))
-    CallSession.objects.filter(pk=call.pk, state__in=ACTIVE_STATES).update(
+    ended = CallSession.objects.filter(pk=call.pk, state__in=ACTIVE_STATES).update(
         state=CallState.ENDED, ended_at=timezone.now(), end_reason=reason[:64]
     )
+    if ended:
+        events.publish(str(call.id), {"event": "ended", "call_id": str(call.id)})
     call.refresh_from_db()

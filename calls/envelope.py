@@ -29,29 +29,40 @@ def _flatten(detail, prefix: str = "") -> dict[str, str]:
     return {prefix or "body": str(detail)}
 
 
-def render(result) -> Response:
-    """A service result as the contract's envelope."""
+def envelope(result) -> tuple[int, dict]:
+    """A service result as (HTTP status, contract envelope): shared by REST, WebSocket, MCP and webhooks."""
     if isinstance(result, outcomes.Data):
-        body = {"status": "ok", "data": result.data, "source": result.source, "say": result.say}
-        return Response(body, status=result.http)
+        return result.http, {"status": "ok", "data": result.data, "source": result.source, "say": result.say}
     if isinstance(result, outcomes.NeedsMore):
         body = {"status": "needs_more", "missing": result.missing, "attempts_left": result.attempts_left}
-        return Response(body | {"say": result.say})
+        return 200, body | {"say": result.say}
     if isinstance(result, outcomes.Verified):
-        return Response({"status": "verified", "say": result.say})
+        return 200, {"status": "verified", "say": result.say}
     if isinstance(result, outcomes.Pending):
-        return Response(
-            {"status": "pending", "filler": result.filler, "retry_after_ms": result.retry_after_ms},
-            status=status.HTTP_202_ACCEPTED,
-        )
+        return status.HTTP_202_ACCEPTED, {
+            "status": "pending",
+            "filler": result.filler,
+            "retry_after_ms": result.retry_after_ms,
+        }
     if isinstance(result, outcomes.Routed):
         body = {"transfer": result.transfer.as_dict(), "open_now": result.open_now, "say": result.say}
-        return Response({"status": "ok", "data": body, "source": "live", "say": result.say})
+        return 200, {"status": "ok", "data": body, "source": "live", "say": result.say}
     raise TypeError(f"no envelope for {type(result).__name__}")
 
 
+def refusal_envelope(exc: outcomes.CallRefusal) -> tuple[int, dict]:
+    return exc.http, {"status": exc.status} | exc.body()
+
+
+def render(result) -> Response:
+    """A service result as the contract's envelope."""
+    http, body = envelope(result)
+    return Response(body, status=http)
+
+
 def refusal(exc: outcomes.CallRefusal, http_status: int | None = None) -> Response:
-    response = Response({"status": exc.status} | exc.body(), status=http_status or exc.http)
+    http, body = refusal_envelope(exc)
+    response = Response(body, status=http_status or http)
     retry_after_ms = getattr(exc, "retry_after_ms", None)
     if retry_after_ms:
         response["Retry-After"] = str(max(1, round(retry_after_ms / 1000)))

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from calls import session_store
+from calls import events, latency, session_store
 from calls.models import CallSession
 from calls.tool_specs import TOOLS, FetchArgs, fetch
 from ehr_integrations import io_loop
@@ -26,13 +26,27 @@ async def _one(call_id: str, tool: str, client, mapping, args: FetchArgs, deadli
     except EHRError as exc:
         log.info("prefetch of %s for call %s failed: %s", tool, call_id, type(exc).__name__)
         return time.monotonic() - started
-    await asyncio.to_thread(session_store.put, call_id, tool, data)
+    # only_if_open: a call ended while this ran stays purged.
+    await asyncio.to_thread(session_store.put, call_id, tool, data, only_if_open=True)
     return time.monotonic() - started
 
 
-async def _all(call_id: str, client, mapping, args: FetchArgs, deadline: float) -> dict[str, float]:
+def _announce(call_id: str, health_system: str, durations: dict[str, float]) -> None:
+    """Feed the latency estimates and tell the call's socket what is ready (names only, no PHI)."""
+    for tool, seconds in durations.items():
+        latency.observe(health_system=health_system, tool=tool, seconds=seconds)
+    ready = [tool for tool in durations if session_store.get(call_id, tool) is not None]
+    failed = [tool for tool in durations if tool not in ready]
+    events.publish(call_id, {"event": "prefetch.ready", "call_id": call_id, "ready": ready, "failed": failed})
+
+
+async def _all(
+    call_id: str, client, mapping, args: FetchArgs, deadline: float, health_system: str = ""
+) -> dict[str, float]:
     durations = await asyncio.gather(*(_one(call_id, t, client, mapping, args, deadline) for t in PREFETCHED))
-    return dict(zip(PREFETCHED, durations, strict=True))
+    by_tool = dict(zip(PREFETCHED, durations, strict=True))
+    await asyncio.to_thread(_announce, call_id, health_system, by_tool)
+    return by_tool
 
 
 def start(*, call: CallSession, patient_id: str):
@@ -40,5 +54,6 @@ def start(*, call: CallSession, patient_id: str):
     system = call.health_system
     config = connection_config(system)
     args = FetchArgs(patient_id=patient_id, tz=ZoneInfo(system.time_zone), now=timezone.now())
-    coro = _all(str(call.id), fhir_client(config), load_mapping(system), args, deadline_in(config.request_deadline_s))
+    deadline = deadline_in(config.request_deadline_s)
+    coro = _all(str(call.id), fhir_client(config), load_mapping(system), args, deadline, system.slug)
     return io_loop.spawn(coro)

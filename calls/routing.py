@@ -1,3 +1,9 @@
 """WebSocket routes (Channels)."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from calls.consumers import CallEventsConsumer
+
+websocket_urlpatterns: list = [
+    path("ws/calls/<uuid:call_id>/", CallEventsConsumer.as_asgi()),
+]

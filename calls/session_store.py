@@ -13,9 +13,10 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core.cache import cache
 
+from calls.tool_specs import variant_names
 from compliance import encryption
 
-NAMES = ("caller", "identifiers", "patient", "appointments", "medications", "messages")
+NAMES = ("caller", "identifiers", "patient", "appointments", "medications", "messages") + variant_names()
 
 
 def _key_name(call_id: str) -> str:
@@ -41,11 +42,18 @@ def _fernet(call_id: str, *, create: bool) -> Fernet | None:
     return Fernet(encryption.decrypt(wrapped).encode())
 
 
-def put(call_id: str, name: str, value: object) -> None:
-    """Store a JSON-serializable value for the call, encrypted."""
-    fernet = _fernet(call_id, create=True)
+def put(call_id: str, name: str, value: object, *, only_if_open: bool = False) -> bool:
+    """Store a JSON-serializable value for the call, encrypted.
+
+    With only_if_open, a call whose store was destroyed (ended) gets nothing back: a late
+    background fetch must not bring a purged call's PHI back. Returns whether it was stored.
+    """
+    fernet = _fernet(call_id, create=not only_if_open)
+    if fernet is None:
+        return False
     payload = json.dumps({"v": value, "at": datetime.now().timestamp()}, default=str).encode()
     cache.set(_data_name(call_id, name), fernet.encrypt(payload).decode(), timeout=_ttl())
+    return True
 
 
 def get(call_id: str, name: str) -> tuple[object, float] | None:

@@ -57,6 +57,16 @@ TOOLS: dict[str, ToolSpec] = {
 }
 
 
+# FHIR R4 MedicationRequest.status codes: the `status` a medications query may ask for.
+MEDICATION_STATUSES = ("active", "on-hold", "cancelled", "completed", "entered-in-error", "stopped", "draft", "unknown")
+RANGES = ("upcoming", "past")
+
+
+def variant_names() -> tuple[str, ...]:
+    """Every name a non-default query's answer is stored under (see FetchArgs.variant)."""
+    return ("appointments:past",) + tuple(f"medications:{s}" for s in MEDICATION_STATUSES if s != "active")
+
+
 @dataclass(frozen=True)
 class FetchArgs:
     """Everything a fetch needs, read in the calling thread (no database on the I/O loop)."""

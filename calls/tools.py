@@ -1,15 +1,17 @@
 """Answering the agent's PHI tool calls: gated by verification, from prefetch when fresh, else live."""
 
+import time
+from concurrent.futures import Future
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from calls import access_log, followups, session_store
+from calls import access_log, followups, latency, session_store
 from calls.baa_gate import ensure_covered
 from calls.models import CallSession, CallState
 from calls.outcomes import CallEnded, Data, Escalate, InvalidInput, NotVerified, Unavailable
-from calls.tool_specs import TOOLS, FetchArgs, fetch, speak
+from calls.tool_specs import MEDICATION_STATUSES, RANGES, TOOLS, FetchArgs, fetch, speak
 from calls.transfers import transfer_for
 from calls.verification import ESCALATE_SAY
 from ehr_integrations import io_loop
@@ -20,7 +22,6 @@ from ehr_integrations.models import Purpose
 
 PREFETCH_FRESH_SECONDS = 10 * 60
 NOT_SUPPORTED = "not_supported"
-RANGES = ("upcoming", "past")
 UNAVAILABLE_SAY = {
     "appointments": "I'm not able to pull up your appointments right now. I can connect you with scheduling.",
     "medications": "I'm not able to check your medications right now. I can connect you with the pharmacy team.",
@@ -54,6 +55,8 @@ def _args(call: CallSession, patient_id: str, query) -> FetchArgs:
     when = query.get("range", "upcoming")
     if when not in RANGES:
         raise InvalidInput(errors={"range": "must be upcoming or past"})
+    if query.get("status", "active") not in MEDICATION_STATUSES:
+        raise InvalidInput(errors={"status": "must be a FHIR MedicationRequest status, e.g. active"})
     return FetchArgs(
         patient_id=patient_id,
         tz=ZoneInfo(call.health_system.time_zone),
@@ -70,36 +73,58 @@ def _limit(raw: str) -> int:
     return int(raw)
 
 
-def _live(call: CallSession, tool: str, args: FetchArgs):
+def start_fetch(call: CallSession, tool: str, args: FetchArgs) -> tuple[Future, float]:
+    """Start the tool's EHR fetch on the I/O loop (config read here, in the calling thread).
+
+    Returns the fetch's future and its time budget in seconds (the fetch ends by then).
+    """
     system = call.health_system
     config = connection_config(system)
     coro = fetch(tool, fhir_client(config), load_mapping(system), args, deadline=deadline_in(config.request_deadline_s))
-    return io_loop.run(coro, timeout=config.request_deadline_s + 0.5)
+    return io_loop.spawn(coro), config.request_deadline_s
 
 
-def _stored(call: CallSession, name: str):
+def _live(call: CallSession, tool: str, args: FetchArgs):
+    started = time.monotonic()
+    future, budget = start_fetch(call, tool, args)
+    try:
+        return future.result(timeout=budget + 0.5)
+    except TimeoutError:
+        future.cancel()
+        raise
+    finally:
+        latency.observe(health_system=call.health_system.slug, tool=tool, seconds=time.monotonic() - started)
+
+
+def stored(call: CallSession, name: str):
+    """The call's fresh stored answer under `name` (tool + query variant), or None."""
     stored = session_store.get(str(call.id), name)
     if stored is None or datetime.now().timestamp() - stored[1] > PREFETCH_FRESH_SECONDS:
         return None
     return stored[0]
 
 
-def answer(*, call: CallSession, tool: str, query, request) -> Data:
-    """The tool's answer; raises NotVerified, Escalate, CallEnded or Unavailable (never invented data)."""
+def prepare(*, call: CallSession, tool: str, query, request) -> tuple[dict, FetchArgs]:
+    """Gate the call and parse the query: the stored patient and the fetch arguments."""
     _gate(call, tool, request)
-    spec = TOOLS[tool]
     patient = session_store.get(str(call.id), "patient")
     if patient is None:  # verified but the store lost the session (expired or purged)
         raise NotVerified()
-    patient_id = patient[0]["id"]
-    args = _args(call, patient_id, query)
+    return patient[0], _args(call, patient[0]["id"], query)
+
+
+def answer(*, call: CallSession, tool: str, query, request) -> Data:
+    """The tool's answer; raises NotVerified, Escalate, CallEnded or Unavailable (never invented data)."""
+    spec = TOOLS[tool]
+    patient, args = prepare(call=call, tool=tool, query=query, request=request)
+    patient_id = patient["id"]
     if tool == "patient":
         data, source = (
-            {k: patient[0].get(k) for k in ("given_name", "family_name", "preferred_name", "phone")},
+            {k: patient.get(k) for k in ("given_name", "family_name", "preferred_name", "phone")},
             "prefetch",
         )
     else:
-        data = _stored(call, tool + args.variant)
+        data = stored(call, tool + args.variant)
         source = "prefetch"
         if data is None:
             source = "live"
@@ -115,7 +140,7 @@ def answer(*, call: CallSession, tool: str, query, request) -> Data:
                     resource_types=list(spec.resource_types),
                     data_category=spec.data_category,
                 )
-                raise _unavailable(call, tool, patient_id, exc) from None
+                raise unavailable(call, tool, patient_id, exc) from None
     ids = [item["id"] for item in data] if isinstance(data, list) else [patient_id]
     access_log.record(
         call=call,
@@ -130,7 +155,8 @@ def answer(*, call: CallSession, tool: str, query, request) -> Data:
     return Data(data=data, source=source, say=speak(tool, data, args.tz))
 
 
-def _unavailable(call: CallSession, tool: str, patient_id: str, exc: Exception) -> Unavailable:
+def unavailable(call: CallSession, tool: str, patient_id: str, exc: Exception) -> Unavailable:
+    """The refusal for a failed fetch, with a staff follow-up opened for it."""
     reason = exc.reason if isinstance(exc, EHRUnavailable) else "ehr_unavailable"
     retry_after = exc.retry_after if isinstance(exc, EHRUnavailable) else None
     if reason != NOT_SUPPORTED:  # nothing to retry: this EHR cannot answer it at all

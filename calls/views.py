@@ -6,7 +6,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from calls import call_sessions, tools, transfers, verification
+from calls import call_sessions, pending, tools, transfers, verification
 from calls.baa_gate import ensure_covered
 from calls.envelope import render
 from calls.selectors import call_for_client, health_system_for_client
@@ -85,7 +85,10 @@ class ToolView(CallView):
 
     def get(self, request, call_id):
         call = self.call(request, call_id)
-        return render(tools.answer(call=call, tool=self.tool, query=request.query_params, request=request))
+        query = request.query_params
+        if pending.requested(query):
+            return render(pending.answer(call=call, tool=self.tool, query=query, request=request))
+        return render(tools.answer(call=call, tool=self.tool, query=query, request=request))
 
 
 class TransferView(CallView):

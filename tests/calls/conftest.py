@@ -5,7 +5,7 @@ import time
 import pytest
 from rest_framework.test import APIClient
 
-from calls import session_store
+from calls import baa_gate, session_store
 from ehr_integrations.models import EHRConnection
 from tests import builders
 
@@ -35,6 +35,11 @@ def wire_to_sandbox(system, sandbox, *, client_id: str) -> None:
     sandbox.register_client(client_id, scopes=SCOPES, auth="client_secret_basic", secret=SECRET)
 
 
+@pytest.fixture(autouse=True)
+def _forget_baa_coverage():
+    baa_gate._covered.clear()
+
+
 @pytest.fixture
 def site(db, sandbox):
     system = builders.health_system(slug="riverside", vendor=sandbox.flavour, fhir_base_url=sandbox.fhir_url)
@@ -56,9 +61,9 @@ def api(agent) -> APIClient:
 
 @pytest.fixture
 def patient(sandbox) -> dict:
-    """Ground truth of an ordinary synthetic patient (not one of the hard cases)."""
-    hard = {pid for ids in sandbox.hard_cases().values() for pid in (ids if isinstance(ids, list) else [ids])}
-    return next(p for p in sandbox.patients() if p["id"] not in hard and p["ssn_last4"] and p["phone"])
+    """Ground truth of the sandbox patient with one of everything (appointments, refills, messages)."""
+    complete = sandbox.hard_cases()["complete"]
+    return next(p for p in sandbox.patients() if p["id"] == complete)
 
 
 def open_call(api, **extra) -> str:

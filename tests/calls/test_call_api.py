@@ -71,6 +71,19 @@ def test_agent_without_current_baa_cannot_open_calls(site):
     assert "business associate agreement" in response.json()["errors"]["health_system"]
 
 
+def test_terminated_baa_stops_phi_within_the_coverage_window(api, agent, patient):
+    from calls import baa_gate
+    from compliance.models import BusinessAssociateAgreement
+    from tests.calls.conftest import verified_call
+
+    call_id = verified_call(api, patient)
+    BusinessAssociateAgreement.objects.filter(business_associate=agent.business_associate).update(status="terminated")
+    baa_gate._covered.clear()  # the minute of trusted coverage has passed
+    response = api.get(f"/api/v1/calls/{call_id}/appointments")
+    assert response.status_code == 403
+    assert "data" not in response.json()
+
+
 def test_transfer_routes_without_verification(api):
     call_id = open_call(api)
     response = api.get(f"/api/v1/calls/{call_id}/transfer?purpose=clinical")

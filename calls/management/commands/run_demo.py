@@ -7,7 +7,6 @@ keeps serving until interrupted.
 
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -40,6 +39,15 @@ def _wait_until_up(url: str, process: subprocess.Popen, seconds: float = 30) -> 
     raise SystemExit(f"{url} did not come up in {seconds:.0f} s")
 
 
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 class Command(BaseCommand):
     help = "Run the gateway with the sandbox EHR and play a scripted demo call."
 
@@ -67,11 +75,9 @@ class Command(BaseCommand):
                     self.stdout.write(f"\nGateway: http://127.0.0.1:{port}/admin/  (Ctrl-C to stop)")
                     gateway.wait()
             finally:
-                gateway.send_signal(signal.SIGINT)
-                gateway.wait(timeout=10)
+                _stop(gateway)
         finally:
-            sandbox.terminate()
-            sandbox.wait(timeout=10)
+            _stop(sandbox)
 
     def _start_sandbox(self, port: int) -> subprocess.Popen:
         process = subprocess.Popen(  # noqa: S603
@@ -140,5 +146,7 @@ class Command(BaseCommand):
     def _play_call(self, base: str, key: str, sandbox_port: int) -> None:
         from calls.demo_call import play
 
-        truth = httpx.get(f"http://127.0.0.1:{sandbox_port}/_control/patients", timeout=5).json()
-        play(base_url=base, api_key=key, caller=truth["patients"][0], health_system="riverside", out=self.stdout)
+        control = f"http://127.0.0.1:{sandbox_port}/_control"
+        complete = httpx.get(f"{control}/hard-cases", timeout=5).json()["complete"]  # one of everything
+        caller = next(p for p in httpx.get(f"{control}/patients", timeout=5).json() if p["id"] == complete)
+        play(base_url=base, api_key=key, caller=caller, health_system="riverside", out=self.stdout)

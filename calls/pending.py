@@ -1,0 +1,146 @@
+"""Pending mode (`?wait=0`): answer at once, from the session store or with a filler to speak.
+
+When the answer is not stored yet, the EHR fetch starts on the I/O loop and the agent gets
+`pending` with a filler and the expected wait. The fetch's result goes to the session store (the
+next GET answers from it and is audited then) and is announced on the call's WebSocket as
+`fetch.ready`, which calls/consumers.py turns into an audited `fetch.result`. A failed fetch is
+remembered for a moment so the next GET answers `unavailable` at once, and is announced too.
+Nothing PHI-bearing is in a pending answer, in the cache keys or in the channel layer.
+"""
+
+import logging
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db import close_old_connections
+
+from calls import access_log, events, fillers, latency, session_store, tools
+from calls.envelope import refusal_envelope
+from calls.models import CallSession
+from calls.outcomes import Data, InvalidInput, Pending, Transfer, Unavailable
+from calls.tool_specs import TOOLS
+from ehr_integrations.errors import EHRError
+
+log = logging.getLogger(__name__)
+FAILURE_KEPT_S = 30
+CLAIM_S = 60  # longer than any fetch's deadline; the claim is released when the fetch ends
+WAIT_VALUES = ("0", "1")
+# Finishing a fetch writes the store, the audit log and the event: short work, off the I/O loop.
+_finishers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pending-finish")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One background fetch: plain values only (ids, no PHI)."""
+
+    call_id: str
+    health_system: str
+    tool: str
+    name: str  # where the answer is stored: tool + query variant
+    query: dict
+    patient_id: str
+    correlation_id: str
+    started: float
+
+
+def requested(query) -> bool:
+    """Whether the request asks for pending mode (`wait=0`); `wait=1` (the default) blocks."""
+    wait = query.get("wait", "1")
+    if wait not in WAIT_VALUES:
+        raise InvalidInput(errors={"wait": "must be 0 (answer at once) or 1 (wait for the data)"})
+    return wait == "0"
+
+
+def _state_key(call_id: str, name: str) -> str:
+    return f"call:{call_id}:pending:{name}"
+
+
+def _query_of(args) -> dict:
+    return {"range": args.range, "status": args.status, "limit": str(args.limit)}
+
+
+def answer(*, call: CallSession, tool: str, query, request) -> Data | Pending:
+    """The stored answer now, or `pending` while the fetch runs; raises what tools.answer raises."""
+    if tool == "patient":  # always answered from the session store
+        return tools.answer(call=call, tool=tool, query=query, request=request)
+    patient, args = tools.prepare(call=call, tool=tool, query=query, request=request)
+    name = tool + args.variant
+    if tools.stored(call, name) is not None:
+        return tools.answer(call=call, tool=tool, query=query, request=request)
+    state = cache.get(_state_key(str(call.id), name))
+    if isinstance(state, dict):  # the last fetch failed a moment ago
+        cache.delete(_state_key(str(call.id), name))
+        raise Unavailable(**state | {"transfer": Transfer(**state["transfer"])})
+    estimate = latency.estimate_ms(health_system=call.health_system.slug, tool=tool)
+    if state is None:
+        _start(call, tool, name, args, patient["id"], access_log.correlation_id(request))
+    return Pending(filler=fillers.pick(call=call, tool=tool), retry_after_ms=estimate)
+
+
+def _start(call: CallSession, tool: str, name: str, args, patient_id: str, correlation_id: str) -> None:
+    job = Job(
+        call_id=str(call.id),
+        health_system=call.health_system.slug,
+        tool=tool,
+        name=name,
+        query=_query_of(args),
+        patient_id=patient_id,
+        correlation_id=correlation_id,
+        started=time.monotonic(),
+    )
+    # Claim the fetch: another `wait=0` for the same answer while it runs only gets a filler.
+    if not cache.add(_state_key(job.call_id, name), "running", timeout=CLAIM_S):
+        return
+    future, _budget = tools.start_fetch(call, tool, args)
+    future.add_done_callback(lambda done: _finishers.submit(_finish, job, done))
+
+
+def _finish(job: Job, done: Future) -> None:
+    try:
+        latency.observe(health_system=job.health_system, tool=job.tool, seconds=time.monotonic() - job.started)
+        try:
+            data = done.result()
+        except (EHRError, TimeoutError) as exc:
+            _failed(job, exc)
+            return
+        stored = session_store.put(job.call_id, job.name, data, only_if_open=True)
+        cache.delete(_state_key(job.call_id, job.name))
+        if stored:
+            events.publish(job.call_id, _ready_event(job))
+    finally:
+        close_old_connections()
+
+
+def _ready_event(job: Job) -> dict:
+    return {"event": "fetch.ready", "tool": job.tool, "query": job.query, "correlation_id": job.correlation_id}
+
+
+def _failed(job: Job, exc: Exception) -> None:
+    call = CallSession.objects.select_related("health_system", "agent_client").filter(pk=job.call_id).first()
+    if call is None:
+        return
+    spec = TOOLS[job.tool]
+    try:
+        access_log.record(
+            call=call,
+            request=None,
+            action="read",
+            outcome="unavailable",
+            patient_reference=job.patient_id,
+            resource_types=list(spec.resource_types),
+            data_category=spec.data_category,
+        )
+        refusal = tools.unavailable(call, job.tool, job.patient_id, exc)
+    except Unavailable as audit_down:
+        refusal = audit_down
+    remembered = {
+        "reason": refusal.reason,
+        "transfer": refusal.transfer.as_dict(),
+        "say": refusal.say,
+        "retry_after_ms": refusal.retry_after_ms,
+    }
+    cache.set(_state_key(job.call_id, job.name), remembered, timeout=FAILURE_KEPT_S)
+    _, body = refusal_envelope(refusal)
+    events.publish(job.call_id, {"event": "unavailable", "tool": job.tool, "query": job.query} | body)
