@@ -1,7 +1,10 @@
 """Deterministic synthetic population: the same seed, size and day always give the same records."""
 
 import random
+from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import count
 
 from ehr_integrations.sandbox import vocabulary as vocab
 from ehr_integrations.sandbox.hard_cases import plant_hard_cases
@@ -22,24 +25,45 @@ _MASK = (1 << 48) - 1
 _ODD = 0x9E3779B97F4B  # multiplying by an odd number modulo 2**48 is a bijection: ids never collide
 
 
+class Draw:
+    """Fast draws from one seeded generator (random.choice/randint are several times slower)."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.random = rng.random
+
+    def pick(self, options):
+        return options[int(self.random() * len(options))]
+
+    def between(self, low: int, high: int) -> int:
+        return low + int(self.random() * (high - low + 1))
+
+    def chance(self, probability: float) -> bool:
+        return self.random() < probability
+
+
+# Weighted choices as tuples to pick from uniformly.
+PAST_STATUSES = ("fulfilled",) * 17 + ("cancelled", "cancelled", "noshow")
+PRESCRIPTION_STATUSES = ("active",) * 15 + ("stopped",) * 3 + ("completed",) * 2
+
+
 class _Ids:
     def __init__(self, rng: random.Random) -> None:
         self.salt = rng.getrandbits(48)
-        self.counters: dict[str, int] = {}
+        self.counters: dict[str, Iterator[int]] = defaultdict(count)
 
     def next(self, prefix: str) -> str:
-        index = self.counters.get(prefix, 0)
-        self.counters[prefix] = index + 1
-        return f"{prefix}{((index * _ODD) ^ self.salt) & _MASK:012x}"
+        return f"{prefix}{((next(self.counters[prefix]) * _ODD) ^ self.salt) & _MASK:012x}"
 
 
 def generate(*, patients: int, seed: int, today: date | None = None) -> Population:
     """Build a population of `patients` people with their care records, and plant the hard cases."""
     rng = random.Random(seed)
     ids = _Ids(rng)
+    draw = Draw(rng)
     today = today or datetime.now(UTC).date()
-    practitioners = _practitioners(rng, ids, max(12, patients // 50))
-    locations = _locations(rng, ids)
+    practitioners = _practitioners(draw, ids, max(12, patients // 50))
+    locations = _locations(draw, ids)
     medications = {m.id: m for m in (_medication(ids, drug) for drug in vocab.DRUGS)}
     population = Population(
         patients={},
@@ -52,7 +76,7 @@ def generate(*, patients: int, seed: int, today: date | None = None) -> Populati
         communications={},
         hard_cases={},
     )
-    world = World(rng, ids, today, population)
+    world = World(draw, ids, today, population)
     for index in range(patients):
         world.add_patient(index)
     population.hard_cases = plant_hard_cases(world)
@@ -60,14 +84,14 @@ def generate(*, patients: int, seed: int, today: date | None = None) -> Populati
     return population
 
 
-def _address(rng: random.Random) -> Address:
-    city, state, zip3 = rng.choice(vocab.CITIES)
-    street = f"{rng.randint(10, 9899)} {rng.choice(vocab.STREETS)} {rng.choice(vocab.STREET_KINDS)}"
-    return Address(line=street, city=city, state=state, postal_code=f"{zip3}{rng.randint(0, 99):02d}")
+def _address(draw: Draw) -> Address:
+    city, state, zip3 = draw.pick(vocab.CITIES)
+    street = f"{draw.between(10, 9899)} {draw.pick(vocab.STREETS)} {draw.pick(vocab.STREET_KINDS)}"
+    return Address(line=street, city=city, state=state, postal_code=f"{zip3}{draw.between(0, 99):02d}")
 
 
-def _phone(rng: random.Random) -> str:
-    return f"+1{rng.choice(vocab.AREA_CODES)}555{rng.randint(0, 9999):04d}"
+def _phone(draw: Draw) -> str:
+    return f"+1{draw.pick(vocab.AREA_CODES)}555{draw.between(0, 9999):04d}"
 
 
 def _patient_phone(index: int) -> str:
@@ -76,16 +100,16 @@ def _patient_phone(index: int) -> str:
     return f"+1{vocab.AREA_CODES[slot // 10_000]}555{slot % 10_000:04d}"
 
 
-def _practitioners(rng: random.Random, ids: _Ids, count: int) -> dict[str, PractitionerRecord]:
+def _practitioners(draw: Draw, ids: _Ids, count: int) -> dict[str, PractitionerRecord]:
     result = {}
     for _ in range(count):
-        specialty, prefix = rng.choice(vocab.SPECIALTIES)
-        given = rng.choice(vocab.FEMALE_GIVEN if rng.random() < 0.5 else vocab.MALE_GIVEN)
+        specialty, prefix = draw.pick(vocab.SPECIALTIES)
+        given = draw.pick(vocab.FEMALE_GIVEN if draw.chance(0.5) else vocab.MALE_GIVEN)
         record = PractitionerRecord(
             id=ids.next("pr"),
-            npi=f"1{rng.randint(0, 999_999_999):09d}",
+            npi=f"1{draw.between(0, 999_999_999):09d}",
             given=given,
-            family=rng.choice(vocab.FAMILY),
+            family=draw.pick(vocab.FAMILY),
             prefix=prefix,
             specialty=specialty,
         )
@@ -93,10 +117,10 @@ def _practitioners(rng: random.Random, ids: _Ids, count: int) -> dict[str, Pract
     return result
 
 
-def _locations(rng: random.Random, ids: _Ids) -> dict[str, LocationRecord]:
+def _locations(draw: Draw, ids: _Ids) -> dict[str, LocationRecord]:
     result = {}
     for name in vocab.CLINICS:
-        record = LocationRecord(id=ids.next("loc"), name=name, phone=_phone(rng), address=_address(rng))
+        record = LocationRecord(id=ids.next("loc"), name=name, phone=_phone(draw), address=_address(draw))
         result[record.id] = record
     return result
 
@@ -109,10 +133,11 @@ def _medication(ids: _Ids, drug: tuple[str, str, str, str]) -> MedicationRecord:
 class World:
     """Adds one patient at a time with their appointments, prescriptions, fills and messages."""
 
-    def __init__(self, rng: random.Random, ids: _Ids, today: date, population: Population) -> None:
-        self.rng = rng
+    def __init__(self, draw: Draw, ids: _Ids, today: date, population: Population) -> None:
+        self.rng = draw
         self.ids = ids
         self.today = today
+        self.midnight = datetime.combine(today, time(0, 0), tzinfo=UTC)
         self.population = population
         self.practitioner_ids = list(population.practitioners)
         self.location_ids = list(population.locations)
@@ -121,36 +146,36 @@ class World:
 
     def add_patient(self, index: int) -> None:
         rng = self.rng
-        female = rng.random() < 0.52
-        given = rng.choice(vocab.FEMALE_GIVEN if female else vocab.MALE_GIVEN)
-        middle = rng.choice(vocab.FEMALE_GIVEN if female else vocab.MALE_GIVEN) if rng.random() < 0.6 else None
-        age_days = int(rng.triangular(200, 95 * 365, 45 * 365))
+        female = rng.chance(0.52)
+        names = vocab.FEMALE_GIVEN if female else vocab.MALE_GIVEN
+        given = rng.pick(names)
+        age_days = int(rng.rng.triangular(200, 95 * 365, 45 * 365))
         patient = PatientRecord(
             id=self.ids.next("p"),
             given=given,
-            middle=middle,
-            family=rng.choice(vocab.FAMILY),
-            gender="female" if female else ("male" if rng.random() < 0.995 else "other"),
+            middle=rng.pick(names) if rng.chance(0.6) else None,
+            family=rng.pick(vocab.FAMILY),
+            gender="female" if female else ("male" if rng.chance(0.995) else "other"),
             birth_date=self.today - timedelta(days=age_days),
             mrn=str(1_000_000 + (index * 7_919 + 104_729) % 8_999_999),
-            ssn=f"9{rng.randint(0, 99):02d}-{rng.randint(1, 99):02d}-{rng.randint(1, 9999):04d}",
-            phone=_patient_phone(index) if rng.random() < 0.96 else None,
+            ssn=f"9{rng.between(0, 99):02d}-{rng.between(1, 99):02d}-{rng.between(1, 9999):04d}",
+            phone=_patient_phone(index) if rng.chance(0.96) else None,
             address=_address(rng),
-            preferred_name=vocab.PREFERRED.get(given) if rng.random() < 0.5 else None,
+            preferred_name=vocab.PREFERRED.get(given) if rng.chance(0.5) else None,
         )
         self.population.patients[patient.id] = patient
-        primary = rng.choice(self.practitioner_ids)
-        for _ in range(rng.choice((0, 1, 2, 2, 3, 4))):
+        primary = rng.pick(self.practitioner_ids)
+        for _ in range(rng.pick((0, 1, 2, 2, 3, 4))):
             self._appointment(patient.id, primary)
-        for _ in range(rng.choice((0, 1, 1, 2, 3, 4))):
+        for _ in range(rng.pick((0, 1, 1, 2, 3, 4))):
             self._prescription(patient.id, primary)
-        for _ in range(rng.choice((0, 1, 2, 3))):
+        for _ in range(rng.pick((0, 1, 2, 3))):
             self._message(patient.id, primary)
 
     def _when(self, day_offset: int) -> datetime:
-        minutes = self.rng.randrange(8 * 60, 17 * 60, 15)
-        local = datetime.combine(self.today + timedelta(days=day_offset), time(minutes // 60, minutes % 60))
-        return local.replace(tzinfo=UTC) + timedelta(hours=5)  # clinic hours in US Eastern, stored as UTC
+        # Clinic hours 8:00-17:00 US Eastern (UTC+5 hours), on the quarter hour, stored as UTC.
+        minutes = 8 * 60 + 15 * self.rng.between(0, 35) + 5 * 60
+        return self.midnight + timedelta(days=day_offset, minutes=minutes)
 
     def add_appointment(self, patient_id: str, primary: str, *, offset: int, status: str) -> AppointmentRecord:
         return self._appointment(patient_id, primary, offset=offset, status=status)
@@ -159,19 +184,19 @@ class World:
         self, patient_id: str, primary: str, *, offset: int | None = None, status: str | None = None
     ) -> AppointmentRecord:
         rng = self.rng
-        offset = rng.randint(-365, 120) if offset is None else offset
+        offset = rng.between(-365, 120) if offset is None else offset
         if status is None and offset > 0:
-            status = "cancelled" if rng.random() < 0.1 else "booked"
+            status = "cancelled" if rng.chance(0.1) else "booked"
         elif status is None:
-            status = rng.choices(("fulfilled", "cancelled", "noshow"), (85, 10, 5))[0]
-        description, service = rng.choice(vocab.VISITS)
+            status = rng.pick(PAST_STATUSES)
+        description, service = rng.pick(vocab.VISITS)
         record = AppointmentRecord(
             id=self.ids.next("ap"),
             patient_id=patient_id,
-            practitioner_id=primary if rng.random() < 0.7 else rng.choice(self.practitioner_ids),
-            location_id=rng.choice(self.location_ids),
+            practitioner_id=primary if rng.chance(0.7) else rng.pick(self.practitioner_ids),
+            location_id=rng.pick(self.location_ids),
             start=self._when(offset),
-            minutes=rng.choice((15, 20, 30, 30, 45, 60)),
+            minutes=rng.pick((15, 20, 30, 30, 45, 60)),
             status=status,
             description=description,
             service_type=service,
@@ -192,10 +217,11 @@ class World:
         fills: int | None = None,
     ) -> MedicationRequestRecord:
         rng = self.rng
-        medication_id = rng.choice(self.medication_ids)
-        authored = self.today - timedelta(days=rng.randint(5, 700) if fills is None else 30 * fills + 20)
-        status = status or rng.choices(("active", "stopped", "completed"), (75, 15, 10))[0]
-        allowed = rng.choice((0, 1, 2, 3, 3, 5, 11)) if allowed is None else allowed
+        medication_id = rng.pick(self.medication_ids)
+        age_days = rng.between(5, 700) if fills is None else 30 * fills + 20
+        authored = self.today - timedelta(days=age_days)
+        status = status or rng.pick(PRESCRIPTION_STATUSES)
+        allowed = rng.pick((0, 1, 2, 3, 3, 5, 11)) if allowed is None else allowed
         record = MedicationRequestRecord(
             id=self.ids.next("mr"),
             patient_id=patient_id,
@@ -205,19 +231,18 @@ class World:
             authored_on=authored,
             dosage=self.sigs[medication_id],
             refills_allowed=allowed,
-            quantity=rng.choice((30, 60, 90)),
+            quantity=rng.pick((30, 60, 90)),
         )
         self.population.medication_requests[record.id] = record
-        fills = rng.randint(0, allowed + 1) if fills is None else fills
-        elapsed = max(1, (self.today - authored).days)
+        fills = rng.between(0, allowed + 1) if fills is None else fills
+        authored_at = self.midnight - timedelta(days=age_days, hours=-15)  # filled at 15:00 UTC
         for fill in range(fills):
-            handed = authored + timedelta(days=min(elapsed - 1, fill * 30 + rng.randint(0, 3)))
             dispense = MedicationDispenseRecord(
                 id=self.ids.next("md"),
                 patient_id=patient_id,
                 request_id=record.id,
                 medication_id=medication_id,
-                handed_over=datetime.combine(handed, time(15, 0), tzinfo=UTC),
+                handed_over=authored_at + timedelta(days=min(age_days - 1, fill * 30 + rng.between(0, 3))),
                 quantity=record.quantity,
             )
             self.population.medication_dispenses[dispense.id] = dispense
@@ -228,7 +253,7 @@ class World:
 
     def _message(self, patient_id: str, primary: str) -> CommunicationRecord:
         rng = self.rng
-        topic, text = rng.choice(vocab.MESSAGES)
+        topic, text = rng.pick(vocab.MESSAGES)
         from_patient = topic.startswith("Question")
         patient_ref, clinician_ref = f"Patient/{patient_id}", f"Practitioner/{primary}"
         record = CommunicationRecord(
@@ -236,7 +261,7 @@ class World:
             patient_id=patient_id,
             sender=patient_ref if from_patient else clinician_ref,
             recipient=clinician_ref if from_patient else patient_ref,
-            sent=self._when(-rng.randint(0, 180)),
+            sent=self._when(-rng.between(0, 180)),
             topic=topic,
             text=text,
             status="completed",

@@ -5,7 +5,6 @@ a patient without a phone, a shared household phone, cancelled and past appointm
 medication with no refills left. `complete` is a patient with one of everything (golden tests).
 """
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,15 +22,15 @@ def plant_hard_cases(world: "World") -> dict[str, object]:
     complete, twin_a, twin_b, no_phone, household_a, household_b = ids[:MINIMUM_PATIENTS]
     clinician = world.practitioner_ids[0]
     first = patients[complete]
-    patients[complete] = replace(first, phone=first.phone or "+18165550100", preferred_name=None)
+    patients[complete] = first._replace(phone=first.phone or "+18165550100", preferred_name=None)
     twin = patients[twin_a]
-    patients[twin_b] = replace(
-        patients[twin_b], given=twin.given, family=twin.family, birth_date=twin.birth_date, gender=twin.gender
+    patients[twin_b] = patients[twin_b]._replace(
+        given=twin.given, family=twin.family, birth_date=twin.birth_date, gender=twin.gender
     )
-    patients[no_phone] = replace(patients[no_phone], phone=None)
+    patients[no_phone] = patients[no_phone]._replace(phone=None)
     shared = patients[household_a].phone or "+18165550199"
-    patients[household_a] = replace(patients[household_a], phone=shared)
-    patients[household_b] = replace(patients[household_b], phone=shared, family=patients[household_a].family)
+    patients[household_a] = patients[household_a]._replace(phone=shared)
+    patients[household_b] = patients[household_b]._replace(phone=shared, family=patients[household_a].family)
 
     upcoming = world.add_appointment(complete, clinician, offset=14, status="booked")
     cancelled = world.add_appointment(complete, clinician, offset=21, status="cancelled")

@@ -14,7 +14,6 @@ from ehr_integrations.sandbox.records import (
     PatientRecord,
     PractitionerRecord,
 )
-from ehr_integrations.sandbox.search_values import phone_digits
 
 
 @dataclass
@@ -48,7 +47,7 @@ class Population:
             self.by_birth_date[patient.birth_date].append(patient.id)
             self.by_family[patient.family.lower()].append(patient.id)
             if patient.phone:
-                self.by_phone[phone_digits(patient.phone)].append(patient.id)
+                self.by_phone[patient.phone[-10:]].append(patient.id)  # records hold E.164 US numbers
         for appointment in self.appointments.values():
             self.appointments_of[appointment.patient_id].append(appointment.id)
         for request in self.medication_requests.values():

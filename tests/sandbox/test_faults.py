@@ -24,8 +24,11 @@ def token(sandbox):
     return response.json()["access_token"]
 
 
+_client = httpx.Client()  # one client for the module: a new one per call costs an SSL context each
+
+
 def get(sandbox, token, path="Patient", timeout=10.0, **params):
-    return httpx.get(
+    return _client.get(
         f"{sandbox.fhir_url}/{path}",
         params=params or {"_count": 1},
         headers={"Authorization": f"Bearer {token}"},
