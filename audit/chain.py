@@ -38,7 +38,7 @@ CANONICAL_FIELDS = (
 def canonical(record: AuditRecord) -> str:
     values = {name: getattr(record, name) for name in CANONICAL_FIELDS}
     values["event_id"] = str(record.event_id)
-    values["recorded_at"] = record.recorded_at.astimezone(UTC).isoformat(timespec="milliseconds")
+    values["recorded_at"] = record.recorded_at.astimezone(UTC).isoformat(timespec="microseconds")
     return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 

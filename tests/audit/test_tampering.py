@@ -159,3 +159,12 @@ def test_verify_command_reports_an_intact_log(records, capsys):
     call_command("verify_audit_log")
 
     assert "intact: 5 records verified" in capsys.readouterr().out
+
+
+def test_shifting_a_record_in_time_by_a_microsecond_is_caught(records):
+    shift = "UPDATE audit_auditrecord SET recorded_at = recorded_at + interval '1 microsecond' WHERE id = %s"
+    as_superuser_without_triggers((shift, [records[0].pk]))
+
+    problem = verify_audit_log().problem
+
+    assert (problem.kind, problem.record_id) == ("altered", records[0].pk)
