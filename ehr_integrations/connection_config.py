@@ -55,12 +55,12 @@ class ConnectionConfig:
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 
-def _host(url: str) -> str:
+def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
 def allowed_hosts(health_system: HealthSystem, token_url: str) -> frozenset[str]:
-    hosts = {_host(health_system.fhir_base_url), _host(token_url)}
+    hosts = {host_of(health_system.fhir_base_url), host_of(token_url)}
     hosts.update(h.lower() for h in health_system.extra_allowed_hosts.split())
     return frozenset(h for h in hosts if h)
 

@@ -9,13 +9,12 @@ connection with neither a configured nor a stored token URL discovers it on firs
 """
 
 import dataclasses
-from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from ehr_integrations import io_loop, shared_cache, transport
-from ehr_integrations.connection_config import ConnectionConfig, connection_config
+from ehr_integrations.connection_config import ConnectionConfig, connection_config, host_of
 from ehr_integrations.errors import EHRRequestRejected, EHRUnavailable
 from ehr_integrations.models import EHRConnection, HealthSystem
 
@@ -93,13 +92,20 @@ async def with_token_url(config: ConnectionConfig, *, deadline: float) -> Connec
         document = await discover(config, deadline=deadline)
         await shared_cache.set(key, document, DISCOVERY_CACHE_S, deadline=deadline)
         # The rare path that writes: off the loop, in a worker thread of its own.
-        await sync_to_async(_store, thread_sensitive=False)(config.health_system_id, document)
+        await sync_to_async(store, thread_sensitive=False)(config.health_system_id, document)
+    return completed(config, document)
+
+
+def completed(config: ConnectionConfig, document: dict) -> ConnectionConfig:
+    """The config with the discovered token URL (and its host allowed), unless one is configured."""
+    if config.token_url:
+        return config
     token_url = document["token_endpoint"]
-    host = (urlsplit(token_url).hostname or "").lower()
-    return dataclasses.replace(config, token_url=token_url, allowed_hosts=config.allowed_hosts | {host})
+    return dataclasses.replace(config, token_url=token_url, allowed_hosts=config.allowed_hosts | {host_of(token_url)})
 
 
-def _store(health_system_id: int, document: dict) -> None:
+def store(health_system_id: int, document: dict) -> None:
+    """Keep what discovery found on the connection (shown in the admin; token URL for connection_config)."""
     EHRConnection.objects.filter(health_system_id=health_system_id).update(
         discovery=document, discovered_at=timezone.now()
     )

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ehr_integrations import breaker, retry_after
-from ehr_integrations.connection_config import ConnectionConfig
+from ehr_integrations.connection_config import ConnectionConfig, host_of
 from ehr_integrations.errors import EHRRequestRejected, EHRUnavailable
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def is_loopback(host: str | None) -> bool:
 def check_url(config: ConnectionConfig, url: str) -> None:
     """Refuse plain http outside loopback and any host the health system does not allow."""
     parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    host = host_of(url)
     if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback(host)):
         raise EHRRequestRejected(0, "https_required")
     if host not in config.allowed_hosts:

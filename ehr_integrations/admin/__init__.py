@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from ehr_integrations.admin.connectivity import CONNECTIVITY_FIELDS, ConnectivityAdminMixin, rotate_keys
 from ehr_integrations.admin.forms import EHRConnectionForm
 from ehr_integrations.models import (
     EHRConnection,
@@ -43,14 +44,16 @@ class HealthSystemAdmin(admin.ModelAdmin):
     list_filter = ["vendor", "enabled"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+    actions = [rotate_keys]
     inlines = [EHRConnectionInline, VerificationPolicyInline, TransferTargetInline, MappingRuleInline]
 
 
 @admin.register(EHRConnection)
-class EHRConnectionAdmin(admin.ModelAdmin):
+class EHRConnectionAdmin(ConnectivityAdminMixin, admin.ModelAdmin):
     form = EHRConnectionForm
     list_display = ["health_system", "auth_method", "client_id", "signing_algorithm"]
-    readonly_fields = ["discovery", "discovered_at"]
+    readonly_fields = ["discovered_at", *CONNECTIVITY_FIELDS]
+    actions = [rotate_keys]
 
 
 @admin.register(SigningKey)

@@ -19,9 +19,8 @@ SCOPES = [
 def secret_system(sandbox, *, slug: str = "riverside", auth: str = "client_secret_basic", **fields) -> HealthSystem:
     """A health system using a client secret, registered with the sandbox."""
     fields.setdefault("scopes", " ".join(SCOPES))
-    system = builders.health_system(
-        slug=slug, fhir_base_url=sandbox.fhir_url, token_url=sandbox.token_url, auth_method=auth, **fields
-    )
+    fields.setdefault("token_url", sandbox.token_url)
+    system = builders.health_system(slug=slug, fhir_base_url=sandbox.fhir_url, auth_method=auth, **fields)
     connection = EHRConnection.objects.get(health_system=system)
     connection.set_client_secret(SECRET)
     connection.save()
@@ -32,9 +31,8 @@ def secret_system(sandbox, *, slug: str = "riverside", auth: str = "client_secre
 def jwks_system(sandbox, live_server, *, slug: str = "riverside", **fields) -> HealthSystem:
     """A private_key_jwt health system whose keys the sandbox fetches from our live JWKS URL."""
     fields.setdefault("scopes", " ".join(SCOPES))
-    system = builders.health_system(
-        slug=slug, fhir_base_url=sandbox.fhir_url, token_url=sandbox.token_url, auth_method="private_key_jwt", **fields
-    )
+    fields.setdefault("token_url", sandbox.token_url)
+    system = builders.health_system(slug=slug, fhir_base_url=sandbox.fhir_url, auth_method="private_key_jwt", **fields)
     jwks_url = f"{live_server.url}/jwks/{slug}.json"
     sandbox.register_client(f"gw-{slug}", scopes=SCOPES, auth="private_key_jwt", jwks_url=jwks_url)
     return system

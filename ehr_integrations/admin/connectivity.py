@@ -1,0 +1,130 @@
+"""Connectivity in the admin: "Test connection", "Rotate keys", discovery, scope warnings, breaker state.
+
+Thin shells over connection_check, signing_keys, scopes and breaker. Nothing here shows a secret,
+a token or a private key.
+"""
+
+import json
+from datetime import UTC, datetime
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from compliance.encryption import SecretUnreadable
+from ehr_integrations import breaker, connection_check, io_loop, scopes, shared_cache, signing_keys, token_cache
+from ehr_integrations.connection_config import connection_config
+from ehr_integrations.models import EHRConnection, HealthSystem, KeyStatus
+
+ADMIN_READ_TIMEOUT_S = 2.0
+CONNECTIVITY_FIELDS = [
+    "test_connection_link",
+    "jwks_url",
+    "discovery_summary",
+    "scope_warnings",
+    "signing_key_summary",
+    "breaker_summary",
+]
+
+
+@admin.action(description="Rotate signing keys (publish now, sign after the grace period)", permissions=["change"])
+def rotate_keys(modeladmin, request, queryset) -> None:
+    for obj in queryset:
+        system = obj if isinstance(obj, HealthSystem) else obj.health_system
+        key = signing_keys.start_rotation(system)
+        when = f"{key.activate_after:%Y-%m-%d %H:%M %Z}"
+        modeladmin.message_user(request, f"{system.slug}: published {key.kid}; it signs from {when}.", messages.SUCCESS)
+
+
+def _jwks_path(system: HealthSystem) -> str:
+    return reverse("jwks", args=[system.slug])
+
+
+def _when(epoch: float | None) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if epoch else "-"
+
+
+class ConnectivityAdminMixin:
+    """For EHRConnectionAdmin: read-only connectivity panels and the test-connection page."""
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view
+        name = "ehr_integrations_ehrconnection_test"
+        return [
+            path("<path:object_id>/test-connection/", view(self.test_connection_view), name=name)
+        ] + super().get_urls()
+
+    def test_connection_view(self, request, object_id: str) -> TemplateResponse:
+        connection = get_object_or_404(EHRConnection, pk=object_id)
+        if not self.has_change_permission(request, connection):
+            raise PermissionDenied
+        report = None
+        if request.method == "POST":
+            jwks_url = request.build_absolute_uri(_jwks_path(connection.health_system))
+            report = connection_check.check_connection(connection.health_system, jwks_url=jwks_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": connection,
+            "title": f"Test connection: {connection.health_system}",
+            "report": report,
+        }
+        return TemplateResponse(request, "admin/ehr_integrations/ehrconnection/test_connection.html", context)
+
+    @admin.display(description="Test connection")
+    def test_connection_link(self, obj) -> str:
+        if not obj or not obj.pk:
+            return "Save first."
+        url = reverse("admin:ehr_integrations_ehrconnection_test", args=[obj.pk])
+        return format_html('<a class="button" href="{}">Test connection</a>', url)
+
+    @admin.display(description="JWKS URL (register it with the EHR)")
+    def jwks_url(self, obj) -> str:
+        return _jwks_path(obj.health_system) if obj and obj.pk else "-"
+
+    @admin.display(description="Discovered")
+    def discovery_summary(self, obj) -> str:
+        if not obj or not obj.discovery:
+            return "Nothing discovered yet: run Test connection."
+        return format_html("<pre>{}</pre>", json.dumps(obj.discovery, indent=2, sort_keys=True))
+
+    @admin.display(description="Scope warnings")
+    def scope_warnings(self, obj) -> str:
+        warnings = scopes.warnings(obj.scope_list()) if obj else []
+        if not warnings:
+            return "The scopes cover every tool."
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((w,) for w in warnings)))
+
+    @admin.display(description="Signing keys")
+    def signing_key_summary(self, obj) -> str:
+        if not obj or not obj.pk:
+            return "-"
+        keys = obj.health_system.signing_keys.exclude(status=KeyStatus.RETIRED).order_by("-created_at")
+        rows = ((k.kid, k.algorithm, k.get_status_display(), f"{k.activate_after:%Y-%m-%d %H:%M}") for k in keys)
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{} {}: {} (signs from {})</li>", rows)) or "-"
+
+    @admin.display(description="Circuit breakers and token")
+    def breaker_summary(self, obj) -> str:
+        if not obj or not obj.pk:
+            return "-"
+        try:
+            views, transitions = io_loop.run(breaker.snapshot(obj.health_system_id), timeout=ADMIN_READ_TIMEOUT_S)
+            token = io_loop.run(token_cache.peek(connection_config(obj.health_system)), timeout=ADMIN_READ_TIMEOUT_S)
+        except (shared_cache.CacheUnavailable, TimeoutError, SecretUnreadable) as exc:
+            return f"Shared state unreadable ({type(exc).__name__})."
+        states = format_html_join(
+            "", "<li>{}: <strong>{}</strong> since {}</li>", ((v.endpoint, v.state, _when(v.since)) for v in views)
+        )
+        recent = format_html_join(
+            "", "<li>{} {} -> {} ({})</li>", ((_when(t["at"]), t["endpoint"], t["to"], t["why"]) for t in transitions)
+        )
+        token_line = f"cached token expires {_when(token.expires_at)}" if token else "no cached token"
+        return format_html(
+            "<p>All endpoints closed unless listed.</p><ul>{}</ul><p>Recent transitions:</p><ul>{}</ul><p>{}</p>",
+            states,
+            recent or format_html("<li>none</li>"),
+            token_line,
+        )
