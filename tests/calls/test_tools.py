@@ -88,6 +88,21 @@ def test_appointments_endpoint_down_answers_unavailable_with_scheduling_and_a_fo
     assert (followup.tool, followup.patient_reference, followup.status) == ("appointments", patient["id"], "open")
 
 
+def test_followup_turns_ready_once_the_endpoint_recovers(api, patient, sandbox):
+    from calls.tasks import retry_open_followups
+
+    sandbox.add_fault("/fhir/Appointment*", outage=True)
+    call_id = verified_call(api, patient)
+    wait_for_prefetch(call_id, names=("medications", "messages"))
+    api.get(f"/api/v1/calls/{call_id}/appointments")
+    retry_open_followups.delay()
+    assert FollowUp.objects.get().status == "open"
+    sandbox.clear_faults()
+    retry_open_followups.delay()
+    followup = FollowUp.objects.get()
+    assert (followup.status, followup.attempts) == ("ready", 2)
+
+
 def test_every_answer_writes_exactly_one_complete_audit_record(api, patient):
     call_id = verified_call(api, patient)
     wait_for_prefetch(call_id)
