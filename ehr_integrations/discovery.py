@@ -49,6 +49,10 @@ async def discover(config: ConnectionConfig, *, deadline: float) -> dict:
         document = response.json() if response.status_code == 200 else {}
     except ValueError:
         document = {}
+    except EHRUnavailable as exc:
+        if exc.reason != "server_error":
+            raise
+        document = {}  # servers that never implemented the well-known file may answer it with a 5xx
     if isinstance(document, dict) and document.get("token_endpoint"):
         return {"source": "smart-configuration", **{k: document[k] for k in KEPT_FIELDS if k in document}}
     return await _from_capability_statement(config, deadline=deadline)
