@@ -172,3 +172,46 @@ async def fetch_messages(
     items = [normalize_message(r, mapping, tz=mapping.tz, known=known) for r in resources]
     items.sort(key=lambda item: _when(item.sent_at), reverse=True)
     return items[:limit]
+
+
+FHIR_TYPES = {
+    "patient": "Patient",
+    "appointment": "Appointment",
+    "medication": "MedicationRequest",
+    "message": "Communication",
+}
+REFERENCES = {"appointment": appointment_references, "medication": medication_references, "message": message_references}
+
+
+async def _dispenses_for(client: FhirClient, mapping: Mapping, request: dict, *, deadline: float) -> list[dict] | None:
+    subject = request.get("subject")
+    patient = reference_key(subject.get("reference")) if isinstance(subject, dict) else None
+    param = mapping.preset.dispense_search_param
+    if not (patient and patient.startswith("Patient/") and param):
+        return None
+    result = await client.search("MedicationDispense", {param: patient.split("/", 1)[1]}, deadline=deadline)
+    return _of_type(result.resources, "MedicationDispense")
+
+
+async def fetch_one(client: FhirClient, mapping: Mapping, resource: str, resource_id: str, *, deadline: float):
+    """One resource by id, raw and normalized (names resolved), for the admin preview: (fhir, flat)."""
+    fhir = await client.read(FHIR_TYPES[resource], resource_id, deadline=deadline)
+    contained = fhir.get("contained")
+    known = index(contained if isinstance(contained, list) else [])
+    if resource in REFERENCES:
+        await _resolve(client, mapping, REFERENCES[resource](fhir, mapping, known), known, deadline=deadline)
+    dispenses = await _dispenses_for(client, mapping, fhir, deadline=deadline) if resource == "medication" else None
+    return fhir, normalize_any(resource, fhir, mapping, known=known, dispenses=dispenses)
+
+
+def normalize_any(resource: str, fhir: object, mapping: Mapping, *, known: dict, dispenses: list | None = None):
+    """Normalize one FHIR resource as the named flat resource, in the health system's zone."""
+    tz = mapping.tz
+    if resource == "patient":
+        return normalize_patient(fhir, mapping)
+    if resource == "appointment":
+        return normalize_appointment(fhir, mapping, tz=tz, known=known)
+    if resource == "medication":
+        today = datetime.now(tz).date()
+        return normalize_medication(fhir, mapping, today=today, tz=tz, dispenses=dispenses, known=known)
+    return normalize_message(fhir, mapping, tz=tz, known=known)

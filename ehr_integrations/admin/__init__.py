@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from ehr_integrations.admin.connectivity import CONNECTIVITY_FIELDS, ConnectivityAdminMixin, rotate_keys
 from ehr_integrations.admin.forms import EHRConnectionForm
+from ehr_integrations.admin.mapping import MappingRuleForm  # also registers MappingRuleAdmin
 from ehr_integrations.models import (
     EHRConnection,
     HealthSystem,
@@ -35,6 +36,7 @@ class TransferTargetInline(admin.TabularInline):
 
 class MappingRuleInline(admin.TabularInline):
     model = MappingRule
+    form = MappingRuleForm
     extra = 0
 
 
@@ -74,12 +76,6 @@ class SigningKeyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
-
-
-@admin.register(MappingRule)
-class MappingRuleAdmin(admin.ModelAdmin):
-    list_display = ["health_system", "resource", "field", "expression", "enabled"]
-    list_filter = ["health_system", "resource"]
 
 
 admin.site.register(VerificationPolicy)
