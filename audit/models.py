@@ -1,6 +1,6 @@
 """The PHI access log: append-only records, and the seals that chain them (HMAC-SHA256).
 
-Both tables refuse UPDATE, DELETE and TRUNCATE at the database (see migrations/0002_append_only).
+Both tables refuse UPDATE, DELETE and TRUNCATE at the database (see audit/append_only.py).
 Records are written on the request path with one INSERT; a sealer chains them in order shortly
 after (audit/sealing.py), so writers never serialize on the chain head.
 """
