@@ -46,7 +46,7 @@ class VerificationReport:
 
 
 def verify_audit_log() -> VerificationReport:
-    """Check the whole chain, then the unsealed tail, the purge anchors and the exported digests."""
+    """Check the purge anchors, the whole chain, records left unsealed, and the exported digests."""
     start = chain_start()
     problem = _check_purge_runs()
     checked, head, walk_problem = _walk_chain(start)
