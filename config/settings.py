@@ -95,6 +95,15 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Under ASGI each request runs in a thread of its own, so per-thread persistent connections cannot be
+# reused: production sets DATABASE_POOL_MAX_SIZE (a psycopg pool per process; CONN_MAX_AGE must be 0).
+if env.int("DATABASE_POOL_MAX_SIZE", default=0) and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE"),
+        "timeout": env.float("DATABASE_POOL_TIMEOUT_S", default=10.0),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -1,0 +1,1 @@
+"""The load bench: `make bench` (python bench/run.py --help)."""

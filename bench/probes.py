@@ -1,0 +1,118 @@
+"""Quiet, one-at-a-time calls whose EHR requests can be told apart in the sandbox's request log.
+
+For each: how long the prefetch took against its slowest single fetch, and how much a live tool
+call adds to the EHR's own time (its requests' span in the log).
+"""
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import httpx
+import redis.asyncio as aioredis
+
+from bench.script import TOOLS
+from calls.demo_call import SPOKEN
+
+PREFETCH_SEARCHES = {
+    "appointments": ("Appointment",),
+    "medications": ("MedicationRequest", "MedicationDispense"),
+    "messages": ("Communication",),
+}
+LIVE_QUERIES = (("appointments", {"range": "past"}), ("medications", {"status": "completed"}))
+
+
+@dataclass
+class ProbeResults:
+    prefetch_ms: list[float] = field(default_factory=list)
+    slowest_fetch_ms: list[float] = field(default_factory=list)
+    live_ms: list[float] = field(default_factory=list)
+    live_ehr_ms: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+def _span(entries: list[dict]) -> tuple[float, float]:
+    """(first start, last end) of log entries, epoch seconds."""
+    starts = [datetime.fromisoformat(e["at"]).timestamp() for e in entries]
+    ends = [s + (e["duration_ms"] or 0) / 1000 for s, e in zip(starts, entries, strict=True)]
+    return min(starts), max(ends)
+
+
+def _new_entries(sandbox, after_seq: int, client_id: str) -> list[dict]:
+    return [
+        e
+        for e in sandbox.requests()
+        if e["seq"] > after_seq and e["client_id"] == client_id and e["path"] != "/oauth2/token"
+    ]
+
+
+def last_seq(sandbox) -> int:
+    entries = sandbox.requests()
+    return entries[-1]["seq"] if entries else 0
+
+
+async def _stored(store: aioredis.Redis, key_prefix: str, call_id: str, timeout: float = 15.0) -> float | None:
+    """Poll the session store until the three prefetched answers are there; the epoch time they were."""
+    keys = [f"{key_prefix}:1:call:{call_id}:data:{tool}" for tool in TOOLS]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await store.exists(*keys) == len(keys):
+            return time.time()
+        await asyncio.sleep(0.002)
+    return None
+
+
+async def probe(
+    http: httpx.AsyncClient, *, sandbox, store: aioredis.Redis, key_prefix: str, slug: str, client_id: str, caller: dict
+) -> ProbeResults:
+    results = ProbeResults()
+    opened = (await http.post("/api/v1/calls", json={"health_system": slug})).json()
+    path = f"/api/v1/calls/{opened['data']['call_id']}"
+    first = (await http.post(f"{path}/verify", json={"date_of_birth": caller["birth_date"]})).json()
+    given = {name: caller[SPOKEN[name]] for name in first["missing"]}
+    before = last_seq(sandbox)
+    verified = (await http.post(f"{path}/verify", json=given)).json()
+    if verified.get("status") != "verified":
+        results.failures.append(f"probe verification: {verified.get('status')}")
+        return results
+    done = await _stored(store, key_prefix, opened["data"]["call_id"])
+    await asyncio.sleep(0.1)  # let the log entries of the last fetches complete
+    entries = [e for e in _new_entries(sandbox, before, client_id) if e["path"] != "/fhir/Patient"]
+    if done is None or not entries:
+        results.failures.append("prefetch did not complete")
+    else:
+        started, _ = _span(entries)
+        per_tool = [
+            _span(group)
+            for group in (
+                [e for e in entries if e["path"].split("/")[-1] in types] for types in PREFETCH_SEARCHES.values()
+            )
+            if group
+        ]
+        results.prefetch_ms.append((done - started) * 1000)
+        results.slowest_fetch_ms.append(max(end - start for start, end in per_tool) * 1000)
+    for tool, query in LIVE_QUERIES:
+        before = last_seq(sandbox)
+        begun = time.perf_counter()
+        answer = await http.get(f"{path}/{tool}", params=query)
+        took = (time.perf_counter() - begun) * 1000
+        body = answer.json()
+        await asyncio.sleep(0.05)
+        entries = _new_entries(sandbox, before, client_id)
+        if body.get("status") != "ok" or body.get("source") != "live" or not entries:
+            results.failures.append(f"live {tool}: {body.get('status')} {body.get('source')}")
+            continue
+        start, end = _span(entries)
+        results.live_ms.append(took)
+        results.live_ehr_ms.append((end - start) * 1000)
+    await http.post(f"{path}/end", json={"reason": "bench probe"})
+    return results
+
+
+def merge(parts: list[ProbeResults]) -> ProbeResults:
+    merged = ProbeResults()
+    for part in parts:
+        for name in vars(merged):
+            getattr(merged, name).extend(getattr(part, name))
+    return merged

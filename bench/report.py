@@ -1,0 +1,298 @@
+"""The bench's outputs: a JSON result, a markdown report with the figures beside their targets, PNG plots."""
+
+import json
+import signal
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+
+from bench import stats
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+MB = 1024 * 1024
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if not numerator or not denominator:
+        return None
+    return round(numerator / denominator, 2)
+
+
+def targets(results: dict) -> list[dict]:
+    """Each figure the issue names: the target, what was measured, and whether it is met."""
+    gateway, baseline, probe = results["gateway"], results["baseline"] or {}, results["probes"]
+    raw = gateway["raw"].samples
+    prefetched = stats.percentiles(stats.tool_latencies(raw, "prefetch"))
+    overhead = stats.percentiles([a - b for a, b in zip(probe.live_ms, probe.live_ehr_ms, strict=True)])
+    prefetch_ratio = stats.percentiles([a / b for a, b in zip(probe.prefetch_ms, probe.slowest_fetch_ms, strict=True)])
+    after = _ratio(
+        baseline.get("wait_after_verification_ms", {}).get("p50"), gateway["wait_after_verification_ms"].get("p50")
+    )
+    whole = _ratio(baseline.get("wait_ms", {}).get("p50"), gateway["wait_ms"].get("p50"))
+    calls = gateway["calls"]
+    return [
+        _row(
+            f"{calls} concurrent calls, zero errors",
+            "0 errors",
+            f"{gateway['request_errors']} request errors, {calls - gateway['calls_completed']} calls not completed; "
+            f"peak {results['peak_active_calls']} calls in progress at once",
+            gateway["request_errors"] == 0 and gateway["calls_completed"] == calls,
+        ),
+        _row(
+            "prefetched tool calls p50", "< 10 ms", f"{prefetched.get('p50')} ms", (prefetched.get("p50") or 1e9) < 10
+        ),
+        _row(
+            "prefetched tool calls p99", "< 50 ms", f"{prefetched.get('p99')} ms", (prefetched.get("p99") or 1e9) < 50
+        ),
+        _row(
+            "live tool call over the EHR's own latency (p50)",
+            "<= 20 ms",
+            f"{overhead.get('p50')} ms (p95 {overhead.get('p95')} ms, n={overhead['n']})",
+            (overhead.get("p50") or 1e9) <= 20,
+        ),
+        _row(
+            "prefetch of three resources / slowest single fetch (p50)",
+            "<= 1.2x",
+            f"{prefetch_ratio.get('p50')}x (p95 {prefetch_ratio.get('p95')}x, n={prefetch_ratio['n']})",
+            (prefetch_ratio.get("p50") or 1e9) <= 1.2,
+        ),
+        _row(
+            "agent's wait after verification, baseline / gateway (p50)",
+            ">= 50x",
+            f"{after}x ({baseline.get('wait_after_verification_ms', {}).get('p50')} ms vs "
+            f"{gateway['wait_after_verification_ms'].get('p50')} ms)",
+            (after or 0) >= 50,
+        ),
+        _row(
+            "agent's wait for the whole call, baseline / gateway (p50)",
+            ">= 4x",
+            f"{whole}x ({baseline.get('wait_ms', {}).get('p50')} ms vs {gateway['wait_ms'].get('p50')} ms)",
+            (whole or 0) >= 4,
+        ),
+        _row(
+            "token requests per connection per lifetime, all processes",
+            "1",
+            f"{results['gateway_token_requests_lifetime']} (token lifetime 3600 s, gateway up for the whole run)",
+            results["gateway_token_requests_lifetime"] == 1,
+        ),
+    ]
+
+
+def _row(figure: str, target: str, measured: str, met: bool) -> dict:
+    return {"figure": figure, "target": target, "measured": measured, "met": bool(met)}
+
+
+def resources(results: dict) -> dict:
+    monitor, gateway = results["monitor"], results["gateway"]
+    ticks = monitor.ticks
+    peak_active = max((t.active_calls for t in ticks), default=0)
+    peak_redis = max((t.redis_bytes for t in ticks), default=results["redis_before"])
+    return {
+        "gateway_cpu_seconds": round(monitor.cpu_seconds, 1),
+        "gateway_cpu_ms_per_call": round(1000 * monitor.cpu_seconds / max(1, gateway["calls"]), 1),
+        "gateway_cpu_percent_mean": round(float(np.mean([t.cpu_percent for t in ticks])), 1) if ticks else None,
+        "gateway_cpu_percent_peak": round(max((t.cpu_percent for t in ticks), default=0), 1),
+        "gateway_rss_mb_peak": round(max((t.rss_bytes for t in ticks), default=0) / MB, 1),
+        "redis_bytes_per_call_in_progress": round((peak_redis - results["redis_before"]) / max(1, peak_active)),
+        "redis_bytes_left_after_all_calls_ended": results["redis_after"] - results["redis_before"],
+        "peak_active_calls": peak_active,
+    }
+
+
+def _json_ready(results: dict) -> dict:
+    out = {}
+    for name in ("gateway", "baseline"):
+        phase = results[name]
+        if phase is None:
+            out[name] = None
+            continue
+        out[name] = {k: v for k, v in phase.items() if k != "raw"}
+        out[name]["failed_calls"] = dict(phase["failed_calls"])
+        out[name]["samples"] = [
+            [s.endpoint, round(s.at, 3), round(s.ms, 2), s.outcome, s.source] for s in phase["raw"].samples
+        ]
+        out[name]["calls_detail"] = [asdict(c) for c in phase["raw"].calls]
+    out["probes"] = asdict(results["probes"])
+    out["monitor"] = [asdict(t) for t in results["monitor"].ticks]
+    out["resources"] = resources(results)
+    out["targets"] = targets(results)
+    out["config"] = results["config"]
+    out["gateway_token_requests_lifetime"] = results["gateway_token_requests_lifetime"]
+    return out
+
+
+def write(results: dict, directory: Path, stamp: str) -> list[Path]:
+    data = _json_ready(results)
+    json_path = directory / f"{stamp}.json"
+    json_path.write_text(json.dumps(data, indent=1, default=str))
+    plots = [
+        _plot_latency(results, directory / f"{stamp}-latency.png"),
+        _plot_versus(results, directory / f"{stamp}-gateway-vs-baseline.png"),
+        _plot_resources(results, directory / f"{stamp}-resources.png"),
+    ]
+    md_path = directory / f"{stamp}.md"
+    md_path.write_text(markdown(data, stamp, [p.name for p in plots]))
+    return [json_path, md_path, *plots]
+
+
+def _table(rows: list[list], header: list[str]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def markdown(data: dict, stamp: str, plots: list[str]) -> str:
+    config, gateway, baseline = data["config"], data["gateway"], data["baseline"]
+    parts = [
+        f"# Load bench {stamp}",
+        "",
+        f"{config['calls']} scripted calls started over {config['ramp_s']:.0f} s (speech x{config['speech_scale']}), "
+        f"EHR latency {config['ehr_latency']}, gateway: uvicorn, {config['workers']} workers, DEBUG off, "
+        f"{config['cpus']} CPU cores shared with other work "
+        f"(load average at start {config['load_average_at_start'][0]:.1f}).",
+        "",
+        "## Targets",
+        _table(
+            [[t["figure"], t["target"], t["measured"], "met" if t["met"] else "NOT met"] for t in data["targets"]],
+            ["figure", "target", "measured", ""],
+        ),
+        "",
+        "## Gateway endpoints (ms)",
+        _endpoint_table(gateway),
+    ]
+    if baseline:
+        parts += ["", "## Direct-FHIR baseline (ms)", _endpoint_table(baseline)]
+    rows = [
+        [
+            name,
+            _fmt(phase, "wait_ms"),
+            _fmt(phase, "wait_after_verification_ms"),
+            phase["ehr_requests_per_call"],
+            phase["token_requests"],
+            f"{phase['calls_completed']}/{phase['calls']}",
+        ]
+        for name, phase in (("gateway", gateway), ("baseline", baseline))
+        if phase
+    ]
+    parts += [
+        "",
+        "## Per call",
+        _table(
+            rows,
+            [
+                "",
+                "agent wait, whole call p50/p95/p99",
+                "after verification p50/p95/p99",
+                "EHR requests per call",
+                "token requests",
+                "completed",
+            ],
+        ),
+    ]
+    resources = data["resources"]
+    parts += [
+        "",
+        "## Resources (gateway phase)",
+        _table([[k.replace("_", " "), v] for k, v in resources.items()], ["", ""]),
+    ]
+    parts += ["", "## Plots", *[f"![{name}]({name})" for name in plots], ""]
+    return "\n".join(parts)
+
+
+def _fmt(phase: dict, name: str) -> str:
+    p = phase[name]
+    return f"{p.get('p50')} / {p.get('p95')} / {p.get('p99')}"
+
+
+def _endpoint_table(phase: dict) -> str:
+    rows = [
+        [name, s["n"], s.get("p50"), s.get("p95"), s.get("p99"), s.get("max"), s["errors"], s["sources"] or ""]
+        for name, s in phase["endpoints"].items()
+    ]
+    return _table(rows, ["endpoint", "n", "p50", "p95", "p99", "max", "errors", "sources"])
+
+
+def _cdf(ax, values: list[float], label: str) -> None:
+    if not values:
+        return
+    ordered = np.sort(values)
+    ax.plot(ordered, np.arange(1, len(ordered) + 1) / len(ordered), label=f"{label} (n={len(ordered)})")
+
+
+def _plot_latency(results: dict, path: Path) -> Path:
+    samples = results["gateway"]["raw"].samples
+    fig, ax = plt.subplots(figsize=(9, 5))
+    for endpoint in ("open", "verify", "end"):
+        _cdf(ax, [s.ms for s in samples if s.endpoint == endpoint], endpoint)
+    _cdf(ax, stats.tool_latencies(samples, "prefetch"), "tool call, prefetched")
+    _cdf(ax, stats.tool_latencies(samples, "live"), "tool call, live")
+    _cdf(ax, results["probes"].live_ms, "tool call, live (quiet probes)")
+    _log_axis(ax, "latency seen by the agent (ms, log scale)", "Gateway latency distributions")
+    ax.set_ylabel("share of requests")
+    return _save(fig, path)
+
+
+def _log_axis(ax, label: str, title: str) -> None:
+    ax.set_xscale("log")
+    ax.set_xlabel(label)
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _plot_versus(results: dict, path: Path) -> Path:
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    for ax, name, title in zip(
+        axes, ("wait_after_verification_ms", "wait_ms"), ("after verification", "whole call"), strict=True
+    ):
+        for label, phase in (("gateway", results["gateway"]), ("direct-FHIR baseline", results["baseline"])):
+            if phase:
+                field = name.removesuffix("_ms")
+                _cdf(ax, [getattr(c, field + "_ms") for c in phase["raw"].calls if c.ok], label)
+        _log_axis(ax, "agent's total wait per call (ms, log scale)", f"Agent wait, {title}")
+    return _save(fig, path)
+
+
+def _plot_resources(results: dict, path: Path) -> Path:
+    ticks = results["monitor"].ticks
+    at = [t.at for t in ticks]
+    fig, axes = plt.subplots(4, 1, figsize=(9, 8), sharex=True)
+    series = (
+        ([t.active_calls for t in ticks], "calls in progress"),
+        ([t.cpu_percent for t in ticks], "gateway CPU (% of a core)"),
+        ([t.rss_bytes / MB for t in ticks], "gateway RSS (MB)"),
+        ([t.redis_bytes / MB for t in ticks], "Redis used memory (MB)"),
+    )
+    for ax, (values, label) in zip(axes, series, strict=True):
+        ax.plot(at, values)
+        ax.set_ylabel(label, fontsize=8)
+        ax.grid(True, alpha=0.3)
+    axes[-1].set_xlabel("seconds into the gateway phase")
+    return _save(fig, path)
+
+
+def start_profiler(gateway, output: Path) -> subprocess.Popen:
+    command = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(gateway.process.pid), "--subprocesses", "--rate", "50",
+               "--format", "raw", "--output", str(output), "--nonblocking"]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+
+
+def stop_profiler(profiler: subprocess.Popen) -> None:
+    profiler.send_signal(signal.SIGINT)
+    try:
+        profiler.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        profiler.kill()

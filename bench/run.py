@@ -1,0 +1,189 @@
+"""`make bench`: the load bench, end to end, on this machine.
+
+Starts a private PostgreSQL and Redis, the sandbox EHR with realistic latency (log-normal, p50
+800 ms, p99 2 s) and the gateway under uvicorn (2 workers, DEBUG off); plays N concurrent scripted
+calls through the gateway, quiet probes, then the same calls through a direct-FHIR baseline; writes
+bench/results/<timestamp>.json, .md and .png plots.
+
+    python bench/run.py --calls 1000            # the full run
+    python bench/run.py --calls 20 --speech 0.3 # a quick one while developing
+"""
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import redis.asyncio as aioredis  # noqa: E402
+
+from bench import private_postgres, probes, report, stats, world  # noqa: E402
+from bench.baseline import DirectFhirAgent  # noqa: E402
+from bench.monitor import Monitor  # noqa: E402
+from bench.recorder import Recorder  # noqa: E402
+from bench.script import SPEECH_S, Pacer, baseline_call, gateway_call, play  # noqa: E402
+from tests.fixtures.processes import GatewayProcess, PrivateRedis  # noqa: E402
+from tests.fixtures.sandbox import start_sandbox  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+KEY_PREFIX = "gw_bench"
+
+
+def arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=int(os.environ.get("BENCH_CALLS", 1000)))
+    parser.add_argument("--ramp", type=float, help="seconds over which calls start (default: 60%% of a call's speech)")
+    parser.add_argument("--speech", type=float, default=1.0, help="scale of the speech pauses (0 = none)")
+    parser.add_argument(
+        "--probes", type=int, default=15, help="quiet one-at-a-time calls for the prefetch/live figures"
+    )
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, help="ASGI_THREADS for each worker (default: calls / workers + 16)")
+    parser.add_argument("--profile", action="store_true", help="record the gateway with py-spy during the load")
+    parser.add_argument("--no-baseline", action="store_true")
+    return parser.parse_args()
+
+
+def client_limits(calls: int) -> httpx.Limits:
+    return httpx.Limits(max_connections=calls + 50, max_keepalive_connections=calls + 50, keepalive_expiry=60)
+
+
+async def gateway_phase(
+    args, w: world.World, gateway: GatewayProcess, sandbox, redis_server: PrivateRedis
+) -> tuple[Recorder, Monitor, int, int]:
+    rec = Recorder("gateway")
+    headers = {"Authorization": f"Api-Key {w.api_key}"}
+    async with httpx.AsyncClient(
+        base_url=gateway.base_url, headers=headers, timeout=30, limits=client_limits(args.calls)
+    ) as http:
+        warm = Recorder("warm-up")
+        await play(warm, 3, 0, lambda i: gateway_call(http, warm, w.slug, w.callers[i], Pacer(0, i)))
+        first_seq = probes.last_seq(sandbox)
+        redis_before = redis_server.used_memory()
+        monitor = Monitor(pids=gateway.pids(), redis_memory=redis_server.used_memory, active=lambda: rec.active)
+        monitor.start()
+        await play(
+            rec, args.calls, args.ramp, lambda i: gateway_call(http, rec, w.slug, w.callers[i], Pacer(args.speech, i))
+        )
+        monitor.stop()
+    return rec, monitor, redis_before, first_seq
+
+
+async def probe_phase(args, w: world.World, gateway: GatewayProcess, sandbox, store) -> probes.ProbeResults:
+    headers = {"Authorization": f"Api-Key {w.api_key}"}
+    parts = []
+    async with httpx.AsyncClient(base_url=gateway.base_url, headers=headers, timeout=30) as http:
+        for index in range(args.probes):
+            caller = w.callers[index % len(w.callers)]
+            parts.append(
+                await probes.probe(
+                    http, sandbox=sandbox, store=store, key_prefix=KEY_PREFIX, slug=w.slug,
+                    client_id=w.gateway_client_id, caller=caller,
+                )
+            )  # fmt: skip
+    return probes.merge(parts)
+
+
+async def baseline_phase(args, w: world.World, sandbox) -> Recorder:
+    rec = Recorder("baseline")
+    async with httpx.AsyncClient(timeout=30, limits=client_limits(args.calls)) as http:
+        agent = DirectFhirAgent(
+            http, base_url=sandbox.base_url, client_id=w.baseline_client_id, secret=w.baseline_secret
+        )
+        await play(rec, args.calls, args.ramp, lambda i: baseline_call(agent, rec, w.callers[i], Pacer(args.speech, i)))
+    return rec
+
+
+async def bench(args, w: world.World, gateway: GatewayProcess, sandbox, redis_server: PrivateRedis) -> dict:
+    store = aioredis.Redis(host="127.0.0.1", port=redis_server.port)
+    started = time.perf_counter()
+    rec, monitor, redis_before, first_seq = await gateway_phase(args, w, gateway, sandbox, redis_server)
+    gateway_seconds = time.perf_counter() - started
+    await asyncio.sleep(1)  # late prefetches of the last calls land
+    redis_after = int((await store.info("memory"))["used_memory"])
+    log = sandbox.requests()
+    gateway_log = [e for e in log if e["seq"] > first_seq]
+    probe_results = await probe_phase(args, w, gateway, sandbox, store)
+    probe_log_end = probes.last_seq(sandbox)
+    baseline = None
+    if not args.no_baseline:
+        started = time.perf_counter()
+        baseline_rec = await baseline_phase(args, w, sandbox)
+        baseline_log = [e for e in sandbox.requests() if e["seq"] > probe_log_end]
+        baseline = stats.phase_summary(baseline_rec, baseline_log, w.baseline_client_id, time.perf_counter() - started)
+        baseline["raw"] = baseline_rec
+    all_tokens = [
+        e for e in sandbox.requests() if e["client_id"] == w.gateway_client_id and e["path"] == "/oauth2/token"
+    ]
+    await store.aclose()
+    gateway_summary = stats.phase_summary(rec, gateway_log, w.gateway_client_id, gateway_seconds)
+    gateway_summary["raw"] = rec
+    return {
+        "gateway": gateway_summary,
+        "baseline": baseline,
+        "probes": probe_results,
+        "monitor": monitor,
+        "redis_before": redis_before,
+        "redis_after": redis_after,
+        "gateway_token_requests_lifetime": len(all_tokens),
+        "peak_active_calls": max((t.active_calls for t in monitor.ticks), default=0),
+    }
+
+
+def main() -> None:
+    args = arguments()
+    call_speech = sum(SPEECH_S.values()) * args.speech
+    args.ramp = args.ramp if args.ramp is not None else 0.6 * call_speech
+    threads = args.threads or args.calls // args.workers + 16
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    print(f"bench {stamp}: {args.calls} calls over a {args.ramp:.0f} s ramp, speech x{args.speech}", flush=True)
+    postgres = private_postgres.PrivatePostgres.start()
+    redis_server = PrivateRedis.start()
+    sandbox = gateway = profiler = None
+    try:
+        postgres.create_database("gw_bench")
+        secrets = world.new_secrets()
+        world.setup_django(
+            database_url=postgres.url("gw_bench"), redis_url=redis_server.url(0), key_prefix=KEY_PREFIX,
+            gateway_secrets=secrets,
+        )  # fmt: skip
+        sandbox = start_sandbox(
+            flavour="generic", patients=args.calls + 100, seed=7, token_lifetime=3600, extra=("--realistic-latency",)
+        )
+        w = world.build(sandbox, callers=max(args.calls, args.probes))
+        gateway = GatewayProcess.start(
+            database_url=postgres.url("gw_bench"),
+            redis_url=redis_server.url(0),
+            secrets=secrets,
+            workers=args.workers,
+            extra_env={"CACHE_KEY_PREFIX": KEY_PREFIX, "ASGI_THREADS": str(threads), "DATABASE_POOL_MAX_SIZE": "100"},
+            log_path=RESULTS / f"{stamp}-gateway.log",
+        )
+        if args.profile:
+            profiler = report.start_profiler(gateway, RESULTS / f"{stamp}-profile")
+        print(f"gateway {gateway.base_url} (pids {gateway.pids()}), sandbox {sandbox.base_url}", flush=True)
+        results = asyncio.run(bench(args, w, gateway, sandbox, redis_server))
+        results["config"] = {
+            "calls": args.calls, "ramp_s": args.ramp, "speech_scale": args.speech, "workers": args.workers,
+            "asgi_threads": threads, "probes": args.probes, "ehr_latency": "log-normal p50 800 ms, p99 2000 ms",
+            "cpus": os.cpu_count(), "load_average_at_start": os.getloadavg(),
+        }  # fmt: skip
+        paths = report.write(results, RESULTS, stamp)
+        print(f"wrote {', '.join(str(p.relative_to(ROOT)) for p in paths)}")
+    finally:
+        if profiler:
+            report.stop_profiler(profiler)
+        for stop in (gateway and gateway.stop, sandbox and sandbox.stop, redis_server.kill, postgres.stop):
+            if stop:
+                stop()
+
+
+if __name__ == "__main__":
+    main()

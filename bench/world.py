@@ -1,0 +1,89 @@
+"""The bench's world: a health system wired to the sandbox EHR, an agent client, and the callers.
+
+Runs Django in the bench process against the bench's own database, with the same secrets the gateway
+processes get, so the client secret it encrypts is one they can decrypt.
+"""
+
+import os
+import secrets
+from dataclasses import dataclass, field
+
+import django
+
+SCOPES = (
+    "system/Patient.read system/Appointment.read system/MedicationRequest.read system/Medication.read "
+    "system/MedicationDispense.read system/Communication.read system/Practitioner.read system/Location.read"
+)
+SLUG = "bench"
+GATEWAY_CLIENT = "gw-bench"
+BASELINE_CLIENT = "direct-fhir-agent"
+
+
+@dataclass(frozen=True)
+class World:
+    slug: str
+    api_key: str = field(repr=False)
+    gateway_client_id: str
+    baseline_client_id: str
+    baseline_secret: str = field(repr=False)
+    callers: list[dict] = field(repr=False)
+
+
+def new_secrets() -> dict[str, str]:
+    from cryptography.fernet import Fernet
+
+    return {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "AUDIT_HMAC_KEY": secrets.token_urlsafe(32),
+    }
+
+
+def setup_django(*, database_url: str, redis_url: str, key_prefix: str, gateway_secrets: dict[str, str]) -> None:
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        CACHE_KEY_PREFIX=key_prefix,
+        LOG_LEVEL="WARNING",
+        **gateway_secrets,
+    )
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def build(sandbox, *, callers: int) -> World:
+    """Configure the health system and agent client, register both EHR clients with the sandbox."""
+    from tests import builders
+
+    system = builders.health_system(slug=SLUG, vendor=sandbox.flavour, fhir_base_url=sandbox.fhir_url)
+    connection = system.connection
+    connection.auth_method = "client_secret_basic"
+    connection.client_id = GATEWAY_CLIENT
+    connection.token_url = sandbox.token_url
+    gateway_secret, baseline_secret = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    connection.set_client_secret(gateway_secret)
+    connection.save()  # timeouts, retries and breaker stay at the model's production defaults
+    scopes = SCOPES.split()
+    sandbox.register_client(GATEWAY_CLIENT, scopes=scopes, auth="client_secret_basic", secret=gateway_secret)
+    sandbox.register_client(BASELINE_CLIENT, scopes=scopes, auth="client_secret_basic", secret=baseline_secret)
+    agent = builders.agent_client("Bench Voice", system)
+    return World(
+        slug=SLUG,
+        api_key=agent.api_key,
+        gateway_client_id=GATEWAY_CLIENT,
+        baseline_client_id=BASELINE_CLIENT,
+        baseline_secret=baseline_secret,
+        callers=ordinary_callers(sandbox, callers),
+    )
+
+
+def ordinary_callers(sandbox, count: int) -> list[dict]:
+    """`count` distinct patients who are not hard cases (twins, duplicates...), each with an MRN."""
+    hard = {pid for ids in sandbox.hard_cases().values() for pid in (ids if isinstance(ids, list) else [ids])}
+    ordinary = [p for p in sandbox.patients() if p["id"] not in hard and p["mrn"]]
+    if len(ordinary) < count:
+        raise SystemExit(f"the sandbox has {len(ordinary)} ordinary patients, {count} needed: raise --patients")
+    return ordinary[:count]
