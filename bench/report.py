@@ -285,7 +285,8 @@ def _plot_resources(results: dict, path: Path) -> Path:
 
 
 def start_profiler(gateway, output: Path) -> subprocess.Popen:
-    command = [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(gateway.process.pid), "--subprocesses", "--rate", "50",
+    py_spy = str(Path(sys.executable).parent / "py-spy")
+    command = [py_spy, "record", "--pid", str(gateway.process.pid), "--subprocesses", "--rate", "50",
                "--format", "raw", "--output", str(output), "--nonblocking"]  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
 
