@@ -41,7 +41,8 @@ class MappingRule(models.Model):
                 f"{self.resource} has no field {self.field!r}; use one of {', '.join(rule_fields(self.resource))}"
             )
         try:
-            validate_expression(self.expression)
+            if self.expression:  # a blank one is already refused as a required field
+                validate_expression(self.expression)
         except ValidationError as exc:
             errors["expression"] = exc.messages
         if errors:
