@@ -140,15 +140,18 @@ def _needs_fetch(current: CachedToken | None, mode: str, rejected: str | None, n
 
 
 async def _refresh(config: ConnectionConfig, mode: str, rejected: str | None, deadline: float) -> CachedToken:
+    try:
+        return await _refresh_shared(config, mode, rejected, deadline)
+    except shared_cache.CacheUnavailable:
+        return await _fetch_uncached(config, deadline)
+
+
+async def _refresh_shared(config: ConnectionConfig, mode: str, rejected: str | None, deadline: float) -> CachedToken:
     """Fetch under the cross-process lock, or wait for whoever holds it to store a new token."""
     lock_ttl = config.connect_timeout_s + config.read_timeout_s + 2
     owner = secrets.token_hex(8)
     while True:
-        try:
-            claimed = await shared_cache.add(_key(config, "lock"), owner, lock_ttl, deadline=deadline)
-        except shared_cache.CacheUnavailable:
-            return await _fetch_uncached(config, deadline)
-        if claimed:
+        if await shared_cache.add(_key(config, "lock"), owner, lock_ttl, deadline=deadline):
             try:
                 return await _fetch_unless_done(config, mode, rejected, deadline)
             finally:

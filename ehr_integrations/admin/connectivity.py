@@ -103,8 +103,10 @@ class ConnectivityAdminMixin:
         if not obj or not obj.pk:
             return "-"
         keys = obj.health_system.signing_keys.exclude(status=KeyStatus.RETIRED).order_by("-created_at")
+        if not keys:
+            return "No key yet: one is made on first use or by Rotate keys."
         rows = ((k.kid, k.algorithm, k.get_status_display(), f"{k.activate_after:%Y-%m-%d %H:%M}") for k in keys)
-        return format_html("<ul>{}</ul>", format_html_join("", "<li>{} {}: {} (signs from {})</li>", rows)) or "-"
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{} {}: {} (signs from {})</li>", rows))
 
     @admin.display(description="Circuit breakers and token")
     def breaker_summary(self, obj) -> str:

@@ -113,3 +113,18 @@ def test_a_refused_token_request_is_not_repeated_during_the_failure_backoff(sand
         with pytest.raises(token_cache.EHRAuthError):
             _search(client)
     assert len(token_requests(sandbox)) == 1
+
+
+@pytest.mark.django_db
+def test_with_the_shared_cache_down_calls_still_get_through(sandbox, settings):
+    client = fhir_client(connection_config(secret_system(sandbox)))
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        }
+    }
+    assert _search(client).resources and _search(client).resources
+    assert [r["status"] for r in fhir_requests(sandbox)] == [200, 200]
+    assert len(token_requests(sandbox)) == 2  # degraded: nothing shared, each call fetched its own token
