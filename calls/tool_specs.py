@@ -99,11 +99,12 @@ async def fetch(tool: str, client, mapping, args: FetchArgs, *, deadline: float)
     return [item.as_dict() for item in items]
 
 
-def speak(tool: str, data, tz: ZoneInfo) -> str:
+def speak(tool: str, data, args: FetchArgs) -> str:
+    """The answer's one speakable sentence, in the health system's time zone."""
     if tool == "appointments":
-        return say.say_appointments(data, tz)
+        return say.say_appointments(data, args.tz, when=args.range, now=args.now)
     if tool == "medications":
         return say.say_medications(data)
     if tool == "messages":
-        return say.say_messages(data, tz)
+        return say.say_messages(data, args.tz, now=args.now)
     return say.say_patient(data)

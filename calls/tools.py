@@ -152,7 +152,7 @@ def answer(*, call: CallSession, tool: str, query, request) -> Data:
         resource_ids=ids,
         data_category=spec.data_category,
     )
-    return Data(data=data, source=source, say=speak(tool, data, args.tz))
+    return Data(data=data, source=source, say=speak(tool, data, args))
 
 
 def unavailable(call: CallSession, tool: str, patient_id: str, exc: Exception) -> Unavailable:
