@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from calls.models import CallSession
+from ehr_integrations.models import HealthSystem
 
 GENERAL = (
     "Let me check on that for you.",
@@ -24,15 +25,15 @@ BY_TOOL = {
 }
 
 
-def phrases_for(call: CallSession, tool: str) -> tuple[str, ...]:
-    own = tuple(p for p in call.health_system.filler_phrases if isinstance(p, str) and p.strip())
+def phrases_for(health_system: HealthSystem, tool: str) -> tuple[str, ...]:
+    own = tuple(p for p in health_system.filler_phrases if isinstance(p, str) and p.strip())
     return own or BY_TOOL.get(tool, ()) + GENERAL
 
 
 def pick(*, call: CallSession, tool: str) -> str:
     """A filler for this tool, never the one this call heard last (when there is a choice)."""
     key = f"call:{call.id}:last_filler"
-    phrases = phrases_for(call, tool)
+    phrases = phrases_for(call.health_system, tool)
     last = cache.get(key)
     phrase = random.choice([p for p in phrases if p != last] or phrases)
     cache.set(key, phrase, timeout=settings.SESSION_IDLE_TTL_SECONDS)

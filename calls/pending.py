@@ -27,8 +27,9 @@ log = logging.getLogger(__name__)
 FAILURE_KEPT_S = 30
 CLAIM_S = 60  # longer than any fetch's deadline; the claim is released when the fetch ends
 WAIT_VALUES = ("0", "1")
-# Finishing a fetch writes the store, the audit log and the event: short work, off the I/O loop.
-_finishers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pending-finish")
+# Starting and finishing a fetch read config and write the store, the audit log and the event:
+# short database work, kept off both the request thread and the I/O loop.
+_workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pending-fetch")
 
 
 @dataclass(frozen=True)
@@ -91,10 +92,38 @@ def _start(call: CallSession, tool: str, name: str, args, patient_id: str, corre
         started=time.monotonic(),
     )
     # Claim the fetch: another `wait=0` for the same answer while it runs only gets a filler.
-    if not cache.add(_state_key(job.call_id, name), "running", timeout=CLAIM_S):
-        return
-    future, _budget = tools.start_fetch(call, tool, args)
-    future.add_done_callback(lambda done: _finishers.submit(_finish, job, done))
+    if cache.add(_state_key(job.call_id, name), "running", timeout=CLAIM_S):
+        _submit(_begin, job, call, args)
+
+
+def _submit(fn, *args) -> None:
+    """Run fn on the worker pool; a failure there is logged (no request is left to report it)."""
+    _workers.submit(fn, *args).add_done_callback(_log_failure)
+
+
+def _log_failure(done: Future) -> None:
+    if done.exception() is not None:
+        log.error("pending fetch step failed: %s", type(done.exception()).__name__, exc_info=done.exception())
+
+
+def _begin(job: Job, call: CallSession, args) -> None:
+    """Read the connection config and start the fetch: off the request thread, so `pending` is instant."""
+    try:
+        future, _budget = tools.start_fetch(call, job.tool, args)
+    except BaseException:
+        cache.delete(_state_key(job.call_id, job.name))
+        raise
+    finally:
+        close_old_connections()
+    future.add_done_callback(lambda done: _after_fetch(job, done))
+
+
+def _after_fetch(job: Job, done: Future) -> None:
+    """Runs on the I/O loop: hand the result to a worker at once, never block the loop."""
+    try:
+        _submit(_finish, job, done)
+    except RuntimeError:  # the process is shutting down: the claim expires by itself
+        log.info("pending fetch for call %s dropped at shutdown", job.call_id)
 
 
 def _finish(job: Job, done: Future) -> None:

@@ -1,17 +1,25 @@
-"""The whole ASGI gateway (HTTP, WebSocket, MCP) served by uvicorn on loopback inside the test process.
+"""The whole ASGI gateway (HTTP, WebSocket, MCP) served by uvicorn in its own process, on loopback.
 
-Tests that use it need committed data (transactional_db): the server's threads have their own
-database connections. Import the fixture into a test module: `from tests.calls.live_gateway import gateway`.
+A separate process, as in production: timings are not skewed by sharing the test's interpreter.
+It uses the test database and the same Redis, so tests that use it need committed data
+(transactional_db). Import the fixture into a test module:
+`from tests.calls.live_gateway import gateway, gateway_process`.
 """
 
-import threading
+import os
+import socket
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
+import httpx
 import pytest
-import uvicorn
+from django.conf import settings
 
-START_TIMEOUT_S = 10
+ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT_S = 60
 
 
 @dataclass(frozen=True)
@@ -23,20 +31,53 @@ class LiveGateway:
         return self.url.replace("http://", "ws://", 1)
 
 
-@pytest.fixture
-def gateway(transactional_db):
-    from config.asgi import application
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
-    config = uvicorn.Config(application, host="127.0.0.1", port=0, lifespan="off", log_level="warning", ws="websockets")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="live-gateway", daemon=True)
-    thread.start()
+
+def _database_url() -> str:
+    db = settings.DATABASES["default"]
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@pytest.fixture(scope="module")
+def gateway_process(django_db_setup, django_db_blocker):
+    port = _free_port()
+    env = os.environ | {"DATABASE_URL": _database_url(), "DATABASE_POOL_MAX_SIZE": "8", "PYTHONUNBUFFERED": "1"}
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "config.asgi:application",
+        "--host=127.0.0.1",
+        f"--port={port}",
+        "--lifespan=off",
+        "--ws=websockets-sansio",
+        "--log-level=warning",
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603
+    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + START_TIMEOUT_S
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
+    while True:
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
             raise RuntimeError("the live gateway did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield LiveGateway(url=f"http://127.0.0.1:{port}")
-    server.should_exit = True
-    thread.join(START_TIMEOUT_S)
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    yield LiveGateway(url=url)
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def gateway(gateway_process, transactional_db) -> LiveGateway:
+    return gateway_process

@@ -3,6 +3,7 @@
 import time
 
 import pytest
+from django.core.cache import cache
 
 from audit.models import AuditRecord
 from calls import fillers, latency
@@ -10,7 +11,8 @@ from calls.models import FollowUp
 from ehr_integrations.models import HealthSystem
 from tests.calls.conftest import verified_call, wait_for_prefetch
 
-pytestmark = pytest.mark.django_db
+# The fetch finishes on worker threads with their own database connections: data must be committed.
+pytestmark = pytest.mark.django_db(transaction=True)
 PAST = "/appointments?range=past&wait=0"
 
 
@@ -43,23 +45,28 @@ def test_wait0_answers_prefetched_data_at_once(api, patient):
 def test_wait0_on_a_slow_ehr_answers_pending_with_a_filler_at_once_and_no_phi(api, patient, sandbox, site):
     call_id = verified_call(api, patient)
     wait_for_prefetch(call_id)
-    sandbox.add_fault("/fhir/Appointment*", latency_ms=1500)
+    sandbox.add_fault("/fhir/*", latency_ms=1500)
     api.get(f"/api/v1/calls/{call_id}")  # warm the connection and the key lookup
-    started = time.monotonic()
-    response = api.get(f"/api/v1/calls/{call_id}{PAST}")
-    elapsed_ms = (time.monotonic() - started) * 1000
-    assert response.status_code == 202
-    body = response.json()
-    assert set(body) == {"status", "filler", "retry_after_ms"}
-    assert body["status"] == "pending" and body["filler"] in fillers.phrases_for(site, "appointments")
-    assert body["retry_after_ms"] >= latency.MIN_MS
-    assert patient["given"] not in response.content.decode() and patient["family"] not in response.content.decode()
-    assert elapsed_ms < 30, elapsed_ms
+    timings = []
+    for query in ("range=past", "status=stopped", "status=completed", "status=on-hold", "status=cancelled"):
+        tool = "appointments" if query.startswith("range") else "medications"
+        started = time.monotonic()
+        response = api.get(f"/api/v1/calls/{call_id}/{tool}?{query}&wait=0")
+        timings.append((time.monotonic() - started) * 1000)
+        assert response.status_code == 202
+        body = response.json()
+        assert set(body) == {"status", "filler", "retry_after_ms"}
+        assert body["status"] == "pending" and body["filler"] in fillers.phrases_for(site, tool)
+        assert body["retry_after_ms"] >= latency.MIN_MS
+        assert patient["given"] not in response.content.decode()
+        assert patient["family"] not in response.content.decode()
+    assert sorted(timings)[2] < 30, timings  # the median, on a shared 2-core machine
 
 
 def test_the_fetch_continues_and_the_next_get_answers_from_the_store_audited_then(api, patient, sandbox):
     call_id = verified_call(api, patient)
     wait_for_prefetch(call_id)
+    sandbox.reset_log()
     sandbox.add_fault("/fhir/Appointment*", latency_ms=300)
     before = successful_reads(call_id)
     assert api.get(f"/api/v1/calls/{call_id}{PAST}").status_code == 202
@@ -97,15 +104,17 @@ def test_fillers_vary_and_the_health_system_can_set_its_own(api, patient, site):
 def test_retry_after_follows_the_running_estimate_of_that_endpoint(api, patient, sandbox, site):
     call_id = verified_call(api, patient)
     wait_for_prefetch(call_id)
-    for _ in range(8):
+    wait_for(lambda: cache.get(f"latency:{site.slug}:messages") is not None)  # prefetch's samples are in
+    for _ in range(12):
         latency.observe(health_system=site.slug, tool="appointments", seconds=2.5)
-    assert latency.estimate_ms(health_system=site.slug, tool="appointments") == pytest.approx(2500, abs=5)
+    estimate = latency.estimate_ms(health_system=site.slug, tool="appointments")
+    assert estimate > 2400
     sandbox.add_fault("/fhir/Appointment*", latency_ms=400)
     body = api.get(f"/api/v1/calls/{call_id}{PAST}").json()
-    assert body["retry_after_ms"] == pytest.approx(2500, abs=5)
+    assert body["retry_after_ms"] == estimate
     wait_for(lambda: api.get(f"/api/v1/calls/{call_id}{PAST}").status_code == 200)
     # one 0.4 s sample pulls the estimate down, weighted
-    assert 1500 < latency.estimate_ms(health_system=site.slug, tool="appointments") < 2300
+    assert 0.6 * estimate < latency.estimate_ms(health_system=site.slug, tool="appointments") < 0.9 * estimate
 
 
 def test_a_failed_background_fetch_answers_unavailable_next_with_a_followup(api, patient, sandbox):

@@ -1,0 +1,131 @@
+"""The call's WebSocket over a real server: who may listen, which events arrive, and when."""
+
+import json
+import time
+from datetime import datetime
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
+
+from audit.models import AuditRecord
+from tests import builders
+from tests.audit.unwritable import audit_log_unwritable
+from tests.calls.conftest import open_call, verified_call, verify, wait_for_prefetch
+
+PAST = "/appointments?range=past&wait=0"
+
+
+def socket(gateway, call_id: str, key: str):
+    return connect(f"{gateway.ws_url}/ws/calls/{call_id}/?key={key}", open_timeout=5)
+
+
+@pytest.fixture
+def prefetched_call(api, patient) -> str:
+    call_id = verified_call(api, patient)
+    wait_for_prefetch(call_id)
+    return call_id
+
+
+def next_event(ws, name: str, timeout: float = 5.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        event = json.loads(ws.recv(timeout=max(0.01, deadline - time.monotonic())))
+        if event["event"] == name:
+            return event
+
+
+def test_a_socket_is_refused_without_the_owners_key(gateway, api, site):
+    call_id = open_call(api)
+    intruder = builders.agent_client("Intruder", site)
+    for key in ("", "vgw_nope_nope", intruder.api_key):
+        with pytest.raises(InvalidStatus) as refused:
+            socket(gateway, call_id, key)
+        assert refused.value.response.status_code == 403
+        assert b"status" not in (refused.value.response.body or b"")
+
+
+def test_the_owner_hears_verified_then_prefetch_ready(gateway, api, agent, patient):
+    call_id = open_call(api)
+    with socket(gateway, call_id, agent.api_key) as ws:
+        verify(api, call_id, date_of_birth=patient["birth_date"], mrn=patient["mrn"])
+        verified = next_event(ws, "verified")
+        ready = next_event(ws, "prefetch.ready")
+    assert verified["say"] and verified["call_id"] == call_id
+    assert sorted(ready["ready"]) == ["appointments", "medications", "messages"] and ready["failed"] == []
+    assert patient["given"] not in json.dumps([verified, ready])
+
+
+QUERIES = {
+    "/appointments?range=past": "/fhir/Appointment",
+    "/medications?status=stopped": "/fhir/Medication",
+    "/medications?status=completed": "/fhir/Medication",
+}
+
+
+def test_slow_ehr_pending_answer_is_instant_and_the_result_follows_on_the_socket(
+    gateway, api, agent, prefetched_call, sandbox
+):
+    call_id = prefetched_call
+    sandbox.reset_log()
+    sandbox.add_fault("/fhir/*", latency_ms=1500)
+    headers = {"Authorization": f"Api-Key {agent.api_key}"}
+    timings, arrivals = [], {}
+    with httpx.Client(base_url=gateway.url, headers=headers) as http, socket(gateway, call_id, agent.api_key) as ws:
+        http.get(f"/api/v1/calls/{call_id}")  # keep-alive connection and key lookup warmed
+        http.get(f"/api/v1/calls/{call_id}/medications?status=draft&wait=0")  # the server's worker pool too
+        time.sleep(0.3)
+        for query in QUERIES:  # one question at a time, as a caller asks them
+            started = time.monotonic()
+            pending = http.get(f"/api/v1/calls/{call_id}{query}&wait=0")
+            timings.append((time.monotonic() - started) * 1000)
+            assert pending.status_code == 202 and pending.json()["status"] == "pending", pending.text
+            result = next_event(ws, "fetch.result")
+            arrivals[query] = (time.time(), result)
+    print(f"wait=0 answers (ms): {timings}")
+    assert sorted(timings)[1] < 30, timings  # the median, on a shared 2-core machine
+    for query, path in QUERIES.items():
+        tool, _, asked = query.strip("/").partition("?")
+        key = (
+            tool,
+            "past" if asked == "range=past" else "upcoming",
+            asked.split("=")[1] if "status" in asked else "active",
+        )
+        arrived, result = arrivals[key]
+        assert result["status"] == "ok" and isinstance(result["data"], list) and result["say"]
+        # the EHR answer this result waited for: the last of that tool's requests to finish
+        ehr = [r for r in sandbox.requests() if r["path"].startswith(path)]
+        answered = max(datetime.fromisoformat(r["at"]).timestamp() + r["duration_ms"] / 1000 for r in ehr)
+        print(f"fetch.result {query}: {(arrived - answered) * 1000:.0f} ms after the EHR answered")
+        assert (arrived - answered) * 1000 < 100, (query, (arrived - answered) * 1000)
+    delivered = AuditRecord.objects.filter(call_session=call_id, outcome="success", action="read")
+    assert delivered.count() >= len(QUERIES)  # each socket delivery is a PHI answer, audited as it left
+
+
+def test_a_failed_background_fetch_is_announced_as_unavailable(gateway, api, agent, prefetched_call, sandbox):
+    call_id = prefetched_call
+    sandbox.add_fault("/fhir/Appointment*", outage=True)
+    with socket(gateway, call_id, agent.api_key) as ws:
+        assert api.get(f"/api/v1/calls/{call_id}{PAST}").status_code == 202
+        event = next_event(ws, "unavailable")
+    assert event["tool"] == "appointments" and event["transfer"]["purpose"] == "scheduling" and event["say"]
+    assert "data" not in event
+
+
+def test_no_phi_leaves_on_the_socket_when_the_audit_log_is_down(gateway, api, agent, prefetched_call, sandbox):
+    call_id = prefetched_call
+    sandbox.add_fault("/fhir/Appointment*", latency_ms=200)
+    with socket(gateway, call_id, agent.api_key) as ws, audit_log_unwritable():
+        assert api.get(f"/api/v1/calls/{call_id}{PAST}").status_code == 202
+        event = next_event(ws, "unavailable")
+    assert event["reason"] == "audit_unavailable" and "data" not in event
+
+
+def test_ending_the_call_sends_ended_and_closes_the_socket(gateway, api, agent, patient):
+    call_id = verified_call(api, patient)
+    with socket(gateway, call_id, agent.api_key) as ws:
+        api.post(f"/api/v1/calls/{call_id}/end", {}, format="json")
+        assert next_event(ws, "ended")["call_id"] == call_id
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=5)
