@@ -15,7 +15,7 @@ def health_system_for_client(*, client: AgentClient, slug: str) -> HealthSystem:
 
 def call_for_client(*, client: AgentClient, call_id) -> CallSession:
     call = (
-        CallSession.objects.select_related("health_system", "health_system__verification_policy")
+        CallSession.objects.select_related("agent_client", "health_system", "health_system__verification_policy")
         .filter(pk=call_id, agent_client=client)
         .first()
     )

