@@ -3,3 +3,6 @@ from django.apps import AppConfig
 
 class CallsConfig(AppConfig):
     name = "calls"
+
+    def ready(self) -> None:
+        from calls import schema  # noqa: F401  (registers the Api-Key scheme with drf-spectacular)

@@ -7,7 +7,6 @@ tools.answer the REST endpoints use (if the audit record cannot be written, `una
 """
 
 import asyncio
-from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -20,16 +19,9 @@ from calls.envelope import envelope, refusal_envelope
 from calls.models import AgentClient, CallState
 from calls.outcomes import CallRefusal
 from calls.selectors import call_for_client
+from calls.tool_calls import ToolRequest
 
 REFUSED = 4404  # close code for a socket that may not see this call (sent as an HTTP 403 before accept)
-
-
-@dataclass(frozen=True)
-class SocketRequest:
-    """What the audit record needs from the socket's handshake (calls/access_log.py)."""
-
-    headers: dict = field(default_factory=dict)
-    META: dict = field(default_factory=dict)
 
 
 def _key(scope) -> str:
@@ -52,7 +44,7 @@ def _owner(scope, call_id: str) -> tuple[AgentClient | None, str | None]:
         return None, None
 
 
-def _delivery(client: AgentClient, call_id: str, event: dict, request: SocketRequest) -> dict | None:
+def _delivery(client: AgentClient, call_id: str, event: dict, request: ToolRequest) -> dict | None:
     """The `fetch.result` for a finished fetch: read from the store and audited, or the refusal."""
     try:
         call = call_for_client(client=client, call_id=call_id)
@@ -100,6 +92,6 @@ class CallEventsConsumer(AsyncJsonWebsocketConsumer):
         if event["event"] == "ended":
             await self.close()
 
-    def _request(self, correlation_id: str) -> SocketRequest:
+    def _request(self, correlation_id: str) -> ToolRequest:
         client = self.scope.get("client") or (None, None)
-        return SocketRequest(headers={"X-Correlation-ID": correlation_id}, META={"REMOTE_ADDR": client[0]})
+        return ToolRequest.of(correlation_id=correlation_id, address=client[0])

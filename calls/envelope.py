@@ -29,6 +29,10 @@ def _flatten(detail, prefix: str = "") -> dict[str, str]:
     return {prefix or "body": str(detail)}
 
 
+def validation_envelope(exc: exceptions.ValidationError) -> tuple[int, dict]:
+    return status.HTTP_400_BAD_REQUEST, {"status": "error", "errors": _flatten(exc.detail)}
+
+
 def envelope(result) -> tuple[int, dict]:
     """A service result as (HTTP status, contract envelope): shared by REST, WebSocket, MCP and webhooks."""
     if isinstance(result, outcomes.Data):

@@ -2,14 +2,19 @@
 
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from calls import call_sessions, pending, tools, transfers, verification
+from calls import call_sessions, pending, schema, tools, transfers, verification
 from calls.baa_gate import ensure_covered
 from calls.envelope import render
+from calls.idempotency import idempotent
+from calls.manifests import FORMATS, manifest
 from calls.selectors import call_for_client, health_system_for_client
+from calls.tool_specs import TOOLS
 from ehr_integrations.models import Purpose
 
 E164 = r"^\+[1-9]\d{6,14}$"
@@ -40,6 +45,10 @@ class VerifyInput(StrictSerializer):
     given_name = serializers.CharField(required=False, max_length=100)
 
 
+class TransferInput(StrictSerializer):
+    purpose = serializers.ChoiceField(choices=Purpose.values, required=False, default=Purpose.GENERAL)
+
+
 class EndInput(StrictSerializer):
     reason = serializers.CharField(required=False, max_length=64, default="agent_ended")
 
@@ -52,6 +61,8 @@ class CallView(APIView):
 
 
 class CallsView(APIView):
+    @schema.idempotent_post(OpenCallInput, schema.OPEN_RESPONSES, "Open a call")
+    @idempotent
     def post(self, request):
         data = OpenCallInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -67,12 +78,15 @@ class CallsView(APIView):
 
 
 class CallDetailView(CallView):
+    @extend_schema(responses=schema.DETAIL_RESPONSES, summary="The call's state (never PHI)")
     def get(self, request, call_id):
         return Response({"status": "ok", "data": call_sessions.describe(self.call(request, call_id))})
 
 
 @method_decorator(sensitive_post_parameters(), name="dispatch")
 class VerifyView(CallView):
+    @schema.idempotent_post(VerifyInput, schema.VERIFY_RESPONSES, "Verify the caller (one turn)")
+    @idempotent
     def post(self, request, call_id):
         call = self.call(request, call_id)
         data = VerifyInput(data=request.data)
@@ -91,7 +105,26 @@ class ToolView(CallView):
         return render(tools.answer(call=call, tool=self.tool, query=query, request=request))
 
 
+def _tool_view(tool: str) -> type[ToolView]:
+    """The endpoint of one PHI tool, with its own OpenAPI description."""
+    described = extend_schema(
+        parameters=schema.TOOL_PARAMETERS[tool],
+        responses=schema.tool_responses(schema.TOOL_OK[tool]),
+        summary=TOOLS[tool].description,
+    )
+    return extend_schema_view(get=described)(type(f"{tool.title()}View", (ToolView,), {"tool": tool}))
+
+
+AppointmentsView = _tool_view("appointments")
+MedicationsView = _tool_view("medications")
+MessagesView = _tool_view("messages")
+PatientView = _tool_view("patient")
+
+
 class TransferView(CallView):
+    @extend_schema(
+        parameters=schema.TRANSFER_PARAMETERS, responses=schema.TRANSFER_RESPONSES, summary="Who to hand the caller to"
+    )
     def get(self, request, call_id):
         call = self.call(request, call_id)
         purpose = request.query_params.get("purpose", Purpose.GENERAL)
@@ -101,9 +134,39 @@ class TransferView(CallView):
 
 
 class EndView(CallView):
+    @schema.idempotent_post(EndInput, schema.END_RESPONSES, "End the call and purge its PHI")
+    @idempotent
     def post(self, request, call_id):
         call = call_for_client(client=request.user, call_id=call_id)
         data = EndInput(data=request.data)
         data.is_valid(raise_exception=True)
         call_sessions.end_call(call=call, reason=data.validated_data["reason"])
         return Response({"status": "ended"})
+
+
+class ToolsManifestView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("format", str, enum=list(FORMATS), description="default openai"),
+            OpenApiParameter("health_system", str, description="slug for the vapi/retell webhook URLs"),
+        ],
+        responses={
+            200: OpenApiResponse(OpenApiTypes.ANY, description="the tool definitions in that format"),
+            400: schema.ERROR_400,
+            401: schema.ERROR_401,
+            404: schema.ERROR_404,
+        },
+        summary="Tool definitions for LLM function calling",
+    )
+    def get(self, request):
+        format_name = request.query_params.get("format", "openai")
+        if format_name not in FORMATS:
+            raise serializers.ValidationError({"format": f"must be one of {', '.join(FORMATS)}"})
+        slug = request.query_params.get("health_system")
+        if slug:
+            slug = health_system_for_client(client=request.user, slug=slug).slug
+        else:
+            allowed = list(request.user.health_systems.values_list("slug", flat=True)[:2])
+            slug = allowed[0] if len(allowed) == 1 else None
+        base_url = request.build_absolute_uri("/").rstrip("/")
+        return Response(manifest(format_name, base_url=base_url, health_system=slug))

@@ -8,11 +8,12 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
 
-from calls.routing import websocket_urlpatterns  # noqa: E402  (needs the app registry)
+from calls.mcp_server import McpMount  # noqa: E402  (needs the app registry)
+from calls.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": McpMount(django_asgi_app),  # /mcp: the MCP SDK; everything else: Django
         "websocket": URLRouter(websocket_urlpatterns),
     }
 )

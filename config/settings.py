@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "auditlog",
     "django_celery_beat",
@@ -176,8 +177,32 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Voice EHR Gateway agent API",
+    "DESCRIPTION": "The contract a voice agent backend codes against (docs/agent-api.md): every answer is an "
+    "envelope with a top-level `status`; PHI only after verification, audited, never in URLs.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its page are public; every operation in it needs an Api-Key.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",  # served from drf-spectacular-sidecar, no CDN
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Every envelope's `status` is a one-value enum: name each after its value.
+    "ENUM_NAME_OVERRIDES": {
+        f"{status.title().replace('_', '')}StatusEnum": [status]
+        for status in (
+            "ok",
+            "pending",
+            "needs_more",
+            "verified",
+            "not_verified",
+            "escalate",
+            "unavailable",
+            "ended",
+            "error",
+        )
+    },
 }
 
 # Gateway behaviour.
