@@ -174,10 +174,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "calls.envelope.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    # `?format=` belongs to the contract (GET /api/v1/tools?format=openai), not to DRF's renderer choice.
+    "URL_FORMAT_OVERRIDE": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Voice EHR Gateway agent API",
-    "DESCRIPTION": "The contract a voice agent backend codes against (docs/agent-api.md): every answer is an "
+    "DESCRIPTION": "The contract a voice agent backend codes against (shared/agent-api.md): every answer is an "
     "envelope with a top-level `status`; PHI only after verification, audited, never in URLs.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
