@@ -102,7 +102,13 @@ def resources(results: dict) -> dict:
         "redis_bytes_per_call_in_progress": round((peak_redis - results["redis_before"]) / max(1, peak_active)),
         "redis_bytes_left_after_all_calls_ended": results["redis_after"] - results["redis_before"],
         "peak_active_calls": peak_active,
+        "sandbox_ehr_cpu_percent_mean_peak": _mean_peak([t.sandbox_cpu_percent for t in ticks]),
+        "load_generator_cpu_percent_mean_peak": _mean_peak([t.loadgen_cpu_percent for t in ticks]),
     }
+
+
+def _mean_peak(values: list[float]) -> str:
+    return f"{np.mean(values):.0f} / {max(values):.0f}" if values else "-"
 
 
 def _json_ready(results: dict) -> dict:
@@ -124,6 +130,7 @@ def _json_ready(results: dict) -> dict:
     out["targets"] = targets(results)
     out["config"] = results["config"]
     out["gateway_token_requests_lifetime"] = results["gateway_token_requests_lifetime"]
+    out["profile"] = results.get("profile")
     return out
 
 
@@ -201,6 +208,17 @@ def markdown(data: dict, stamp: str, plots: list[str]) -> str:
         "## Resources (gateway phase)",
         _table([[k.replace("_", " "), v] for k, v in resources.items()], ["", ""]),
     ]
+    if data.get("profile"):
+        prof = data["profile"]
+        parts += ["", f"## Where the gateway's time goes (py-spy, {prof['samples']} samples, all threads)"]
+        parts += [_table([[k, v] for k, v in prof["layers_percent"].items()], ["layer (innermost frame)", "%"])]
+        parts += [
+            "",
+            _table(
+                [[k, v] for k, v in prof["gateway_functions_inclusive_percent"].items()],
+                ["gateway function (inclusive)", "%"],
+            ),
+        ]
     parts += ["", "## Plots", *[f"![{name}]({name})" for name in plots], ""]
     return "\n".join(parts)
 
@@ -269,10 +287,12 @@ def _plot_versus(results: dict, path: Path) -> Path:
 def _plot_resources(results: dict, path: Path) -> Path:
     ticks = results["monitor"].ticks
     at = [t.at for t in ticks]
-    fig, axes = plt.subplots(4, 1, figsize=(9, 8), sharex=True)
+    fig, axes = plt.subplots(6, 1, figsize=(9, 11), sharex=True)
     series = (
         ([t.active_calls for t in ticks], "calls in progress"),
         ([t.cpu_percent for t in ticks], "gateway CPU (% of a core)"),
+        ([t.sandbox_cpu_percent for t in ticks], "sandbox EHR CPU (%)"),
+        ([t.loadgen_cpu_percent for t in ticks], "load generator CPU (%)"),
         ([t.rss_bytes / MB for t in ticks], "gateway RSS (MB)"),
         ([t.redis_bytes / MB for t in ticks], "Redis used memory (MB)"),
     )

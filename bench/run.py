@@ -23,11 +23,13 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 import redis.asyncio as aioredis  # noqa: E402
 
-from bench import private_postgres, probes, report, stats, world  # noqa: E402
+from bench import private_postgres, probes, profile, report, stats, world  # noqa: E402
 from bench.baseline import DirectFhirAgent  # noqa: E402
+from bench.clients import ClientShards  # noqa: E402
 from bench.monitor import Monitor  # noqa: E402
 from bench.recorder import Recorder  # noqa: E402
 from bench.script import SPEECH_S, Pacer, baseline_call, gateway_call, play  # noqa: E402
+from ehr_integrations.management.commands.run_sandbox_ehr import REALISTIC_LATENCY  # noqa: E402
 from tests.fixtures.processes import GatewayProcess, PrivateRedis  # noqa: E402
 from tests.fixtures.sandbox import start_sandbox  # noqa: E402
 
@@ -47,11 +49,11 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, help="ASGI_THREADS for each worker (default: calls / workers + 16)")
     parser.add_argument("--profile", action="store_true", help="record the gateway with py-spy during the load")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument(
+        "--experiment", choices=["sharded-ehr-pool"], help="serve bench/experiment_asgi.py (see its docstring)"
+    )
+    parser.add_argument("--no-token-latency", action="store_true", help="realistic latency on /fhir only")
     return parser.parse_args()
-
-
-def client_limits(calls: int) -> httpx.Limits:
-    return httpx.Limits(max_connections=calls + 50, max_keepalive_connections=calls + 50, keepalive_expiry=60)
 
 
 async def gateway_phase(
@@ -59,17 +61,23 @@ async def gateway_phase(
 ) -> tuple[Recorder, Monitor, int, int]:
     rec = Recorder("gateway")
     headers = {"Authorization": f"Api-Key {w.api_key}"}
-    async with httpx.AsyncClient(
-        base_url=gateway.base_url, headers=headers, timeout=30, limits=client_limits(args.calls)
-    ) as http:
+    async with ClientShards(args.calls, base_url=gateway.base_url, headers=headers) as shards:
         warm = Recorder("warm-up")
-        await play(warm, 3, 0, lambda i: gateway_call(http, warm, w.slug, w.callers[i], Pacer(0, i)))
+        await play(warm, 3, 0, lambda i: gateway_call(shards.for_call(i), warm, w.slug, w.callers[i], Pacer(0, i)))
         first_seq = probes.last_seq(sandbox)
         redis_before = redis_server.used_memory()
-        monitor = Monitor(pids=gateway.pids(), redis_memory=redis_server.used_memory, active=lambda: rec.active)
+        monitor = Monitor(
+            pids=gateway.pids(),
+            sandbox_pid=sandbox.process.pid,
+            redis_memory=redis_server.used_memory,
+            active=lambda: rec.active,
+        )
         monitor.start()
         await play(
-            rec, args.calls, args.ramp, lambda i: gateway_call(http, rec, w.slug, w.callers[i], Pacer(args.speech, i))
+            rec,
+            args.calls,
+            args.ramp,
+            lambda i: gateway_call(shards.for_call(i), rec, w.slug, w.callers[i], Pacer(args.speech, i)),
         )
         monitor.stop()
     return rec, monitor, redis_before, first_seq
@@ -92,11 +100,16 @@ async def probe_phase(args, w: world.World, gateway: GatewayProcess, sandbox, st
 
 async def baseline_phase(args, w: world.World, sandbox) -> Recorder:
     rec = Recorder("baseline")
-    async with httpx.AsyncClient(timeout=30, limits=client_limits(args.calls)) as http:
-        agent = DirectFhirAgent(
-            http, base_url=sandbox.base_url, client_id=w.baseline_client_id, secret=w.baseline_secret
+
+    def agent(index: int) -> DirectFhirAgent:
+        return DirectFhirAgent(
+            shards.for_call(index), base_url=sandbox.base_url, client_id=w.baseline_client_id, secret=w.baseline_secret
         )
-        await play(rec, args.calls, args.ramp, lambda i: baseline_call(agent, rec, w.callers[i], Pacer(args.speech, i)))
+
+    async with ClientShards(args.calls) as shards:
+        await play(
+            rec, args.calls, args.ramp, lambda i: baseline_call(agent(i), rec, w.callers[i], Pacer(args.speech, i))
+        )
     return rec
 
 
@@ -157,6 +170,8 @@ def main() -> None:
         sandbox = start_sandbox(
             flavour="generic", patients=args.calls + 100, seed=7, token_lifetime=3600, extra=("--realistic-latency",)
         )
+        if not args.no_token_latency:  # an EHR's OAuth server is no faster than its FHIR server
+            sandbox.add_fault("/oauth2/token", **REALISTIC_LATENCY)
         w = world.build(sandbox, callers=max(args.calls, args.probes))
         gateway = GatewayProcess.start(
             database_url=postgres.url("gw_bench"),
@@ -165,6 +180,7 @@ def main() -> None:
             workers=args.workers,
             extra_env={"CACHE_KEY_PREFIX": KEY_PREFIX, "ASGI_THREADS": str(threads), "DATABASE_POOL_MAX_SIZE": "100"},
             log_path=RESULTS / f"{stamp}-gateway.log",
+            app="bench.experiment_asgi:application" if args.experiment else "config.asgi:application",
         )
         if args.profile:
             profiler = report.start_profiler(gateway, RESULTS / f"{stamp}-profile")
@@ -172,9 +188,14 @@ def main() -> None:
         results = asyncio.run(bench(args, w, gateway, sandbox, redis_server))
         results["config"] = {
             "calls": args.calls, "ramp_s": args.ramp, "speech_scale": args.speech, "workers": args.workers,
-            "asgi_threads": threads, "probes": args.probes, "ehr_latency": "log-normal p50 800 ms, p99 2000 ms",
-            "cpus": os.cpu_count(), "load_average_at_start": os.getloadavg(),
+            "asgi_threads": threads, "probes": args.probes, "ehr_latency": "log-normal p50 800 ms, p99 2000 ms on /fhir"
+            + ("" if args.no_token_latency else " and the token endpoint"),
+            "cpus": os.cpu_count(), "experiment": args.experiment, "load_average_at_start": os.getloadavg(),
         }  # fmt: skip
+        if profiler:
+            report.stop_profiler(profiler)
+            profiler = None
+            results["profile"] = profile.summarize(RESULTS / f"{stamp}-profile")
         paths = report.write(results, RESULTS, stamp)
         print(f"wrote {', '.join(str(p.relative_to(ROOT)) for p in paths)}")
     finally:
