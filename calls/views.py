@@ -144,6 +144,16 @@ class EndView(CallView):
         return Response({"status": "ended"})
 
 
+class ToolsQuery(serializers.Serializer):
+    format = serializers.ChoiceField(
+        choices=list(FORMATS),
+        required=False,
+        default="openai",
+        error_messages={"invalid_choice": f"must be one of {', '.join(FORMATS)}"},
+    )
+    health_system = serializers.SlugField(required=False)
+
+
 class ToolsManifestView(APIView):
     @extend_schema(
         parameters=[
@@ -159,10 +169,9 @@ class ToolsManifestView(APIView):
         summary="Tool definitions for LLM function calling",
     )
     def get(self, request):
-        format_name = request.query_params.get("format", "openai")
-        if format_name not in FORMATS:
-            raise serializers.ValidationError({"format": f"must be one of {', '.join(FORMATS)}"})
-        slug = request.query_params.get("health_system")
+        query = ToolsQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        format_name, slug = query.validated_data["format"], query.validated_data.get("health_system")
         if slug:
             slug = health_system_for_client(client=request.user, slug=slug).slug
         else:
