@@ -95,3 +95,23 @@ class FollowUp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tool} follow-up ({self.status})"
+
+
+class WebhookPlatform(models.TextChoices):
+    VAPI = "vapi", "Vapi"
+    RETELL = "retell", "Retell"
+
+
+class WebhookSecret(models.Model):
+    """The secret a voice platform signs its webhook calls with, for one agent client (encrypted at rest)."""
+
+    agent_client = models.ForeignKey(AgentClient, on_delete=models.CASCADE, related_name="webhook_secrets")
+    platform = models.CharField(max_length=16, choices=WebhookPlatform.choices)
+    secret_encrypted = models.TextField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["agent_client", "platform"], name="one_secret_per_platform")]
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()} secret of {self.agent_client}"
