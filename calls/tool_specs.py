@@ -60,6 +60,7 @@ TOOLS: dict[str, ToolSpec] = {
 # FHIR R4 MedicationRequest.status codes: the `status` a medications query may ask for.
 MEDICATION_STATUSES = ("active", "on-hold", "cancelled", "completed", "entered-in-error", "stopped", "draft", "unknown")
 RANGES = ("upcoming", "past")
+MAX_MESSAGES = 50
 
 
 def variant_names() -> tuple[str, ...]:
@@ -93,10 +94,16 @@ async def fetch(tool: str, client, mapping, args: FetchArgs, *, deadline: float)
     elif tool == "medications":
         items = await records.fetch_medications(client, mapping, args.patient_id, status=args.status, deadline=deadline)
     elif tool == "messages":
-        items = await records.fetch_messages(client, mapping, args.patient_id, limit=args.limit, deadline=deadline)
+        # Every query stores the newest MAX_MESSAGES; answers are cut to the limit asked (see trim).
+        items = await records.fetch_messages(client, mapping, args.patient_id, limit=MAX_MESSAGES, deadline=deadline)
     else:
         return (await records.fetch_patient(client, mapping, args.patient_id, deadline=deadline)).as_dict()
     return [item.as_dict() for item in items]
+
+
+def trim(tool: str, data, args: FetchArgs):
+    """The answer as asked: messages cut to the `limit` of this query."""
+    return data[: args.limit] if tool == "messages" else data
 
 
 def speak(tool: str, data, args: FetchArgs) -> str:

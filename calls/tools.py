@@ -11,7 +11,7 @@ from calls import access_log, followups, latency, session_store
 from calls.baa_gate import ensure_covered
 from calls.models import CallSession, CallState
 from calls.outcomes import CallEnded, Data, Escalate, InvalidInput, NotVerified, Unavailable
-from calls.tool_specs import MEDICATION_STATUSES, RANGES, TOOLS, FetchArgs, fetch, speak
+from calls.tool_specs import MEDICATION_STATUSES, RANGES, TOOLS, FetchArgs, fetch, speak, trim
 from calls.transfers import transfer_for
 from calls.verification import ESCALATE_SAY
 from ehr_integrations import io_loop
@@ -141,6 +141,7 @@ def answer(*, call: CallSession, tool: str, query, request) -> Data:
                     data_category=spec.data_category,
                 )
                 raise unavailable(call, tool, patient_id, exc) from None
+    data = trim(tool, data, args)
     ids = [item["id"] for item in data] if isinstance(data, list) else [patient_id]
     access_log.record(
         call=call,

@@ -58,6 +58,17 @@ def test_prefetch_is_concurrent_and_a_tool_call_after_it_is_fast(api, patient, s
     assert sorted(timings)[1] < 0.03, timings
 
 
+def test_message_limit_is_honoured_from_prefetch(api, patient, sandbox):
+    call_id = verified_call(api, patient)
+    wait_for_prefetch(call_id)
+    sandbox.reset_log()
+    everything = api.get(f"/api/v1/calls/{call_id}/messages?limit=50").json()
+    one = api.get(f"/api/v1/calls/{call_id}/messages?limit=1").json()
+    assert one["source"] == everything["source"] == "prefetch"
+    assert one["data"] == everything["data"][:1]
+    assert sandbox.requests() == []
+
+
 def test_past_appointments_are_fetched_live(api, patient, sandbox):
     call_id = verified_call(api, patient)
     wait_for_prefetch(call_id)
