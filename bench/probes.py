@@ -27,6 +27,7 @@ LIVE_QUERIES = (("appointments", {"range": "past"}), ("medications", {"status": 
 class ProbeResults:
     prefetch_ms: list[float] = field(default_factory=list)
     slowest_fetch_ms: list[float] = field(default_factory=list)
+    prefetched_ms: list[float] = field(default_factory=list)  # the three default tool calls, one at a time
     live_ms: list[float] = field(default_factory=list)
     live_ehr_ms: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
@@ -92,6 +93,11 @@ async def probe(
         ]
         results.prefetch_ms.append((done - started) * 1000)
         results.slowest_fetch_ms.append(max(end - start for start, end in per_tool) * 1000)
+    for tool in TOOLS:
+        begun = time.perf_counter()
+        body = (await http.get(f"{path}/{tool}")).json()
+        if body.get("source") == "prefetch":
+            results.prefetched_ms.append((time.perf_counter() - begun) * 1000)
     for tool, query in LIVE_QUERIES:
         before = last_seq(sandbox)
         begun = time.perf_counter()

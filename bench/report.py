@@ -29,6 +29,8 @@ def targets(results: dict) -> list[dict]:
     gateway, baseline, probe = results["gateway"], results["baseline"] or {}, results["probes"]
     raw = gateway["raw"].samples
     prefetched = stats.percentiles(stats.tool_latencies(raw, "prefetch"))
+    quiet = stats.percentiles(probe.prefetched_ms)
+    quiet_note = f"; one at a time, no load: p50 {quiet.get('p50')} ms, p99 {quiet.get('p99')} ms (n={quiet['n']})"
     overhead = stats.percentiles([a - b for a, b in zip(probe.live_ms, probe.live_ehr_ms, strict=True)])
     prefetch_ratio = stats.percentiles([a / b for a, b in zip(probe.prefetch_ms, probe.slowest_fetch_ms, strict=True)])
     after = _ratio(
@@ -45,10 +47,16 @@ def targets(results: dict) -> list[dict]:
             gateway["request_errors"] == 0 and gateway["calls_completed"] == calls,
         ),
         _row(
-            "prefetched tool calls p50", "< 10 ms", f"{prefetched.get('p50')} ms", (prefetched.get("p50") or 1e9) < 10
+            "prefetched tool calls p50, under the load",
+            "< 10 ms",
+            f"{prefetched.get('p50')} ms" + quiet_note,
+            (prefetched.get("p50") or 1e9) < 10,
         ),
         _row(
-            "prefetched tool calls p99", "< 50 ms", f"{prefetched.get('p99')} ms", (prefetched.get("p99") or 1e9) < 50
+            "prefetched tool calls p99, under the load",
+            "< 50 ms",
+            f"{prefetched.get('p99')} ms",
+            (prefetched.get("p99") or 1e9) < 50,
         ),
         _row(
             "live tool call over the EHR's own latency (p50)",

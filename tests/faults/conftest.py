@@ -5,6 +5,7 @@ Each drill builds committed data (transactional_db), so the gateway process sees
 """
 
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from ehr_integrations.models import EHRConnection
 from tests import builders
 from tests.calls.conftest import wire_to_sandbox
 from tests.faults.tcp_proxy import TcpProxy
-from tests.fixtures.processes import GatewayProcess, PrivateRedis, free_port
+from tests.fixtures.processes import GatewayProcess, PrivateRedis, free_port, wait_until
 
 PHI_FIELDS = ("given", "family", "birth_date", "mrn", "phone", "ssn_last4")
 FAST_TIMEOUTS = {"connect_timeout_s": 1.0, "read_timeout_s": 1.0, "request_deadline_s": 1.5, "max_retries": 0}
@@ -89,7 +90,23 @@ def gateway(drill_gateway, private_redis, database_proxy, transactional_db) -> G
     if private_redis.process.poll() is not None:
         private_redis.restart()
     private_redis.client().flushall()
-    return drill_gateway.alive()
+    process = drill_gateway.alive()
+    wait_ready(process)  # a drill before may have left the database pool reconnecting
+    return process
+
+
+def wait_ready(process: GatewayProcess, timeout: float = 15.0) -> float:
+    """Wait until /readyz answers 200; the seconds it took."""
+    started = time.monotonic()
+
+    def ready() -> bool:
+        try:
+            return httpx.get(process.base_url + "/readyz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until(ready, timeout=timeout, what="the gateway's /readyz", every=0.1)
+    return time.monotonic() - started
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ so these drills kill and cut them without disturbing anyone else's Redis or Post
 
 import pytest
 
-from tests.faults.conftest import assert_no_phi, assert_no_phi_in_log
+from tests.faults.conftest import assert_no_phi, assert_no_phi_in_log, wait_ready
 from tests.faults.drill import assert_refusal, ehr_requests, timed, verified_call, wait_prefetched
 
 pytestmark = pytest.mark.faults
@@ -50,7 +50,7 @@ def test_redis_down_mid_call_answers_the_contracts_unavailable_envelope(site, pr
     assert site.api.get(f"{call}/appointments").json()["status"] == "unavailable"
 
 
-def test_postgres_unavailable_fails_closed_within_the_pool_timeout_and_recovers(
+def test_postgres_unavailable_fails_closed_within_the_pool_timeout_and_recovers_once_it_is_back(
     site, sandbox, private_redis, database_proxy, drill_gateway
 ):
     call = verified_call(site)
@@ -66,6 +66,7 @@ def test_postgres_unavailable_fails_closed_within_the_pool_timeout_and_recovers(
     assert ehr_requests(sandbox) == []
 
     database_proxy.restore()
+    assert wait_ready(drill_gateway.process) < 10.0  # the pool reconnects with backoff
     back = site.api.get(f"{call}/appointments").json()
     assert back["status"] == "ok" and back["source"] == "prefetch"
     assert_no_phi_in_log(drill_gateway.log, site.patient)
