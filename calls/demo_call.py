@@ -21,6 +21,7 @@ def play(*, base_url: str, api_key: str, caller: dict, health_system: str, out: 
 
     def say(who: str, text: str) -> None:
         out.write(f"[{time.monotonic() - started:6.2f}s] {who}: {text}\n")
+        out.flush()
 
     with httpx.Client(base_url=base_url, headers={"Authorization": f"Api-Key {api_key}"}, timeout=15) as http:
         opened = http.post("/api/v1/calls", json={"health_system": health_system}).json()["data"]
