@@ -1,10 +1,17 @@
 """The one place that turns results and typed errors into the agent contract's envelope."""
 
+import logging
+
+from django.db import DatabaseError
+from django_redis.exceptions import ConnectionInterrupted
+from redis.exceptions import RedisError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from calls import outcomes
+
+log = logging.getLogger(__name__)
 
 
 def error_response(errors: dict[str, str], http_status: int = status.HTTP_400_BAD_REQUEST) -> Response:
@@ -73,9 +80,29 @@ def refusal(exc: outcomes.CallRefusal, http_status: int | None = None) -> Respon
     return response
 
 
+# The gateway's own stores are down: no call, key or transfer target can be read, so the answer
+# carries no transfer (the agent uses its own fallback line) and never any PHI (fail closed).
+STORE_FAILURES = (DatabaseError, RedisError, ConnectionInterrupted)
+STORE_DOWN_SAY = "I'm having trouble with our system right now. Let me connect you with someone who can help."
+
+
+def store_unavailable() -> Response:
+    body = {
+        "status": "unavailable",
+        "reason": "gateway_store_unavailable",
+        "transfer": None,
+        "say": STORE_DOWN_SAY,
+        "retry_after_ms": 5000,
+    }
+    return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
+
+
 def exception_handler(exc, context):
     if isinstance(exc, outcomes.CallRefusal):
         return refusal(exc)
+    if isinstance(exc, STORE_FAILURES):
+        log.error("gateway store unavailable: %s", type(exc).__name__)
+        return store_unavailable()
     if isinstance(exc, exceptions.ValidationError):
         return error_response(_flatten(exc.detail))
     if isinstance(exc, exceptions.ParseError):

@@ -155,7 +155,7 @@ class EscalateEnvelope(serializers.Serializer):
 class UnavailableEnvelope(serializers.Serializer):
     status = _status("unavailable")
     reason = serializers.CharField()
-    transfer = TransferShape()
+    transfer = TransferShape(allow_null=True, help_text="null only when the gateway's own stores are down")
     say = serializers.CharField()
     retry_after_ms = serializers.IntegerField(allow_null=True)
 

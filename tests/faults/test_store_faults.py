@@ -10,10 +10,8 @@ from tests.faults.conftest import assert_no_phi, assert_no_phi_in_log, wait_read
 from tests.faults.drill import assert_refusal, ehr_requests, timed, verified_call, wait_prefetched
 
 pytestmark = pytest.mark.faults
-CONTRACT_GAP = (
-    "a store outage answers Django's bare HTML 500 instead of the contract's `unavailable` envelope: "
-    "calls/envelope.py's exception_handler does not map DatabaseError/RedisError (report of issue 9)"
-)
+# The gateway's own stores are down: typed, no transfer it could not read, no PHI.
+STORE_DOWN = {"status": "unavailable", "reason": "gateway_store_unavailable", "transfer": None, "retry_after_ms": 5000}
 
 
 def _fails_closed(response, patient: dict) -> None:
@@ -42,12 +40,13 @@ def test_redis_down_mid_call_fails_closed_and_after_its_restart_the_lost_session
     assert_no_phi_in_log(drill_gateway.log, site.patient)
 
 
-@pytest.mark.xfail(strict=True, reason=CONTRACT_GAP)
 def test_redis_down_mid_call_answers_the_contracts_unavailable_envelope(site, private_redis):
     call = verified_call(site)
     wait_prefetched(private_redis, call)
     private_redis.kill()
-    assert site.api.get(f"{call}/appointments").json()["status"] == "unavailable"
+    down = site.api.get(f"{call}/appointments")
+    assert down.status_code == 503
+    assert down.json() | {"say": ""} == STORE_DOWN | {"say": ""} and down.json()["say"]
 
 
 def test_postgres_unavailable_fails_closed_within_the_pool_timeout_and_recovers_once_it_is_back(
@@ -72,9 +71,10 @@ def test_postgres_unavailable_fails_closed_within_the_pool_timeout_and_recovers_
     assert_no_phi_in_log(drill_gateway.log, site.patient)
 
 
-@pytest.mark.xfail(strict=True, reason=CONTRACT_GAP)
 def test_postgres_unavailable_answers_the_contracts_unavailable_envelope(site, private_redis, database_proxy):
     call = verified_call(site)
     wait_prefetched(private_redis, call)
     database_proxy.cut()
-    assert site.api.get(f"{call}/appointments").json()["status"] == "unavailable"
+    down = site.api.get(f"{call}/appointments")
+    assert down.status_code == 503
+    assert down.json() | {"say": ""} == STORE_DOWN | {"say": ""} and down.json()["say"]
