@@ -36,15 +36,7 @@ def _gate(call: CallSession, tool: str, request) -> None:
     if call.state == CallState.VERIFIED:
         ensure_covered(client=call.agent_client, health_system=call.health_system)
         return
-    access_log.record(
-        call=call,
-        request=request,
-        action="read",
-        outcome="denied",
-        patient_reference=None,
-        resource_types=list(TOOLS[tool].resource_types),
-        data_category=TOOLS[tool].data_category,
-    )
+    _audit_read(call, request, tool, None, outcome="denied")
     if call.state == CallState.ESCALATED:
         transfer = transfer_for(health_system=call.health_system, purpose=Purpose.VERIFICATION)
         raise Escalate(transfer=transfer, say=ESCALATE_SAY)
@@ -115,7 +107,6 @@ def prepare(*, call: CallSession, tool: str, query, request) -> tuple[dict, Fetc
 
 def answer(*, call: CallSession, tool: str, query, request) -> Data:
     """The tool's answer; raises NotVerified, Escalate, CallEnded or Unavailable (never invented data)."""
-    spec = TOOLS[tool]
     patient, args = prepare(call=call, tool=tool, query=query, request=request)
     patient_id = patient["id"]
     if tool == "patient":
@@ -131,29 +122,28 @@ def answer(*, call: CallSession, tool: str, query, request) -> Data:
             try:
                 data = _live(call, tool, args)
             except (EHRError, TimeoutError) as exc:
-                access_log.record(
-                    call=call,
-                    request=request,
-                    action="read",
-                    outcome="unavailable",
-                    patient_reference=patient_id,
-                    resource_types=list(spec.resource_types),
-                    data_category=spec.data_category,
-                )
+                _audit_read(call, request, tool, patient_id, outcome="unavailable")
                 raise unavailable(call, tool, patient_id, exc) from None
     data = trim(tool, data, args)
     ids = [item["id"] for item in data] if isinstance(data, list) else [patient_id]
+    _audit_read(call, request, tool, patient_id, outcome="success", resource_ids=ids)
+    return Data(data=data, source=source, say=speak(tool, data, args))
+
+
+def _audit_read(
+    call: CallSession, request, tool: str, patient_id: str | None, *, outcome: str, resource_ids=()
+) -> None:
+    spec = TOOLS[tool]
     access_log.record(
         call=call,
         request=request,
         action="read",
-        outcome="success",
+        outcome=outcome,
         patient_reference=patient_id,
         resource_types=list(spec.resource_types),
-        resource_ids=ids,
+        resource_ids=list(resource_ids),
         data_category=spec.data_category,
     )
-    return Data(data=data, source=source, say=speak(tool, data, args))
 
 
 def unavailable(call: CallSession, tool: str, patient_id: str, exc: Exception) -> Unavailable:
