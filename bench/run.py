@@ -178,7 +178,11 @@ def main() -> None:
             redis_url=redis_server.url(0),
             secrets=secrets,
             workers=args.workers,
-            extra_env={"CACHE_KEY_PREFIX": KEY_PREFIX, "ASGI_THREADS": str(threads), "DATABASE_POOL_MAX_SIZE": "100"},
+            extra_env={
+                "CACHE_KEY_PREFIX": KEY_PREFIX,
+                "ASGI_THREADS": str(threads),
+                "DATABASE_POOL_MAX_SIZE": str(max(20, 200 // args.workers)),
+            },
             log_path=RESULTS / f"{stamp}-gateway.log",
             app="bench.experiment_asgi:application" if args.experiment else "config.asgi:application",
         )
