@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from calls import events, session_store
@@ -49,13 +50,15 @@ def caller_phone(call: CallSession) -> str | None:
     return stored[0] if stored else None
 
 
-ACTIVITY_RESOLUTION = timedelta(seconds=30)
+def _activity_resolution() -> timedelta:
+    """A tenth of the idle TTL: the sweeper's view of idleness lags by at most that much."""
+    return timedelta(seconds=max(30, settings.SESSION_IDLE_TTL_SECONDS // 10))
 
 
 def note_activity(call: CallSession) -> None:
-    """Keep the call and its stored data alive; written at most every 30 s, not on every request."""
+    """Keep the call and its stored data alive; written at most every TTL/10, not on every request."""
     now = timezone.now()
-    if now - call.last_activity_at < ACTIVITY_RESOLUTION:
+    if now - call.last_activity_at < _activity_resolution():
         return
     CallSession.objects.filter(pk=call.pk).update(last_activity_at=now)
     call.last_activity_at = now
