@@ -49,9 +49,6 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, help="ASGI_THREADS for each worker (default: calls / workers + 16)")
     parser.add_argument("--profile", action="store_true", help="record the gateway with py-spy during the load")
     parser.add_argument("--no-baseline", action="store_true")
-    parser.add_argument(
-        "--experiment", choices=["sharded-ehr-pool"], help="serve bench/experiment_asgi.py (see its docstring)"
-    )
     parser.add_argument("--no-token-latency", action="store_true", help="realistic latency on /fhir only")
     return parser.parse_args()
 
@@ -184,7 +181,6 @@ def main() -> None:
                 "DATABASE_POOL_MAX_SIZE": str(max(20, 200 // args.workers)),
             },
             log_path=RESULTS / f"{stamp}-gateway.log",
-            app="bench.experiment_asgi:application" if args.experiment else "config.asgi:application",
         )
         if args.profile:
             profiler = report.start_profiler(gateway, RESULTS / f"{stamp}-profile")
@@ -194,7 +190,7 @@ def main() -> None:
             "calls": args.calls, "ramp_s": args.ramp, "speech_scale": args.speech, "workers": args.workers,
             "asgi_threads": threads, "probes": args.probes, "ehr_latency": "log-normal p50 800 ms, p99 2000 ms on /fhir"
             + ("" if args.no_token_latency else " and the token endpoint"),
-            "cpus": os.cpu_count(), "experiment": args.experiment, "load_average_at_start": os.getloadavg(),
+            "cpus": os.cpu_count(),  "load_average_at_start": os.getloadavg(),
         }  # fmt: skip
         if profiler:
             report.stop_profiler(profiler)
