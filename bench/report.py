@@ -168,7 +168,8 @@ def markdown(data: dict, stamp: str, plots: list[str]) -> str:
         f"# Load bench {stamp}",
         "",
         f"{config['calls']} scripted calls started over {config['ramp_s']:.0f} s (speech x{config['speech_scale']}), "
-        f"EHR latency {config['ehr_latency']}, gateway: uvicorn, {config['workers']} workers, DEBUG off, "
+        f"EHR latency {config['ehr_latency']}, gateway: {config.get('server', 'uvicorn')}, "
+        f"{config['workers']} workers, DEBUG off, "
         f"{config['cpus']} CPU cores shared with other work "
         f"(load average at start {config['load_average_at_start'][0]:.1f}).",
         "",

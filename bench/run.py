@@ -46,7 +46,17 @@ def arguments() -> argparse.Namespace:
         "--probes", type=int, default=15, help="quiet one-at-a-time calls for the prefetch/live figures"
     )
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, help="ASGI_THREADS for each worker (default: calls / workers + 16)")
+    parser.add_argument(
+        "--server",
+        choices=["gunicorn", "uvicorn"],
+        default="gunicorn",
+        help="REST API server (default gunicorn gthread)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="threads per worker (default: gunicorn 64; uvicorn ASGI_THREADS calls / workers + 16)",
+    )
     parser.add_argument("--profile", action="store_true", help="record the gateway with py-spy during the load")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--no-token-latency", action="store_true", help="realistic latency on /fhir only")
@@ -150,7 +160,7 @@ def main() -> None:
     args = arguments()
     call_speech = sum(SPEECH_S.values()) * args.speech
     args.ramp = args.ramp if args.ramp is not None else 0.6 * call_speech
-    threads = args.threads or args.calls // args.workers + 16
+    threads = args.threads or (64 if args.server == "gunicorn" else args.calls // args.workers + 16)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     RESULTS.mkdir(parents=True, exist_ok=True)
     print(f"bench {stamp}: {args.calls} calls over a {args.ramp:.0f} s ramp, speech x{args.speech}", flush=True)
@@ -181,6 +191,8 @@ def main() -> None:
                 "DATABASE_POOL_MAX_SIZE": str(max(20, 200 // args.workers)),
             },
             log_path=RESULTS / f"{stamp}-gateway.log",
+            server=args.server,
+            threads=threads,
         )
         if args.profile:
             profiler = report.start_profiler(gateway, RESULTS / f"{stamp}-profile")
@@ -188,7 +200,8 @@ def main() -> None:
         results = asyncio.run(bench(args, w, gateway, sandbox, redis_server))
         results["config"] = {
             "calls": args.calls, "ramp_s": args.ramp, "speech_scale": args.speech, "workers": args.workers,
-            "asgi_threads": threads, "probes": args.probes, "ehr_latency": "log-normal p50 800 ms, p99 2000 ms on /fhir"
+            "server": args.server, "threads": threads, "probes": args.probes,
+            "ehr_latency": "log-normal p50 800 ms, p99 2000 ms on /fhir"
             + ("" if args.no_token_latency else " and the token endpoint"),
             "cpus": os.cpu_count(),  "load_average_at_start": os.getloadavg(),
         }  # fmt: skip

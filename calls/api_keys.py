@@ -7,8 +7,12 @@ import secrets
 from django.utils import timezone
 
 from calls.models import AgentClient, ApiKey
+from ehr_integrations.local_cache import LocalCache
 
 KEY_PREFIX = "vgw"
+# Keyed by the presented key's hash; only keys that authenticated are kept. A revoked key or a
+# disabled client stops at once in the process that saved it, everywhere within LOCAL_CACHE_SECONDS.
+_clients = LocalCache("api_keys").clear_on_change(ApiKey, AgentClient)
 
 
 def _hash(key: str) -> str:
@@ -25,6 +29,10 @@ def issue_key(*, agent_client: AgentClient, label: str = "") -> str:
 
 def client_for_key(key: str) -> AgentClient | None:
     """The enabled agent client owning this unrevoked key, or None."""
+    return _clients.get_or_load(_hash(key), lambda: _lookup(key))
+
+
+def _lookup(key: str) -> AgentClient | None:
     parts = key.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
@@ -40,3 +48,4 @@ def client_for_key(key: str) -> AgentClient | None:
 
 def revoke(api_key: ApiKey) -> None:
     ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    _clients.clear()

@@ -7,10 +7,11 @@ the consumer reads the answer from the encrypted session store, audits it and se
 
 import asyncio
 import logging
+from concurrent.futures import Future
 
-from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
-from redis.exceptions import RedisError
+
+from ehr_integrations import io_loop
 
 log = logging.getLogger(__name__)
 MESSAGE_TYPE = "call.event"  # handled by CallEventsConsumer.call_event
@@ -38,8 +39,14 @@ def publish(call_id: str, event: dict) -> None:
         # asyncio queues are not thread-safe: hand the send to the loop that owns them.
         asyncio.run_coroutine_threadsafe(layer.group_send(group(call_id), message), home)
         return
-    try:
-        async_to_sync(layer.group_send)(group(call_id), message)
-    except (RedisError, OSError) as exc:
-        # The socket is a convenience: the REST answer and the session store stay authoritative.
-        log.warning("could not publish %s for call %s: %s", event.get("event"), call_id, type(exc).__name__)
+    # Sent from the process's I/O loop without waiting: no event loop is made per event, and the
+    # REST answer does not wait for Redis.
+    sent = io_loop.spawn(layer.group_send(group(call_id), message))
+    sent.add_done_callback(lambda future: _report(future, event.get("event"), call_id))
+
+
+def _report(sent: Future, name: str, call_id: str) -> None:
+    if sent.cancelled() or sent.exception() is None:
+        return
+    # The socket is a convenience: the REST answer and the session store stay authoritative.
+    log.warning("could not publish %s for call %s: %s", name, call_id, type(sent.exception()).__name__)

@@ -66,10 +66,11 @@ def answer(*, call: CallSession, tool: str, query, request) -> Data | Pending:
     """The stored answer now, or `pending` while the fetch runs; raises what tools.answer raises."""
     if tool == "patient":  # always answered from the session store
         return tools.answer(call=call, tool=tool, query=query, request=request)
-    patient, args = tools.prepare(call=call, tool=tool, query=query, request=request)
+    prepared = tools.prepare(call=call, tool=tool, query=query, request=request)
+    if prepared.stored is not None:
+        return tools.answer(call=call, tool=tool, query=query, request=request, prepared=prepared)
+    patient, args = prepared.patient, prepared.args
     name = tool + args.variant
-    if tools.stored(call, name) is not None:
-        return tools.answer(call=call, tool=tool, query=query, request=request)
     state = cache.get(_state_key(str(call.id), name))
     if isinstance(state, dict):  # the last fetch failed a moment ago
         cache.delete(_state_key(str(call.id), name))

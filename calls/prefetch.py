@@ -5,6 +5,7 @@ import logging
 import time
 from zoneinfo import ZoneInfo
 
+from django.core.cache import cache
 from django.utils import timezone
 
 from calls import events, latency, session_store
@@ -17,6 +18,11 @@ from ehr_integrations.mapping import load_mapping
 
 log = logging.getLogger(__name__)
 PREFETCHED = tuple(name for name, spec in TOOLS.items() if spec.prefetch)
+POLL_S = 0.02
+
+
+def _running_key(call_id: str, tool: str) -> str:
+    return f"call:{call_id}:prefetching:{tool}"
 
 
 async def _one(call_id: str, tool: str, client, mapping, args: FetchArgs, deadline: float) -> float:
@@ -26,9 +32,12 @@ async def _one(call_id: str, tool: str, client, mapping, args: FetchArgs, deadli
     except EHRError as exc:
         log.info("prefetch of %s for call %s failed: %s", tool, call_id, type(exc).__name__)
         return time.monotonic() - started
-    # only_if_open: a call ended while this ran stays purged.
-    await asyncio.to_thread(session_store.put, call_id, tool, data, only_if_open=True)
-    return time.monotonic() - started
+    else:
+        # only_if_open: a call ended while this ran stays purged.
+        await asyncio.to_thread(session_store.put, call_id, tool, data, only_if_open=True)
+        return time.monotonic() - started
+    finally:
+        await asyncio.to_thread(cache.delete, _running_key(call_id, tool))
 
 
 def _announce(call_id: str, health_system: str, durations: dict[str, float]) -> None:
@@ -49,11 +58,26 @@ async def _all(
     return by_tool
 
 
+def wait_for(call_id: str, tool: str):
+    """The tool's answer from a prefetch still running for this call (in any process), once it lands.
+
+    None at once when no prefetch of the tool is running, or as soon as it ends without an answer:
+    the caller then fetches live. A tool call that arrives mid-prefetch so costs no second EHR request.
+    """
+    while (until := cache.get(_running_key(call_id, tool))) is not None and time.time() < until:
+        time.sleep(POLL_S)
+    stored = session_store.get(call_id, tool)
+    return stored[0] if stored else None
+
+
 def start(*, call: CallSession, patient_id: str):
     """Start the prefetch on the I/O loop and return its future (the caller does not wait)."""
     system = call.health_system
     config = connection_config(system)
     args = FetchArgs(patient_id=patient_id, tz=ZoneInfo(system.time_zone), now=timezone.now())
     deadline = deadline_in(config.request_deadline_s)
+    until = time.time() + config.request_deadline_s
+    timeout = int(config.request_deadline_s) + 1
+    cache.set_many({_running_key(str(call.id), tool): until for tool in PREFETCHED}, timeout=timeout)
     coro = _all(str(call.id), fhir_client(config), load_mapping(system), args, deadline, system.slug)
     return io_loop.spawn(coro)

@@ -58,15 +58,27 @@ def put(call_id: str, name: str, value: object, *, only_if_open: bool = False) -
 
 def get(call_id: str, name: str) -> tuple[object, float] | None:
     """The stored value and the time it was stored (epoch seconds), or None."""
-    fernet = _fernet(call_id, create=False)
-    token = cache.get(_data_name(call_id, name))
-    if fernet is None or token is None:
-        return None
-    try:
-        payload = json.loads(fernet.decrypt(token.encode()))
-    except InvalidToken:
-        return None
-    return payload["v"], payload["at"]
+    return get_many(call_id, (name,)).get(name)
+
+
+def get_many(call_id: str, names) -> dict[str, tuple[object, float]]:
+    """What is stored under each of `names` (value, epoch seconds stored), in one round trip."""
+    data_keys = {_data_name(call_id, name): name for name in names}
+    found = cache.get_many([_key_name(call_id), *data_keys])
+    wrapped = found.get(_key_name(call_id))
+    if wrapped is None:
+        return {}
+    fernet = Fernet(encryption.decrypt(wrapped).encode())
+    values = {}
+    for key, name in data_keys.items():
+        if key not in found:
+            continue
+        try:
+            payload = json.loads(fernet.decrypt(found[key].encode()))
+        except InvalidToken:
+            continue
+        values[name] = (payload["v"], payload["at"])
+    return values
 
 
 def touch(call_id: str) -> None:

@@ -2,12 +2,13 @@
 
 import time
 from concurrent.futures import Future
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from calls import access_log, followups, latency, session_store
+from calls import access_log, followups, latency, prefetch, session_store
 from calls.baa_gate import ensure_covered
 from calls.models import CallSession, CallState
 from calls.outcomes import CallEnded, Data, Escalate, InvalidInput, NotVerified, Unavailable
@@ -43,14 +44,15 @@ def _gate(call: CallSession, tool: str, request) -> None:
     raise NotVerified()
 
 
-def _args(call: CallSession, patient_id: str, query) -> FetchArgs:
+def _args(call: CallSession, query) -> FetchArgs:
+    """The fetch arguments from the agent's query (the patient is filled in once it is read)."""
     when = query.get("range", "upcoming")
     if when not in RANGES:
         raise InvalidInput(errors={"range": "must be upcoming or past"})
     if query.get("status", "active") not in MEDICATION_STATUSES:
         raise InvalidInput(errors={"status": "must be a FHIR MedicationRequest status, e.g. active"})
     return FetchArgs(
-        patient_id=patient_id,
+        patient_id="",
         tz=ZoneInfo(call.health_system.time_zone),
         now=timezone.now(),
         range=when,
@@ -88,26 +90,37 @@ def _live(call: CallSession, tool: str, args: FetchArgs):
         latency.observe(health_system=call.health_system.slug, tool=tool, seconds=time.monotonic() - started)
 
 
-def stored(call: CallSession, name: str):
-    """The call's fresh stored answer under `name` (tool + query variant), or None."""
-    stored = session_store.get(str(call.id), name)
+def _fresh(stored: tuple[object, float] | None):
     if stored is None or datetime.now().timestamp() - stored[1] > PREFETCH_FRESH_SECONDS:
         return None
     return stored[0]
 
 
-def prepare(*, call: CallSession, tool: str, query, request) -> tuple[dict, FetchArgs]:
-    """Gate the call and parse the query: the stored patient and the fetch arguments."""
+@dataclass(frozen=True)
+class Prepared:
+    """A gated tool call: the verified patient, the fetch arguments and any fresh stored answer."""
+
+    patient: dict
+    args: FetchArgs
+    stored: object | None
+
+
+def prepare(*, call: CallSession, tool: str, query, request) -> Prepared:
+    """Gate the call, parse the query, and read the patient and the stored answer (one store round trip)."""
     _gate(call, tool, request)
-    patient = session_store.get(str(call.id), "patient")
-    if patient is None:  # verified but the store lost the session (expired or purged)
+    args = _args(call, query)
+    name = tool + args.variant
+    found = session_store.get_many(str(call.id), {"patient", name})
+    if "patient" not in found:  # verified but the store lost the session (expired or purged)
         raise NotVerified()
-    return patient[0], _args(call, patient[0]["id"], query)
+    patient = found["patient"][0]
+    return Prepared(patient, replace(args, patient_id=patient["id"]), _fresh(found.get(name)))
 
 
-def answer(*, call: CallSession, tool: str, query, request) -> Data:
+def answer(*, call: CallSession, tool: str, query, request, prepared: Prepared | None = None) -> Data:
     """The tool's answer; raises NotVerified, Escalate, CallEnded or Unavailable (never invented data)."""
-    patient, args = prepare(call=call, tool=tool, query=query, request=request)
+    prepared = prepared or prepare(call=call, tool=tool, query=query, request=request)
+    patient, args = prepared.patient, prepared.args
     patient_id = patient["id"]
     if tool == "patient":
         data, source = (
@@ -115,7 +128,9 @@ def answer(*, call: CallSession, tool: str, query, request) -> Data:
             "prefetch",
         )
     else:
-        data = stored(call, tool + args.variant)
+        data = prepared.stored
+        if data is None and not args.variant and tool in prefetch.PREFETCHED:
+            data = prefetch.wait_for(str(call.id), tool)
         source = "prefetch"
         if data is None:
             source = "live"

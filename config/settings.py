@@ -100,6 +100,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # reused: production sets DATABASE_POOL_MAX_SIZE (a psycopg pool per process; CONN_MAX_AGE must be 0).
 if env.int("DATABASE_POOL_MAX_SIZE", default=0) and DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # A pooled connection is not pinged before each use (a round trip on every request): one broken by
+    # a database restart fails the one request that gets it (fail closed) and leaves the pool.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_POOL_CHECK", default=False)
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
         "max_size": env.int("DATABASE_POOL_MAX_SIZE"),
@@ -210,6 +213,8 @@ SPECTACULAR_SETTINGS = {
 # Gateway behaviour.
 SANDBOX_URL = env.str("SANDBOX_URL", default="")
 SESSION_IDLE_TTL_SECONDS = env.int("SESSION_IDLE_TTL_SECONDS", default=30 * 60)
+# How long a process trusts its copy of configuration and API keys (ehr_integrations/local_cache.py).
+LOCAL_CACHE_SECONDS = env.float("LOCAL_CACHE_SECONDS", default=5.0)
 
 # EHR connectivity (ehr_integrations: token_cache, signing_keys, jwks). Short values in tests only.
 EHR_TOKEN_MIN_REFRESH_INTERVAL_S = env.float("EHR_TOKEN_MIN_REFRESH_INTERVAL_S", default=60.0)

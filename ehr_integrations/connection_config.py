@@ -6,11 +6,15 @@ never log it (the secret fields are excluded from repr).
 """
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from ehr_integrations import signing_keys
-from ehr_integrations.models import AuthMethod, EHRConnection, HealthSystem
+from ehr_integrations.local_cache import LocalCache
+from ehr_integrations.models import AuthMethod, EHRConnection, HealthSystem, SigningKey
+
+_configs = LocalCache("connection_config").clear_on_change(EHRConnection, HealthSystem, SigningKey)
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ class ConnectionConfig:
     max_retries: int
     breaker: BreakerPolicy
     allowed_hosts: frozenset[str]
+    # When a published key's grace period ends and assertions must switch to it (epoch seconds).
+    signing_key_until: float | None = field(default=None, compare=False)
 
     @property
     def credentials_fingerprint(self) -> str:
@@ -70,18 +76,34 @@ def token_url_of(connection: EHRConnection) -> str:
 
 
 def connection_config(health_system: HealthSystem) -> ConnectionConfig:
-    """Read one health system's connection settings, secret and current signing key (calling thread only).
+    """One health system's connection settings, secret and current signing key (calling thread only).
 
-    The first call for a private_key_jwt connection without any key generates one (it signs at once:
+    Read from the database at most every LOCAL_CACHE_SECONDS per process (local_cache.py). The
+    first read for a private_key_jwt connection without any key generates one (it signs at once:
     nothing was published before it). Token URL: the configured one, else the discovered one.
     """
+    config = _configs.get_or_load(health_system.pk, lambda: _read(health_system))
+    if config.signing_key_until is not None and time.time() >= config.signing_key_until:
+        _configs.forget(health_system.pk)
+        config = _configs.get_or_load(health_system.pk, lambda: _read(health_system))
+    return config
+
+
+def forget() -> None:
+    """Drop this process's copies after a change that sends no signal (a queryset update)."""
+    _configs.clear()
+
+
+def _read(health_system: HealthSystem) -> ConnectionConfig:
     connection = EHRConnection.objects.select_related("health_system").get(health_system=health_system)
     system = connection.health_system
     token_url = token_url_of(connection)
-    key = None
+    key, key_until = None, None
     if connection.auth_method == AuthMethod.PRIVATE_KEY_JWT:
         current = signing_keys.signing_key_for(system)
         key = SigningMaterial(current.kid, current.algorithm, signing_keys.private_pem(current))
+        switch = signing_keys.next_switch(system)
+        key_until = switch.timestamp() if switch else None
     return ConnectionConfig(
         health_system_id=system.pk,
         slug=system.slug,
@@ -105,4 +127,5 @@ def connection_config(health_system: HealthSystem) -> ConnectionConfig:
             half_open_probes=connection.breaker_half_open_probes,
         ),
         allowed_hosts=allowed_hosts(system, token_url),
+        signing_key_until=key_until,
     )

@@ -14,7 +14,7 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from ehr_integrations import io_loop, shared_cache, transport
-from ehr_integrations.connection_config import ConnectionConfig, connection_config, host_of
+from ehr_integrations.connection_config import ConnectionConfig, connection_config, forget, host_of
 from ehr_integrations.errors import EHRRequestRejected, EHRUnavailable
 from ehr_integrations.models import EHRConnection, HealthSystem
 
@@ -113,6 +113,7 @@ def store(health_system_id: int, document: dict) -> None:
     EHRConnection.objects.filter(health_system_id=health_system_id).update(
         discovery=document, discovered_at=timezone.now()
     )
+    forget()
 
 
 def refresh_discovery(health_system: HealthSystem, *, timeout_s: float = 10.0) -> dict:
@@ -120,5 +121,5 @@ def refresh_discovery(health_system: HealthSystem, *, timeout_s: float = 10.0) -
     config = connection_config(health_system)
     deadline = io_loop.deadline_in(timeout_s)
     document = io_loop.run_until(discover(config, deadline=deadline), deadline=deadline)
-    EHRConnection.objects.filter(health_system=health_system).update(discovery=document, discovered_at=timezone.now())
+    store(health_system.pk, document)
     return document

@@ -42,7 +42,19 @@ def loop() -> asyncio.AbstractEventLoop:
 
 def spawn(coro: Coroutine[Any, Any, T]) -> Future[T]:
     """Schedule a coroutine on the I/O loop and return at once."""
-    return asyncio.run_coroutine_threadsafe(coro, loop())
+    return asyncio.run_coroutine_threadsafe(_observed(coro), loop())
+
+
+async def _observed(coro: Coroutine[Any, Any, T]) -> T:
+    # A caller that stopped waiting (timeout) cancels its future; if the task fails meanwhile, its
+    # exception is still retrieved here, so asyncio does not log "Task exception was never retrieved".
+    asyncio.current_task().add_done_callback(_retrieve)
+    return await coro
+
+
+def _retrieve(task: asyncio.Task) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 def run(coro: Coroutine[Any, Any, T], timeout: float) -> T:

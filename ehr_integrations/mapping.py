@@ -23,7 +23,8 @@ from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
 from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
 
 from ehr_integrations.flat import FLAT_TYPES, field_names
-from ehr_integrations.models import HealthSystem
+from ehr_integrations.local_cache import LocalCache
+from ehr_integrations.models import HealthSystem, MappingRule
 from ehr_integrations.presets import Preset, preset
 
 logger = logging.getLogger(__name__)
@@ -130,6 +131,7 @@ def build_mapping(vendor: str, rules: dict[tuple[str, str], str] | None = None, 
 
 _lock = threading.Lock()
 _cache: dict[int, tuple[tuple, Mapping]] = {}
+_checked = LocalCache("mapping").clear_on_change(HealthSystem, MappingRule)
 
 
 def _stamp(health_system: HealthSystem) -> tuple:
@@ -155,7 +157,12 @@ def _usable(rule) -> bool:
 
 
 def load_mapping(health_system: HealthSystem) -> Mapping:
-    """The health system's compiled mapping (calling thread only: reads the database)."""
+    """The health system's compiled mapping (calling thread only: reads the database at most every
+    LOCAL_CACHE_SECONDS per process, then only to see whether the rules changed)."""
+    return _checked.get_or_load(health_system.pk, lambda: _load(health_system))
+
+
+def _load(health_system: HealthSystem) -> Mapping:
     stamp = _stamp(health_system)
     with _lock:
         cached = _cache.get(health_system.pk)

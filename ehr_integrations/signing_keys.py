@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Min
 from django.utils import timezone
 from joserfc.jwk import ECKey, RSAKey
 
@@ -90,6 +91,17 @@ def signing_key_for(health_system: HealthSystem) -> SigningKey:
         SigningKey.objects.filter(health_system=health_system)
         .exclude(status=KeyStatus.RETIRED)
         .latest("activate_after")
+    )
+
+
+def next_switch(health_system: HealthSystem) -> datetime | None:
+    """When the next published key's grace period ends (signing_key_for then picks it), if one is waiting."""
+    return (
+        SigningKey.objects.filter(
+            health_system=health_system, status=KeyStatus.PUBLISHED, activate_after__gt=timezone.now()
+        )
+        .aggregate(at=Min("activate_after"))
+        .get("at")
     )
 
 

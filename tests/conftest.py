@@ -6,6 +6,7 @@ from django.core.cache import cache
 from django.db.backends.signals import connection_created
 
 from compliance.roles import COMPLIANCE_OFFICER, ONBOARDING_ENGINEER
+from ehr_integrations import local_cache
 from tests import builders
 from tests.audit.unwritable import audit_log_unwritable as _audit_log_unwritable
 
@@ -33,8 +34,10 @@ def audit_log_unwritable(db):
 @pytest.fixture(autouse=True)
 def _clean_cache():
     cache.clear()
+    local_cache.clear_all()
     yield
     cache.clear()
+    local_cache.clear_all()
 
 
 def _staff(username: str, role: str) -> User:

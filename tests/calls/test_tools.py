@@ -54,6 +54,18 @@ def test_prefetch_fetches_the_three_tools_concurrently(api, patient, sandbox):
         assert api.get(f"/api/v1/calls/{call_id}/{tool}").json()["source"] == "prefetch"
 
 
+def test_a_tool_call_during_the_prefetch_waits_for_it_instead_of_asking_the_ehr_again(api, patient, sandbox):
+    sandbox.add_fault("/fhir/Appointment*", latency_ms=800)
+    call_id = verified_call(api, patient)
+    started = time.monotonic()
+    body = api.get(f"/api/v1/calls/{call_id}/appointments").json()
+    waited = time.monotonic() - started
+    assert body["status"] == "ok" and body["source"] == "prefetch", body
+    assert waited > 0.3  # it arrived while the prefetch's search was still at the EHR
+    searches = [r for r in sandbox.requests() if r["path"].startswith("/fhir/Appointment")]
+    assert len(searches) == 1, searches
+
+
 def test_message_limit_is_honoured_from_prefetch(api, patient, sandbox):
     call_id = verified_call(api, patient)
     wait_for_prefetch(call_id)

@@ -1,0 +1,26 @@
+"""gunicorn settings for the agent REST API and the admin (`config.wsgi`).
+
+    gunicorn -c config/gunicorn.py config.wsgi:application
+
+Threaded workers run each request on one thread from start to end: no per-request thread
+hand-offs as under ASGI (bench/README.md). The WebSocket `/ws/…` and `/mcp` need ASGI: route those
+paths to `uvicorn config.asgi:application` (README, Production). Env: PORT, WEB_CONCURRENCY
+(workers, default 2 per core), GUNICORN_THREADS (threads per worker, default 64),
+FORWARDED_ALLOW_IPS (the load balancer's addresses).
+"""
+
+import os
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1)))
+worker_class = "gthread"
+# A thread is held for a request's whole life, including an EHR round trip (verification, live
+# tool calls); idle keep-alive connections hold none.
+threads = int(os.environ.get("GUNICORN_THREADS", "64"))
+worker_connections = 4096
+backlog = 4096
+keepalive = 30
+timeout = 60
+graceful_timeout = 20
+accesslog = None  # URLs carry call ids only, but access logs are kept out by default
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
