@@ -1,7 +1,8 @@
 """Quiet, one-at-a-time calls whose EHR requests can be told apart in the sandbox's request log.
 
-For each: how long the prefetch took against its slowest single fetch, and how much a live tool
-call adds to the EHR's own time (its requests' span in the log).
+For each: how long the prefetch took against its slowest single fetch, how much a live tool
+call adds to the EHR's own time (its requests' span in the log), and the pending mode (`?wait=0`):
+how fast the filler comes back, and how long after the EHR's last answer the result can be had.
 """
 
 import asyncio
@@ -21,6 +22,8 @@ PREFETCH_SEARCHES = {
     "messages": ("Communication",),
 }
 LIVE_QUERIES = (("appointments", {"range": "past"}), ("medications", {"status": "completed"}))
+PENDING_QUERY = ("medications", {"status": "stopped"})  # not prefetched, not asked for before
+PENDING_POLL_S = 0.01
 
 
 @dataclass
@@ -30,6 +33,8 @@ class ProbeResults:
     prefetched_ms: list[float] = field(default_factory=list)  # the three default tool calls, one at a time
     live_ms: list[float] = field(default_factory=list)
     live_ehr_ms: list[float] = field(default_factory=list)
+    pending_ms: list[float] = field(default_factory=list)  # `?wait=0` answered `pending`
+    pending_ready_after_ehr_ms: list[float] = field(default_factory=list)  # EHR's last answer -> `ok` polled
     failures: list[str] = field(default_factory=list)
 
 
@@ -112,8 +117,38 @@ async def probe(
         start, end = _span(entries)
         results.live_ms.append(took)
         results.live_ehr_ms.append((end - start) * 1000)
+    await _pending(http, path, sandbox, client_id, results)
     await http.post(f"{path}/end", json={"reason": "bench probe"})
     return results
+
+
+async def _pending(http: httpx.AsyncClient, path: str, sandbox, client_id: str, results: ProbeResults) -> None:
+    tool, query = PENDING_QUERY
+    before = last_seq(sandbox)
+    begun = time.perf_counter()
+    first = (await http.get(f"{path}/{tool}", params=query | {"wait": "0"})).json()
+    took = (time.perf_counter() - begun) * 1000
+    if first.get("status") != "pending":
+        results.failures.append(f"pending {tool}: {first.get('status')}")
+        return
+    results.pending_ms.append(took)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        body = (await http.get(f"{path}/{tool}", params=query | {"wait": "0"})).json()
+        if body.get("status") != "pending":
+            ready_at = time.time()
+            break
+        await asyncio.sleep(PENDING_POLL_S)
+    else:
+        results.failures.append(f"pending {tool}: never ready")
+        return
+    await asyncio.sleep(0.05)
+    entries = _new_entries(sandbox, before, client_id)
+    if body.get("status") != "ok" or not entries:
+        results.failures.append(f"pending {tool}: {body.get('status')}")
+        return
+    _, ehr_end = _span(entries)
+    results.pending_ready_after_ehr_ms.append((ready_at - ehr_end) * 1000)
 
 
 def merge(parts: list[ProbeResults]) -> ProbeResults:

@@ -1,7 +1,46 @@
+from django import forms
 from django.contrib import admin, messages
 
 from calls.api_keys import issue_key
-from calls.models import AgentClient, ApiKey, CallSession, FollowUp
+from calls.models import AgentClient, ApiKey, CallSession, FollowUp, WebhookSecret
+from compliance import encryption
+
+
+class WebhookSecretForm(forms.ModelForm):
+    """Write-only: the secret is encrypted on save and never shown again."""
+
+    secret = forms.CharField(
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="The signing secret from the platform's dashboard. Leave blank to keep the stored one.",
+    )
+
+    class Meta:
+        model = WebhookSecret
+        fields = ["platform"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.instance.pk and not cleaned.get("secret") and cleaned.get("platform"):
+            self.add_error("secret", "required for a new webhook secret")
+        return cleaned
+
+    def save(self, commit: bool = True):
+        stored = super().save(commit=False)
+        if self.cleaned_data.get("secret"):
+            stored.secret_encrypted = encryption.encrypt(self.cleaned_data["secret"])
+        if commit:
+            stored.save()
+        return stored
+
+
+class WebhookSecretInline(admin.TabularInline):
+    model = WebhookSecret
+    form = WebhookSecretForm
+    extra = 0
+    fields = ["platform", "secret", "created_at"]
+    readonly_fields = ["created_at"]
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -18,7 +57,7 @@ class ApiKeyInline(admin.TabularInline):
 class AgentClientAdmin(admin.ModelAdmin):
     list_display = ["name", "business_associate", "enabled", "created_at"]
     filter_horizontal = ["health_systems"]
-    inlines = [ApiKeyInline]
+    inlines = [ApiKeyInline, WebhookSecretInline]
     actions = ["issue_api_key"]
 
     @admin.action(description="Issue a new API key (shown once)")

@@ -6,8 +6,10 @@ from django.conf import settings
 from django.utils import timezone
 
 from calls import events, session_store
+from calls.baa_gate import ensure_covered
 from calls.identity_match import missing_for_next_set
 from calls.models import AgentClient, CallSession, CallState
+from calls.selectors import health_system_for_client
 from ehr_integrations.models import HealthSystem
 from ehr_integrations.presets import preset
 
@@ -43,6 +45,13 @@ def open_call(
     if caller_phone:
         session_store.put(str(call.id), "caller", caller_phone)
     return call
+
+
+def open_for_client(*, client: AgentClient, slug: str, caller_phone: str | None, external_id: str) -> CallSession:
+    """Open a call at one of the client's health systems (404 if not its own, 403 without a current BAA)."""
+    system = health_system_for_client(client=client, slug=slug)
+    ensure_covered(client=client, health_system=system)
+    return open_call(client=client, health_system=system, caller_phone=caller_phone, external_id=external_id)
 
 
 def caller_phone(call: CallSession) -> str | None:

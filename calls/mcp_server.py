@@ -31,8 +31,8 @@ from calls.selectors import call_for_client
 PATH = "/mcp"
 CLIENT_SCOPE_KEY = "gateway.agent_client_id"
 INSTRUCTIONS = (
-    "Tools of a healthcare voice agent gateway. Open the call with POST /api/v1/calls and pass its call_id"
-    " to every tool. Verify the caller with verify_caller before anything else; speak each answer's `say`."
+    "Tools of a healthcare voice agent gateway. Open the call with open_call and pass its call_id"
+    " to every other tool. Verify the caller with verify_caller before anything else; speak each answer's `say`."
 )
 
 
@@ -54,13 +54,26 @@ def _run(client_id: int, name: str, arguments: dict, headers, address: str | Non
         close_old_connections()
 
 
+def _open(client_id: int, arguments: dict) -> tuple[int, dict]:
+    try:
+        client = AgentClient.objects.get(pk=client_id, enabled=True)
+    except AgentClient.DoesNotExist:
+        return 401, {"status": "error", "errors": {"authorization": "unknown or revoked API key"}}
+    try:
+        return tool_calls.open_call(client=client, arguments=arguments)
+    finally:
+        close_old_connections()
+
+
 async def _call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
     scope = ctx.request.scope
     client_address = (scope.get("client") or (None,))[0]
-    run = sync_to_async(_run, thread_sensitive=False)
-    http, body = await run(
-        scope[CLIENT_SCOPE_KEY], params.name, dict(params.arguments or {}), ctx.request.headers, client_address
-    )
+    arguments = dict(params.arguments or {})
+    if params.name == mcp_manifest.OPEN_CALL:
+        http, body = await sync_to_async(_open, thread_sensitive=False)(scope[CLIENT_SCOPE_KEY], arguments)
+    else:
+        run = sync_to_async(_run, thread_sensitive=False)
+        http, body = await run(scope[CLIENT_SCOPE_KEY], params.name, arguments, ctx.request.headers, client_address)
     return types.CallToolResult(
         content=[types.TextContent(type="text", text=json.dumps(body))],
         structured_content=body,

@@ -6,6 +6,7 @@ maps a tool name and its arguments onto them.
 
 from dataclasses import dataclass, field
 
+from django.http import Http404
 from rest_framework import serializers
 
 from calls import call_sessions, tools, transfers, verification
@@ -13,7 +14,7 @@ from calls.agent_tools import BY_NAME
 from calls.envelope import envelope, refusal_envelope, validation_envelope
 from calls.models import CallSession
 from calls.outcomes import CallRefusal
-from calls.views import EndInput, TransferInput, VerifyInput
+from calls.views import EndInput, OpenCallInput, TransferInput, VerifyInput
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,25 @@ def _dispatch(name: str, call: CallSession, arguments: dict, request):
         return None
     query = {key: str(value) for key, value in arguments.items()}
     return tools.answer(call=call, tool=BY_NAME[name].rest.strip("/"), query=query, request=request)
+
+
+def open_call(*, client, arguments: dict) -> tuple[int, dict]:
+    """Open a call (the REST API's POST /api/v1/calls) as (HTTP status, envelope)."""
+    try:
+        data = _valid(OpenCallInput, dict(arguments or {}))
+        call = call_sessions.open_for_client(
+            client=client,
+            slug=data["health_system"],
+            caller_phone=data.get("caller_phone"),
+            external_id=data["external_id"],
+        )
+    except Http404:
+        return 404, {"status": "error", "errors": {"health_system": "not found"}}
+    except CallRefusal as refused:
+        return refusal_envelope(refused)
+    except serializers.ValidationError as invalid:
+        return validation_envelope(invalid)
+    return 201, {"status": "ok", "data": call_sessions.describe(call)}
 
 
 def run(*, name: str, call: CallSession, arguments: dict, request) -> tuple[int, dict]:

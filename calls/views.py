@@ -9,7 +9,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from calls import call_sessions, pending, schema, tools, transfers, verification
-from calls.baa_gate import ensure_covered
 from calls.envelope import render
 from calls.idempotency import idempotent
 from calls.manifests import FORMATS, manifest
@@ -66,11 +65,9 @@ class CallsView(APIView):
     def post(self, request):
         data = OpenCallInput(data=request.data)
         data.is_valid(raise_exception=True)
-        system = health_system_for_client(client=request.user, slug=data.validated_data["health_system"])
-        ensure_covered(client=request.user, health_system=system)
-        call = call_sessions.open_call(
+        call = call_sessions.open_for_client(
             client=request.user,
-            health_system=system,
+            slug=data.validated_data["health_system"],
             caller_phone=data.validated_data.get("caller_phone"),
             external_id=data.validated_data["external_id"],
         )

@@ -13,6 +13,7 @@ ROLE_GRANTS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("ehr_integrations", "*", ("add", "change", "delete", "view")),
         ("calls", "agentclient", ("add", "change", "delete", "view")),
         ("calls", "apikey", ("add", "change", "delete", "view")),
+        ("calls", "webhooksecret", ("add", "change", "delete", "view")),
         ("calls", "callsession", ("view",)),
         ("calls", "*", ("view",)),
         ("compliance", "businessassociate", ("view",)),

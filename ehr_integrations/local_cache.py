@@ -36,6 +36,14 @@ class LocalCache:
                 self._entries[key] = value
         return value
 
+    def get(self, key: Hashable) -> Any:
+        with self._lock:
+            return self._entries.get(key)
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._entries[key] = value
+
     def forget(self, key: Hashable) -> None:
         with self._lock:
             self._entries.pop(key, None)

@@ -1,6 +1,8 @@
 """Access tokens shared by every gateway process, fetched once per lifetime and never on a caller's path.
 
-The token lives in the shared cache (Redis in production). A caller gets the cached token at once;
+The token lives in the shared cache (Redis in production); each process also keeps the copy it last
+read for LOCAL_CACHE_SECONDS, so most EHR requests need no cache round trip for their token. A
+caller gets the cached token at once;
 when it is near its end (settings.EHR_TOKEN_REFRESH_AHEAD of its lifetime left) the caller also
 starts a background refresh, and the Celery beat task `refresh_expiring_tokens` does the same for
 idle connections. Only when there is no usable token does a caller wait for a fetch. Fetches are
@@ -20,6 +22,7 @@ from django.conf import settings
 from ehr_integrations import io_loop, shared_cache, smart_auth
 from ehr_integrations.connection_config import ConnectionConfig
 from ehr_integrations.errors import EHRAuthError, EHRUnavailable
+from ehr_integrations.local_cache import LocalCache
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +58,7 @@ class Stats:
 
 STATS = Stats()
 _inflight: dict[str, asyncio.Task] = {}
+_copies = LocalCache("ehr_tokens")  # this process's copy of each shared token
 
 
 def _key(config: ConnectionConfig, kind: str) -> str:
@@ -69,11 +73,15 @@ async def peek(config: ConnectionConfig) -> CachedToken | None:
 async def access_token(config: ConnectionConfig, *, deadline: float) -> str:
     """A valid access token; waits for a fetch only when no usable token exists anywhere."""
     now = time.time()
+    mine = _copies.get(_key(config, "token"))
+    if mine and mine.usable(now) and not mine.refresh_due(now):
+        return mine.access_token
     try:
         current = await peek(config)
     except shared_cache.CacheUnavailable:
-        current = None
+        current = mine  # the shared cache is down: keep using this process's copy while it lasts
     if current and current.usable(now):
+        _copies.put(_key(config, "token"), current)
         if current.refresh_due(now):
             _refresh_in_background(config)
         return current.access_token
@@ -141,9 +149,11 @@ def _needs_fetch(current: CachedToken | None, mode: str, rejected: str | None, n
 
 async def _refresh(config: ConnectionConfig, mode: str, rejected: str | None, deadline: float) -> CachedToken:
     try:
-        return await _refresh_shared(config, mode, rejected, deadline)
+        entry = await _refresh_shared(config, mode, rejected, deadline)
     except shared_cache.CacheUnavailable:
-        return await _fetch_uncached(config, deadline)
+        entry = await _fetch_uncached(config, deadline)
+    _copies.put(_key(config, "token"), entry)
+    return entry
 
 
 async def _refresh_shared(config: ConnectionConfig, mode: str, rejected: str | None, deadline: float) -> CachedToken:

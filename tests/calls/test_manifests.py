@@ -5,7 +5,7 @@ import pytest
 
 from calls.agent_tools import AGENT_TOOLS, BY_NAME
 from calls.tool_specs import TOOLS
-from calls.views import VerifyInput
+from calls.views import OpenCallInput, VerifyInput
 
 pytestmark = pytest.mark.django_db
 NAME = {"type": "string", "pattern": "^[a-zA-Z0-9_-]{1,64}$"}
@@ -90,12 +90,15 @@ def test_verify_caller_arguments_are_exactly_what_the_verify_endpoint_accepts():
     assert set(BY_NAME["verify_caller"].parameters["properties"]) == set(VerifyInput().fields)
 
 
-def test_mcp_manifest_adds_the_call_id_every_tool_needs(api):
+def test_mcp_manifest_opens_the_call_then_adds_the_call_id_every_other_tool_needs(api):
     manifest = tools(api, "mcp")
     assert manifest["endpoint"].endswith("/mcp")
+    opener, *others = manifest["tools"]
+    assert opener["name"] == "open_call" and opener["inputSchema"]["required"] == ["health_system"]
+    assert set(opener["inputSchema"]["properties"]) == set(OpenCallInput().fields)
     for tool in manifest["tools"]:
-        assert tool["inputSchema"]["required"][0] == "call_id"
         jsonschema.Draft202012Validator.check_schema(tool["inputSchema"])
+    assert all(tool["inputSchema"]["required"][0] == "call_id" for tool in others)
 
 
 def test_vapi_and_retell_manifests_point_at_their_webhooks(api):

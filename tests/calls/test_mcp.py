@@ -30,8 +30,26 @@ def answer(result) -> dict:
 
 def test_a_real_mcp_client_lists_the_tools(gateway, agent):
     listed = mcp(gateway, agent.api_key, lambda session: session.list_tools())
-    assert [tool.name for tool in listed.tools] == [tool.name for tool in AGENT_TOOLS]
-    assert all("call_id" in tool.input_schema["required"] for tool in listed.tools)
+    assert [tool.name for tool in listed.tools] == ["open_call", *(tool.name for tool in AGENT_TOOLS)]
+    assert all("call_id" in tool.input_schema["required"] for tool in listed.tools[1:])
+
+
+def test_an_mcp_client_opens_its_own_call_and_verifies_in_it(gateway, agent, patient):
+    async def steps(session):
+        unknown = answer(await session.call_tool("open_call", {"health_system": "elsewhere"}))
+        invalid = answer(await session.call_tool("open_call", {"health_system": "riverside", "caller_phone": "12"}))
+        opened = answer(await session.call_tool("open_call", {"health_system": "riverside"}))
+        call_id = opened["data"]["call_id"]
+        verified = await session.call_tool(
+            "verify_caller", {"call_id": call_id, "date_of_birth": patient["birth_date"], "mrn": patient["mrn"]}
+        )
+        return unknown, invalid, opened, answer(verified)
+
+    unknown, invalid, opened, verified = mcp(gateway, agent.api_key, steps)
+    assert unknown == {"status": "error", "errors": {"health_system": "not found"}}
+    assert invalid["status"] == "error" and "caller_phone" in invalid["errors"]
+    assert opened["status"] == "ok" and opened["data"]["state"] == "unverified"
+    assert verified["status"] == "verified"
 
 
 def test_a_verified_call_runs_its_tools_over_mcp_with_the_same_gating_and_audit(gateway, api, agent, patient):

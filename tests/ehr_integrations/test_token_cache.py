@@ -127,4 +127,18 @@ def test_with_the_shared_cache_down_calls_still_get_through(sandbox, settings):
     }
     assert _search(client).resources and _search(client).resources
     assert [r["status"] for r in fhir_requests(sandbox)] == [200, 200]
-    assert len(token_requests(sandbox)) == 2  # degraded: nothing shared, each call fetched its own token
+    # Degraded: nothing is shared with other processes, but this one keeps the token it fetched.
+    assert len(token_requests(sandbox)) == 1
+
+
+@pytest.mark.django_db
+def test_a_process_uses_its_copy_of_the_shared_token_without_asking_the_cache(sandbox):
+    from django.core.cache import cache
+
+    config = connection_config(secret_system(sandbox))
+    client = fhir_client(config)
+    _search(client)
+    cache.delete(token_cache._key(config, "token"))  # the shared copy is gone; this process's is not
+    waits = token_cache.STATS.waits
+    _search(client)
+    assert token_cache.STATS.waits == waits and len(token_requests(sandbox)) == 1
