@@ -11,7 +11,7 @@ from django.utils import timezone
 from calls import events, latency, session_store
 from calls.models import CallSession
 from calls.tool_specs import TOOLS, FetchArgs, fetch
-from ehr_integrations import io_loop
+from ehr_integrations import io_loop, shared_cache
 from ehr_integrations.errors import EHRError
 from ehr_integrations.fhir_client import connection_config, deadline_in, fhir_client
 from ehr_integrations.mapping import load_mapping
@@ -37,7 +37,10 @@ async def _one(call_id: str, tool: str, client, mapping, args: FetchArgs, deadli
         await asyncio.to_thread(session_store.put, call_id, tool, data, only_if_open=True)
         return time.monotonic() - started
     finally:
-        await asyncio.to_thread(cache.delete, _running_key(call_id, tool))
+        try:
+            await shared_cache.delete(_running_key(call_id, tool))
+        except shared_cache.CacheUnavailable:
+            pass  # the marker expires with the prefetch's deadline; waiting callers stop then
 
 
 def _announce(call_id: str, health_system: str, durations: dict[str, float]) -> None:

@@ -39,6 +39,11 @@ def _fernet(call_id: str, *, create: bool) -> Fernet | None:
         key = Fernet.generate_key().decode()
         cache.set(_key_name(call_id), encryption.encrypt(key), timeout=_ttl())
         return Fernet(key.encode())
+    return _unwrap(wrapped)
+
+
+def _unwrap(wrapped: str) -> Fernet:
+    """The call's data key, unwrapped with the server's at-rest key."""
     return Fernet(encryption.decrypt(wrapped).encode())
 
 
@@ -68,7 +73,7 @@ def get_many(call_id: str, names) -> dict[str, tuple[object, float]]:
     wrapped = found.get(_key_name(call_id))
     if wrapped is None:
         return {}
-    fernet = Fernet(encryption.decrypt(wrapped).encode())
+    fernet = _unwrap(wrapped)
     values = {}
     for key, name in data_keys.items():
         if key not in found:
