@@ -1,8 +1,5 @@
 """Opening, describing and ending calls. Ending purges everything PHI-bearing the call held."""
 
-from datetime import timedelta
-
-from django.conf import settings
 from django.utils import timezone
 
 from calls import events, session_store
@@ -59,19 +56,12 @@ def caller_phone(call: CallSession) -> str | None:
     return stored[0] if stored else None
 
 
-def _activity_resolution() -> timedelta:
-    """A tenth of the idle TTL: the sweeper's view of idleness lags by at most that much."""
-    return timedelta(seconds=max(30, settings.SESSION_IDLE_TTL_SECONDS // 10))
-
-
 def note_activity(call: CallSession) -> None:
-    """Keep the call and its stored data alive; written at most every TTL/10, not on every request."""
-    now = timezone.now()
-    if now - call.last_activity_at < _activity_resolution():
-        return
-    CallSession.objects.filter(pk=call.pk).update(last_activity_at=now)
-    call.last_activity_at = now
-    session_store.touch(str(call.id))
+    """Keep the call and its stored data alive (one store round trip, no database write).
+
+    The sweeper copies the activity into `last_activity_at` (calls/sweeper.py).
+    """
+    session_store.note_activity(str(call.id))
 
 
 def end_call(*, call: CallSession, reason: str) -> None:

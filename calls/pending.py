@@ -62,11 +62,11 @@ def _query_of(args) -> dict:
     return {"range": args.range, "status": args.status, "limit": str(args.limit)}
 
 
-def answer(*, call: CallSession, tool: str, query, request) -> Data | Pending:
+def answer(*, call: CallSession, tool: str, query, request, prepared: tools.Prepared | None = None) -> Data | Pending:
     """The stored answer now, or `pending` while the fetch runs; raises what tools.answer raises."""
     if tool == "patient":  # always answered from the session store
-        return tools.answer(call=call, tool=tool, query=query, request=request)
-    prepared = tools.prepare(call=call, tool=tool, query=query, request=request)
+        return tools.answer(call=call, tool=tool, query=query, request=request, prepared=prepared)
+    prepared = prepared or tools.prepare(call=call, tool=tool, query=query, request=request)
     if prepared.stored is not None:
         return tools.answer(call=call, tool=tool, query=query, request=request, prepared=prepared)
     patient, args = prepared.patient, prepared.args

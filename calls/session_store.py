@@ -3,20 +3,24 @@
 Each call gets its own random data key. The data key is kept in the cache only wrapped by the
 server's at-rest key, so a dump of Redis alone reveals nothing; `destroy` deletes the key first
 (crypto-shredding: whatever might survive is unreadable) and then the data. Every entry carries
-the idle TTL, renewed on each touch.
+the idle TTL, renewed by every request of the call (`note_activity`, or `get_many(active=True)` in
+the same round trip), which also stamps the call's last activity for the sweeper (calls/sweeper.py).
 """
 
 import json
+import time
 from datetime import datetime
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core.cache import cache
 
+from calls.cache_batch import read_and_renew
 from calls.tool_specs import variant_names
 from compliance import encryption
 
-NAMES = ("caller", "identifiers", "patient", "appointments", "medications", "messages") + variant_names()
+# "call": the verified call's own facts (calls/selectors.verified_call), so its tool calls need no database read.
+NAMES = ("caller", "identifiers", "patient", "call", "appointments", "medications", "messages") + variant_names()
 
 
 def _key_name(call_id: str) -> str:
@@ -25,6 +29,15 @@ def _key_name(call_id: str) -> str:
 
 def _data_name(call_id: str, name: str) -> str:
     return f"call:{call_id}:data:{name}"
+
+
+def activity_key(call_id: str) -> str:
+    """The epoch time of the call's last request (no PHI; kept for the idle TTL)."""
+    return f"call:{call_id}:seen"
+
+
+def _all_keys(call_id: str) -> list[str]:
+    return [_key_name(call_id), *(_data_name(call_id, name) for name in NAMES)]
 
 
 def _ttl() -> int:
@@ -53,11 +66,20 @@ def put(call_id: str, name: str, value: object, *, only_if_open: bool = False) -
     With only_if_open, a call whose store was destroyed (ended) gets nothing back: a late
     background fetch must not bring a purged call's PHI back. Returns whether it was stored.
     """
+    return put_many(call_id, {name: value}, only_if_open=only_if_open)
+
+
+def put_many(call_id: str, values: dict[str, object], *, only_if_open: bool = False) -> bool:
+    """Store several values for the call at once (see `put`)."""
     fernet = _fernet(call_id, create=not only_if_open)
     if fernet is None:
         return False
-    payload = json.dumps({"v": value, "at": datetime.now().timestamp()}, default=str).encode()
-    cache.set(_data_name(call_id, name), fernet.encrypt(payload).decode(), timeout=_ttl())
+    at = datetime.now().timestamp()
+    sealed = {
+        _data_name(call_id, name): fernet.encrypt(json.dumps({"v": value, "at": at}, default=str).encode()).decode()
+        for name, value in values.items()
+    }
+    cache.set_many(sealed, timeout=_ttl())
     return True
 
 
@@ -66,10 +88,14 @@ def get(call_id: str, name: str) -> tuple[object, float] | None:
     return get_many(call_id, (name,)).get(name)
 
 
-def get_many(call_id: str, names) -> dict[str, tuple[object, float]]:
-    """What is stored under each of `names` (value, epoch seconds stored), in one round trip."""
+def get_many(call_id: str, names, *, active: bool = False) -> dict[str, tuple[object, float]]:
+    """What is stored under each of `names` (value, epoch seconds stored), in one round trip.
+
+    With active, the same round trip also notes the call's activity (see `note_activity`).
+    """
     data_keys = {_data_name(call_id, name): name for name in names}
-    found = cache.get_many([_key_name(call_id), *data_keys])
+    read = [_key_name(call_id), *data_keys]
+    found = _read_noting_activity(call_id, read) if active else cache.get_many(read)
     wrapped = found.get(_key_name(call_id))
     if wrapped is None:
         return {}
@@ -86,14 +112,23 @@ def get_many(call_id: str, names) -> dict[str, tuple[object, float]]:
     return values
 
 
-def touch(call_id: str) -> None:
-    """Renew the idle TTL of everything the call holds."""
-    cache.touch(_key_name(call_id), timeout=_ttl())
-    for name in NAMES:
-        cache.touch(_data_name(call_id, name), timeout=_ttl())
+def _read_noting_activity(call_id: str, read: list[str]) -> dict:
+    stamp = (activity_key(call_id), time.time())
+    return read_and_renew(read, renew=_all_keys(call_id), stamp=stamp, ttl=_ttl())
+
+
+def note_activity(call_id: str) -> None:
+    """The call is active: renew the idle TTL of everything it holds and stamp the time (one round trip)."""
+    _read_noting_activity(call_id, [])
+
+
+def last_activity(call_ids: list[str]) -> dict[str, float]:
+    """The epoch time of each call's last request, for calls active within the idle TTL."""
+    found = cache.get_many([activity_key(call_id) for call_id in call_ids])
+    return {call_id: found[activity_key(call_id)] for call_id in call_ids if activity_key(call_id) in found}
 
 
 def destroy(call_id: str) -> None:
     """Shred the call's key, then delete its data."""
     cache.delete(_key_name(call_id))
-    cache.delete_many([_data_name(call_id, name) for name in NAMES])
+    cache.delete_many([_data_name(call_id, name) for name in NAMES] + [activity_key(call_id)])

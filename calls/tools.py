@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from calls import access_log, followups, latency, prefetch, session_store
+from calls import access_log, followups, latency, prefetch, selectors, session_store
 from calls.baa_gate import ensure_covered
 from calls.models import CallSession, CallState
 from calls.outcomes import CallEnded, Data, Escalate, InvalidInput, NotVerified, Unavailable
@@ -44,8 +44,11 @@ def _gate(call: CallSession, tool: str, request) -> None:
     raise NotVerified()
 
 
-def _args(call: CallSession, query) -> FetchArgs:
-    """The fetch arguments from the agent's query (the patient is filled in once it is read)."""
+def _args(call: CallSession | None, query) -> FetchArgs:
+    """The fetch arguments from the agent's query (the patient is filled in once it is read).
+
+    Without a call (its time zone not known yet) `tz` is UTC: enough for `variant`.
+    """
     when = query.get("range", "upcoming")
     if when not in RANGES:
         raise InvalidInput(errors={"range": "must be upcoming or past"})
@@ -53,7 +56,7 @@ def _args(call: CallSession, query) -> FetchArgs:
         raise InvalidInput(errors={"status": "must be a FHIR MedicationRequest status, e.g. active"})
     return FetchArgs(
         patient_id="",
-        tz=ZoneInfo(call.health_system.time_zone),
+        tz=ZoneInfo(call.health_system.time_zone if call else "UTC"),
         now=timezone.now(),
         range=when,
         status=query.get("status", "active"),
@@ -105,6 +108,11 @@ class Prepared:
     stored: object | None
 
 
+def _prepared(args: FetchArgs, name: str, found: dict) -> Prepared:
+    patient = found["patient"][0]
+    return Prepared(patient, replace(args, patient_id=patient["id"]), _fresh(found.get(name)))
+
+
 def prepare(*, call: CallSession, tool: str, query, request) -> Prepared:
     """Gate the call, parse the query, and read the patient and the stored answer (one store round trip)."""
     _gate(call, tool, request)
@@ -113,8 +121,27 @@ def prepare(*, call: CallSession, tool: str, query, request) -> Prepared:
     found = session_store.get_many(str(call.id), {"patient", name})
     if "patient" not in found:  # verified but the store lost the session (expired or purged)
         raise NotVerified()
-    patient = found["patient"][0]
-    return Prepared(patient, replace(args, patient_id=patient["id"]), _fresh(found.get(name)))
+    return _prepared(args, name, found)
+
+
+def prepare_verified(*, client, call_id, tool: str, query) -> tuple[CallSession, Prepared] | None:
+    """A verified call's tool call read from its session store alone, noting its activity: one round trip.
+
+    The call's facts, the patient and the stored answer come in one read, without the database.
+    None when the store cannot vouch for a verified call of this client, or the query is invalid:
+    the caller then goes the database way (call_for_client, prepare), which answers every refusal.
+    """
+    try:
+        args = _args(None, query)
+    except InvalidInput:
+        return None
+    name = tool + args.variant
+    found = session_store.get_many(str(call_id), {"call", "patient", name}, active=True)
+    call = selectors.verified_call(client=client, call_id=call_id, facts=found.get("call", (None,))[0])
+    if call is None or "patient" not in found:
+        return None
+    ensure_covered(client=client, health_system=call.health_system)
+    return call, _prepared(replace(args, tz=ZoneInfo(call.health_system.time_zone)), name, found)
 
 
 def answer(*, call: CallSession, tool: str, query, request, prepared: Prepared | None = None) -> Data:

@@ -6,7 +6,7 @@ from datetime import date
 
 from django.utils import timezone
 
-from calls import access_log, attempt_limits, call_sessions, events, prefetch, session_store
+from calls import access_log, attempt_limits, call_sessions, events, prefetch, selectors, session_store
 from calls.baa_gate import ensure_covered
 from calls.identity_match import complete_sets, missing_for_next_set, satisfies
 from calls.models import CallSession, CallState
@@ -82,8 +82,10 @@ def _succeed(call: CallSession, request, patient: FlatPatient, factor_set: list[
     call.verified_at = timezone.now()
     call.verification_method = "+".join(factor_set)
     call.save(update_fields=["state", "verified_at", "verification_method"])
-    session_store.put(str(call.id), "patient", {"id": patient.id} | patient.public())
-    session_store.put(str(call.id), "identifiers", {})
+    session_store.put_many(
+        str(call.id),
+        {"patient": {"id": patient.id} | patient.public(), "identifiers": {}, "call": selectors.verified_facts(call)},
+    )
     access_log.record(call=call, request=request, action="verify", outcome="success", patient_reference=patient.id)
     prefetch.start(call=call, patient_id=patient.id)
     events.publish(str(call.id), {"event": "verified", "call_id": str(call.id), "say": VERIFIED_SAY})

@@ -95,11 +95,12 @@ class ToolView(CallView):
     tool = ""
 
     def get(self, request, call_id):
-        call = self.call(request, call_id)
         query = request.query_params
+        read = tools.prepare_verified(client=request.user, call_id=call_id, tool=self.tool, query=query)
+        call, prepared = read or (self.call(request, call_id), None)
         if pending.requested(query):
-            return render(pending.answer(call=call, tool=self.tool, query=query, request=request))
-        return render(tools.answer(call=call, tool=self.tool, query=query, request=request))
+            return render(pending.answer(call=call, tool=self.tool, query=query, request=request, prepared=prepared))
+        return render(tools.answer(call=call, tool=self.tool, query=query, request=request, prepared=prepared))
 
 
 def _tool_view(tool: str) -> type[ToolView]:

@@ -121,7 +121,10 @@ def test_a_failed_background_fetch_answers_unavailable_next_with_a_followup(api,
     sandbox.add_fault("/fhir/Appointment*", outage=True)
     assert api.get(f"/api/v1/calls/{call_id}{PAST}").status_code == 202
     wait_for(lambda: FollowUp.objects.filter(call_id=call_id).exists())
-    response = api.get(f"/api/v1/calls/{call_id}{PAST}")
+    # The follow-up is opened a moment before the failure is remembered; until then GETs stay `pending`.
+    answers = []
+    wait_for(lambda: answers.append(api.get(f"/api/v1/calls/{call_id}{PAST}")) or answers[-1].status_code != 202)
+    response = answers[-1]
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable" and response.json()["transfer"]["purpose"] == "scheduling"
 

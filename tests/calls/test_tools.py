@@ -3,10 +3,14 @@
 import time
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
 
 from audit.models import AuditRecord
 from calls.models import FollowUp
 from ehr_integrations.models import EHRConnection
+from tests import builders
 from tests.calls.conftest import verified_call, wait_for_prefetch
 
 pytestmark = pytest.mark.django_db
@@ -120,6 +124,31 @@ def test_followup_turns_ready_once_the_endpoint_recovers(api, patient, sandbox):
     retry_open_followups.delay()
     followup = FollowUp.objects.get()
     assert (followup.status, followup.attempts) == ("ready", 2)
+
+
+def test_a_verified_calls_prefetched_answer_needs_no_database_read(api, patient):
+    """The call's facts come from its session store with the answer: the audit insert is the only query."""
+    call_id = verified_call(api, patient)
+    wait_for_prefetch(call_id)
+    api.get(f"/api/v1/calls/{call_id}/appointments")  # the API key and health system are now this process's copies
+    with CaptureQueriesContext(connection) as queries:
+        body = api.get(f"/api/v1/calls/{call_id}/medications").json()
+    assert body["source"] == "prefetch"
+    statements = [q["sql"].split()[:3] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert statements == [["INSERT", "INTO", '"audit_auditrecord"']]  # (savepoints: the test's transaction)
+
+
+def test_another_client_cannot_read_a_verified_call(api, patient, site):
+    call_id = verified_call(api, patient)
+    wait_for_prefetch(call_id)
+    intruder = APIClient()
+    intruder.credentials(HTTP_AUTHORIZATION=f"Api-Key {builders.agent_client('Intruder', site).api_key}")
+    before = AuditRecord.objects.count()
+    for tool in ("appointments", "patient"):
+        for query in ("", "?wait=0"):
+            response = intruder.get(f"/api/v1/calls/{call_id}/{tool}{query}")
+            assert response.status_code == 404 and patient["family"] not in response.content.decode()
+    assert AuditRecord.objects.count() == before
 
 
 def test_every_answer_writes_exactly_one_complete_audit_record(api, patient):
