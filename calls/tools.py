@@ -1,5 +1,6 @@
 """Answering the agent's PHI tool calls: gated by verification, from prefetch when fresh, else live."""
 
+import asyncio
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
@@ -89,8 +90,11 @@ def _live(call: CallSession, tool: str, args: FetchArgs):
     except TimeoutError:
         future.cancel()
         raise
-    finally:
-        latency.observe(health_system=call.health_system.slug, tool=tool, seconds=time.monotonic() - started)
+    finally:  # folded into the pending-mode estimate off the request path (two cache round trips)
+        seconds = time.monotonic() - started
+        io_loop.spawn(
+            asyncio.to_thread(latency.observe, health_system=call.health_system.slug, tool=tool, seconds=seconds)
+        )
 
 
 def _fresh(stored: tuple[object, float] | None):

@@ -47,18 +47,28 @@ def _ttl(policy: BreakerPolicy) -> float:
     return policy.window_s + policy.open_s + 60
 
 
+_NEVER_OPENED = {"gen": 0, "state": CLOSED}
+_UNREAD = object()
+
+
+def state_key(health_system_id: int, endpoint: str) -> str:
+    """The cache key of the breaker's state (for callers that read it with other keys in one round trip)."""
+    return _key(health_system_id, endpoint, "state")
+
+
 async def _state(health_system_id: int, endpoint: str) -> dict:
-    return await shared_cache.get(_key(health_system_id, endpoint, "state")) or {"gen": 0, "state": CLOSED}
+    return await shared_cache.get(state_key(health_system_id, endpoint)) or _NEVER_OPENED
 
 
-async def before_call(health_system_id: int, endpoint: str, policy: BreakerPolicy) -> Permit:
+async def before_call(health_system_id: int, endpoint: str, policy: BreakerPolicy, *, state=_UNREAD) -> Permit:
     """Let a call through or fail fast with EHRUnavailable("breaker_open") without touching the EHR.
 
+    `state`: the cache entry under `state_key` when the caller has read it already (None when absent).
     If the shared cache itself is unreachable the breaker lets calls through (the EHR timeouts
     still bound them): losing the breaker must not take the whole gateway down.
     """
     try:
-        state = await _state(health_system_id, endpoint)
+        state = await _state(health_system_id, endpoint) if state is _UNREAD else state or _NEVER_OPENED
         if state["state"] == CLOSED:
             return Permit(health_system_id, endpoint, state["gen"], probe=False)
         remaining = state["until"] - time.time()
@@ -66,11 +76,16 @@ async def before_call(health_system_id: int, endpoint: str, policy: BreakerPolic
             raise EHRUnavailable("breaker_open", retry_after=remaining)
         slot = await shared_cache.incr(_key(health_system_id, endpoint, "probes", state["gen"]), _ttl(policy))
     except shared_cache.CacheUnavailable:
-        logger.warning("breaker state unreadable for %s/%s; letting the call through", health_system_id, endpoint)
-        return Permit(health_system_id, endpoint, -1, probe=False)
+        return let_through(health_system_id, endpoint)
     if slot > policy.half_open_probes:
         raise EHRUnavailable("breaker_open", retry_after=None)
     return Permit(health_system_id, endpoint, state["gen"], probe=True)
+
+
+def let_through(health_system_id: int, endpoint: str) -> Permit:
+    """The permit when the breaker's state cannot be read: the call goes through and is not counted."""
+    logger.warning("breaker state unreadable for %s/%s; letting the call through", health_system_id, endpoint)
+    return Permit(health_system_id, endpoint, -1, probe=False)
 
 
 async def record(permit: Permit, *, failure: bool, policy: BreakerPolicy) -> None:
@@ -123,7 +138,7 @@ async def _transition(permit: Permit, to: str, policy: BreakerPolicy, *, why: st
         return  # another process already moved this generation on
     now = time.time()
     state = {"gen": gen + 1, "state": to, "since": now, "until": now + policy.open_s if to == OPEN else 0.0}
-    await shared_cache.set(_key(hs, endpoint, "state"), state, None)
+    await shared_cache.set(state_key(hs, endpoint), state, None)
     await _remember(hs, endpoint, {"at": now, "to": to, "why": why})
     logger.warning("EHR breaker %s/%s -> %s (%s)", hs, endpoint, to, why)
 

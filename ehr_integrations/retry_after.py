@@ -32,7 +32,8 @@ def parse(value: str | None, *, now: float | None = None) -> float | None:
     return min(max(0.0, when.timestamp() - now), MAX_HOLD_S)
 
 
-def _key(health_system_id: int) -> str:
+def key(health_system_id: int) -> str:
+    """The cache key of the health system's hold (for callers that read it with other keys in one round trip)."""
     return f"ehr:hold:{health_system_id}"
 
 
@@ -40,19 +41,16 @@ async def hold(health_system_id: int, seconds: float) -> None:
     """Ask every process to send nothing to this health system for `seconds`."""
     until = time.time() + seconds
     try:
-        current = await shared_cache.get(_key(health_system_id)) or 0.0
+        current = await shared_cache.get(key(health_system_id)) or 0.0
         if until > current:
-            await shared_cache.set(_key(health_system_id), until, seconds + 1)
+            await shared_cache.set(key(health_system_id), until, seconds + 1)
     except shared_cache.CacheUnavailable:
         pass  # the retry loop still waits for this request; other processes will get their own 429
 
 
-async def wait_for_hold(health_system_id: int, *, deadline: float) -> None:
-    """Sleep until a shared hold has passed, or fail at once if it outlasts the deadline."""
-    try:
-        until = await shared_cache.get(_key(health_system_id), deadline=deadline)
-    except shared_cache.CacheUnavailable:
-        return
+async def wait_for_hold(until: float | None, *, deadline: float) -> None:
+    """Sleep until a shared hold (the value under `key`, epoch seconds) has passed, or fail at once
+    if it outlasts the deadline."""
     remaining = (until or 0.0) - time.time()
     if remaining <= 0:
         return

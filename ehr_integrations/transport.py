@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ehr_integrations import breaker, retry_after
+from ehr_integrations import breaker, retry_after, shared_cache
 from ehr_integrations.connection_config import ConnectionConfig, host_of
 from ehr_integrations.errors import EHRRequestRejected, EHRUnavailable
 
@@ -117,6 +117,18 @@ async def _attempt(
     return response, classify(response)
 
 
+async def _admit(config: ConnectionConfig, endpoint: str, deadline: float) -> breaker.Permit:
+    """Pass both gates, the health system's Retry-After hold and the endpoint's breaker, read in one round trip."""
+    system = config.health_system_id
+    hold_key, state_key = retry_after.key(system), breaker.state_key(system, endpoint)
+    try:
+        gates = await shared_cache.get_many([hold_key, state_key], deadline=deadline)
+    except shared_cache.CacheUnavailable:
+        return breaker.let_through(system, endpoint)  # and no hold can be honoured
+    await retry_after.wait_for_hold(gates.get(hold_key), deadline=deadline)
+    return await breaker.before_call(system, endpoint, config.breaker, state=gates.get(state_key))
+
+
 async def send(
     config: ConnectionConfig,
     method: str,
@@ -138,8 +150,7 @@ async def send(
     while True:
         if time.monotonic() >= deadline:
             raise EHRUnavailable("deadline_exceeded")
-        await retry_after.wait_for_hold(config.health_system_id, deadline=deadline)
-        permit = await breaker.before_call(config.health_system_id, endpoint, config.breaker)
+        permit = await _admit(config, endpoint, deadline)
         started = time.monotonic()
         response, failure = await _attempt(config, method, url, deadline, kwargs)
         await breaker.record(permit, failure=failure is not None, policy=config.breaker)
