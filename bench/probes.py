@@ -10,9 +10,9 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import httpx
 import redis.asyncio as aioredis
 
+from bench.clients import AgentHttp
 from bench.script import TOOLS
 from calls.demo_call import SPOKEN
 
@@ -70,7 +70,7 @@ async def _stored(store: aioredis.Redis, key_prefix: str, call_id: str, timeout:
 
 
 async def probe(
-    http: httpx.AsyncClient, *, sandbox, store: aioredis.Redis, key_prefix: str, slug: str, client_id: str, caller: dict
+    http: AgentHttp, *, sandbox, store: aioredis.Redis, key_prefix: str, slug: str, client_id: str, caller: dict
 ) -> ProbeResults:
     results = ProbeResults()
     opened = (await http.post("/api/v1/calls", json={"health_system": slug})).json()
@@ -122,7 +122,7 @@ async def probe(
     return results
 
 
-async def _pending(http: httpx.AsyncClient, path: str, sandbox, client_id: str, results: ProbeResults) -> None:
+async def _pending(http: AgentHttp, path: str, sandbox, client_id: str, results: ProbeResults) -> None:
     tool, query = PENDING_QUERY
     before = last_seq(sandbox)
     begun = time.perf_counter()

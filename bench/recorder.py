@@ -3,7 +3,9 @@
 import time
 from dataclasses import dataclass, field
 
-import httpx
+import aiohttp
+
+from bench.clients import AgentHttp, Reply
 
 
 @dataclass(frozen=True)
@@ -36,16 +38,16 @@ class Recorder:
     active: int = 0  # calls in progress, read by the monitor thread
 
     async def request(
-        self, http: httpx.AsyncClient, endpoint: str, method: str, url: str, call: CallResult, **kwargs
-    ) -> tuple[httpx.Response, float]:
+        self, http: AgentHttp, endpoint: str, method: str, url: str, call: CallResult, **kwargs
+    ) -> tuple[Reply, float]:
         """Send, time and record one request; add its latency to the call's wait."""
         begun = time.perf_counter()
         try:
             response = await http.request(method, url, **kwargs)
-        except httpx.HTTPError as exc:
+        except (aiohttp.ClientError, TimeoutError) as exc:
             self._add(endpoint, begun, type(exc).__name__)
             raise CallFailed(f"{endpoint}: {type(exc).__name__}") from None
-        body = _json(response)
+        body = response.body if isinstance(response.body, dict) else None
         outcome = str(body.get("status", f"http_{response.status_code}")) if body else f"http_{response.status_code}"
         ms = self._add(endpoint, begun, outcome, body.get("source") if body else None)
         call.wait_ms += ms
@@ -61,11 +63,3 @@ class Recorder:
         ms = (now - begun) * 1000
         self.samples.append(Sample(endpoint, begun - self.started, ms, outcome, source))
         return ms
-
-
-def _json(response: httpx.Response) -> dict | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None

@@ -20,12 +20,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
 import redis.asyncio as aioredis  # noqa: E402
+import uvloop  # noqa: E402
 
 from bench import private_postgres, probes, profile, report, stats, world  # noqa: E402
 from bench.baseline import DirectFhirAgent  # noqa: E402
-from bench.clients import ClientShards  # noqa: E402
+from bench.clients import AgentHttp, ClientShards  # noqa: E402
 from bench.monitor import Monitor  # noqa: E402
 from bench.recorder import Recorder  # noqa: E402
 from bench.script import SPEECH_S, Pacer, baseline_call, gateway_call, play  # noqa: E402
@@ -68,9 +68,9 @@ async def gateway_phase(
 ) -> tuple[Recorder, Monitor, int, int]:
     rec = Recorder("gateway")
     headers = {"Authorization": f"Api-Key {w.api_key}"}
-    async with ClientShards(args.calls, base_url=gateway.base_url, headers=headers) as shards:
+    async with AgentHttp(gateway.base_url, headers) as http:
         warm = Recorder("warm-up")
-        await play(warm, 3, 0, lambda i: gateway_call(shards.for_call(i), warm, w.slug, w.callers[i], Pacer(0, i)))
+        await play(warm, 3, 0, lambda i: gateway_call(http, warm, w.slug, w.callers[i], Pacer(0, i)))
         first_seq = probes.last_seq(sandbox)
         redis_before = redis_server.used_memory()
         monitor = Monitor(
@@ -84,7 +84,7 @@ async def gateway_phase(
             rec,
             args.calls,
             args.ramp,
-            lambda i: gateway_call(shards.for_call(i), rec, w.slug, w.callers[i], Pacer(args.speech, i)),
+            lambda i: gateway_call(http, rec, w.slug, w.callers[i], Pacer(args.speech, i)),
         )
         monitor.stop()
     return rec, monitor, redis_before, first_seq
@@ -93,7 +93,7 @@ async def gateway_phase(
 async def probe_phase(args, w: world.World, gateway: GatewayProcess, sandbox, store) -> probes.ProbeResults:
     headers = {"Authorization": f"Api-Key {w.api_key}"}
     parts = []
-    async with httpx.AsyncClient(base_url=gateway.base_url, headers=headers, timeout=30) as http:
+    async with AgentHttp(gateway.base_url, headers) as http:
         for index in range(args.probes):
             caller = w.callers[index % len(w.callers)]
             parts.append(
@@ -197,7 +197,7 @@ def main() -> None:
         if args.profile:
             profiler = report.start_profiler(gateway, RESULTS / f"{stamp}-profile")
         print(f"gateway {gateway.base_url} (pids {gateway.pids()}), sandbox {sandbox.base_url}", flush=True)
-        results = asyncio.run(bench(args, w, gateway, sandbox, redis_server))
+        results = uvloop.run(bench(args, w, gateway, sandbox, redis_server))  # both phases on the same loop
         results["config"] = {
             "calls": args.calls, "ramp_s": args.ramp, "speech_scale": args.speech, "workers": args.workers,
             "server": args.server, "threads": threads, "probes": args.probes,

@@ -9,9 +9,8 @@ import asyncio
 import random
 import time
 
-import httpx
-
 from bench.baseline import DirectFhirAgent
+from bench.clients import AgentHttp, Reply
 from bench.recorder import CallFailed, CallResult, Recorder
 from calls.demo_call import SPOKEN
 
@@ -37,14 +36,14 @@ class Pacer:
             await asyncio.sleep(SPEECH_S[moment] * self.scale * self.rng.uniform(0.75, 1.25))
 
 
-def _expect(response: httpx.Response, status: str) -> dict:
+def _expect(response: Reply, status: str) -> dict:
     body = response.json()
     if body.get("status") != status:
         raise CallFailed(f"expected {status}, got {body.get('status')} ({response.status_code})")
     return body
 
 
-async def gateway_call(http: httpx.AsyncClient, rec: Recorder, slug: str, caller: dict, pacer: Pacer) -> CallResult:
+async def gateway_call(http: AgentHttp, rec: Recorder, slug: str, caller: dict, pacer: Pacer) -> CallResult:
     call = CallResult()
     opened, _ = await rec.request(http, "open", "POST", "/api/v1/calls", call, json={"health_system": slug})
     path = f"/api/v1/calls/{_expect(opened, 'ok')['data']['call_id']}"

@@ -1,21 +1,28 @@
 """The shared cache (django.core.cache: Redis in production) used from the EHR I/O loop.
 
-The cache client is blocking. Calling it on the loop would stall every in-flight EHR request for
-the length of a slow Redis round trip, so each operation runs on a small thread pool and is bounded
-by the caller's deadline. Django's own `aget`/`aset` are not used: they run on asgiref's single
+With django-redis the operations run natively on the loop (redis.asyncio, one client per loop and
+cache configuration), on django-redis's own keys and encoding, so entries written here and through
+`django.core.cache` are the same entries. With any other backend (the embedded demo's local
+memory) each operation runs on a small thread pool instead: a blocking call on the loop would stall
+every in-flight EHR request. Either way an operation is bounded by the caller's deadline and fails
+as CacheUnavailable. Django's own `aget`/`aset` are not used: they run on asgiref's single
 thread-sensitive executor, which a sync view blocked in `io_loop.run` may be holding (deadlock).
 """
 
 import asyncio
 import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import redis.asyncio as aioredis
+from django.conf import settings
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
 _executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ehr-cache")
 DEFAULT_BUDGET_S = 1.0
+REDIS_BACKEND = "django_redis.cache.RedisCache"
 
 try:  # django-redis wraps socket failures in its own type
     from django_redis.exceptions import ConnectionInterrupted
@@ -27,34 +34,52 @@ class CacheUnavailable(Exception):
     """The shared cache did not answer in time or at all."""
 
 
-async def _call(fn, *args: Any, budget_s: float = DEFAULT_BUDGET_S, deadline: float | None = None) -> Any:
-    timeout = budget_s if deadline is None else max(0.0, min(budget_s, deadline - time.monotonic()))
-    loop = asyncio.get_running_loop()
-    try:
-        return await asyncio.wait_for(loop.run_in_executor(_executor, lambda: fn(*args)), timeout)
-    except (TimeoutError, RedisError, ConnectionInterrupted, OSError) as exc:
-        raise CacheUnavailable(type(exc).__name__) from None
+def _px(timeout: float) -> int:
+    return max(1, int(timeout * 1000))
 
 
-async def get(key: str, *, deadline: float | None = None) -> Any:
-    return await _call(cache.get, key, deadline=deadline)
+class _Native:
+    """django-redis's keys and encoding over redis.asyncio, on the loop that created it."""
 
+    def __init__(self, client) -> None:
+        self.client = client  # django-redis DefaultClient of this thread's cache
+        options = client._options
+        self.redis = aioredis.Redis.from_url(
+            client._server[0],
+            socket_connect_timeout=options.get("SOCKET_CONNECT_TIMEOUT"),
+            socket_timeout=options.get("SOCKET_TIMEOUT"),
+        )
 
-async def get_many(keys: list[str], *, deadline: float | None = None) -> dict[str, Any]:
-    return await _call(cache.get_many, keys, deadline=deadline)
+    def _key(self, key: str) -> str:
+        return str(self.client.make_key(key))
 
+    def _decode(self, value):
+        return None if value is None else self.client.decode(value)
 
-async def set(key: str, value: Any, timeout: float, *, deadline: float | None = None) -> None:  # noqa: A001
-    await _call(cache.set, key, value, timeout, deadline=deadline)
+    async def get(self, key: str) -> Any:
+        return self._decode(await self.redis.get(self._key(key)))
 
+    async def get_many(self, keys: list[str]) -> dict[str, Any]:
+        values = await self.redis.mget([self._key(k) for k in keys]) if keys else []
+        return {k: self._decode(v) for k, v in zip(keys, values, strict=True) if v is not None}
 
-async def add(key: str, value: Any, timeout: float, *, deadline: float | None = None) -> bool:
-    """Store only if absent; True if this caller stored it (the cross-process claim primitive)."""
-    return bool(await _call(cache.add, key, value, timeout, deadline=deadline))
+    async def set(self, key: str, value: Any, timeout: float | None) -> None:
+        px = None if timeout is None else _px(timeout)
+        await self.redis.set(self._key(key), self.client.encode(value), px=px)
 
+    async def add(self, key: str, value: Any, timeout: float | None) -> bool:
+        px = None if timeout is None else _px(timeout)
+        return bool(await self.redis.set(self._key(key), self.client.encode(value), nx=True, px=px))
 
-async def delete(key: str, *, deadline: float | None = None) -> None:
-    await _call(cache.delete, key, deadline=deadline)
+    async def delete(self, key: str) -> None:
+        await self.redis.delete(self._key(key))
+
+    async def incr(self, key: str, timeout: float) -> int:
+        """INCR; the call that created the counter gives it its expiry (as `add` would)."""
+        count = int(await self.redis.incr(self._key(key)))
+        if count == 1:
+            await self.redis.pexpire(self._key(key), _px(timeout))
+        return count
 
 
 def _incr_or_create(key: str, timeout: float) -> int:
@@ -66,6 +91,79 @@ def _incr_or_create(key: str, timeout: float) -> int:
         return cache.incr(key)
 
 
+class _Threaded:
+    """Any other cache backend: the blocking calls on the thread pool."""
+
+    @staticmethod
+    async def _run(fn, *args) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(_executor, lambda: fn(*args))
+
+    async def get(self, key: str) -> Any:
+        return await self._run(cache.get, key)
+
+    async def get_many(self, keys: list[str]) -> dict[str, Any]:
+        return await self._run(cache.get_many, keys)
+
+    async def set(self, key: str, value: Any, timeout: float | None) -> None:
+        await self._run(cache.set, key, value, timeout)
+
+    async def add(self, key: str, value: Any, timeout: float | None) -> bool:
+        return bool(await self._run(cache.add, key, value, timeout))
+
+    async def delete(self, key: str) -> None:
+        await self._run(cache.delete, key)
+
+    async def incr(self, key: str, timeout: float) -> int:
+        return int(await self._run(_incr_or_create, key, timeout))
+
+
+_THREADED = _Threaded()
+# Per loop and cache configuration, found from the settings: Django keeps cache objects in
+# context-local storage, so each task on a loop would otherwise build a cache object of its own.
+_natives: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, _Native]]" = weakref.WeakKeyDictionary()
+
+
+def _backend() -> _Native | _Threaded:
+    configured = settings.CACHES["default"]
+    if configured["BACKEND"] != REDIS_BACKEND:
+        return _THREADED
+    which = (configured["LOCATION"], configured.get("KEY_PREFIX", ""), configured.get("VERSION", 1))
+    on_loop = _natives.setdefault(asyncio.get_running_loop(), {})
+    native = on_loop.get(which)
+    if native is None:
+        native = on_loop[which] = _Native(cache.client)
+    return native
+
+
+async def _bounded(operation, *, budget_s: float = DEFAULT_BUDGET_S, deadline: float | None = None) -> Any:
+    timeout = budget_s if deadline is None else max(0.0, min(budget_s, deadline - time.monotonic()))
+    try:
+        return await asyncio.wait_for(operation, timeout)
+    except (TimeoutError, RedisError, ConnectionInterrupted, OSError) as exc:
+        raise CacheUnavailable(type(exc).__name__) from None
+
+
+async def get(key: str, *, deadline: float | None = None) -> Any:
+    return await _bounded(_backend().get(key), deadline=deadline)
+
+
+async def get_many(keys: list[str], *, deadline: float | None = None) -> dict[str, Any]:
+    return await _bounded(_backend().get_many(keys), deadline=deadline)
+
+
+async def set(key: str, value: Any, timeout: float | None, *, deadline: float | None = None) -> None:  # noqa: A001
+    await _bounded(_backend().set(key, value, timeout), deadline=deadline)
+
+
+async def add(key: str, value: Any, timeout: float | None, *, deadline: float | None = None) -> bool:
+    """Store only if absent; True if this caller stored it (the cross-process claim primitive)."""
+    return await _bounded(_backend().add(key, value, timeout), deadline=deadline)
+
+
+async def delete(key: str, *, deadline: float | None = None) -> None:
+    await _bounded(_backend().delete(key), deadline=deadline)
+
+
 async def incr(key: str, timeout: float, *, deadline: float | None = None) -> int:
     """Atomically add one, creating the counter (expiring after `timeout`) when absent."""
-    return int(await _call(_incr_or_create, key, timeout, deadline=deadline))
+    return await _bounded(_backend().incr(key, timeout), deadline=deadline)

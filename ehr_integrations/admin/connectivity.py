@@ -127,6 +127,6 @@ class ConnectivityAdminMixin:
         return format_html(
             "<p>All endpoints closed unless listed.</p><ul>{}</ul><p>Recent transitions:</p><ul>{}</ul><p>{}</p>",
             states,
-            recent or format_html("<li>none</li>"),
+            recent or format_html("<li>{}</li>", "none"),
             token_line,
         )
