@@ -29,6 +29,7 @@ from bench.clients import AgentHttp, ClientShards  # noqa: E402
 from bench.monitor import Monitor  # noqa: E402
 from bench.recorder import Recorder  # noqa: E402
 from bench.script import SPEECH_S, Pacer, baseline_call, gateway_call, play  # noqa: E402
+from config.gc_freeze import freeze_loaded_objects  # noqa: E402
 from ehr_integrations.management.commands.run_sandbox_ehr import REALISTIC_LATENCY  # noqa: E402
 from tests.fixtures.processes import GatewayProcess, PrivateRedis  # noqa: E402
 from tests.fixtures.sandbox import start_sandbox  # noqa: E402
@@ -180,6 +181,9 @@ def main() -> None:
         if not args.no_token_latency:  # an EHR's OAuth server is no faster than its FHIR server
             sandbox.add_fault("/oauth2/token", **REALISTIC_LATENCY)
         w = world.build(sandbox, callers=max(args.calls, args.probes))
+        # This process loaded Django too: a full collection scanning it paused the load generator
+        # for 140-280 ms at a time, in the middle of the requests it was timing.
+        freeze_loaded_objects()
         gateway = GatewayProcess.start(
             database_url=postgres.url("gw_bench"),
             redis_url=redis_server.url(0),

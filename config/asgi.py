@@ -10,6 +10,7 @@ django_asgi_app = get_asgi_application()
 
 from calls.mcp_server import McpMount  # noqa: E402  (needs the app registry)
 from calls.routing import websocket_urlpatterns  # noqa: E402
+from config.gc_freeze import freeze_loaded_objects  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -17,3 +18,4 @@ application = ProtocolTypeRouter(
         "websocket": URLRouter(websocket_urlpatterns),
     }
 )
+freeze_loaded_objects()  # config/gc_freeze.py: the loaded application is never garbage

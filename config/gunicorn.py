@@ -24,3 +24,10 @@ timeout = 60
 graceful_timeout = 20
 accesslog = None  # URLs carry call ids only, but access logs are kept out by default
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_worker_init(worker) -> None:
+    """The application is loaded in this worker: freeze it out of garbage collection (config/gc_freeze.py)."""
+    from config.gc_freeze import freeze_loaded_objects
+
+    freeze_loaded_objects()
