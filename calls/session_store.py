@@ -3,8 +3,8 @@
 Each call gets its own random data key. The data key is kept in the cache only wrapped by the
 server's at-rest key, so a dump of Redis alone reveals nothing; `destroy` deletes the key first
 (crypto-shredding: whatever might survive is unreadable) and then the data. Every entry carries
-the idle TTL, renewed by every request of the call (`note_activity`, or `get_many(active=True)` in
-the same round trip), which also stamps the call's last activity for the sweeper (calls/sweeper.py).
+the idle TTL, renewed by every request of the call (`note_activity`, one round trip), which also
+stamps the call's last activity for the sweeper (calls/sweeper.py).
 """
 
 import json
@@ -15,7 +15,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core.cache import cache
 
-from calls.cache_batch import read_and_renew
+from calls.cache_batch import renew
 from calls.tool_specs import variant_names
 from compliance import encryption
 
@@ -88,14 +88,10 @@ def get(call_id: str, name: str) -> tuple[object, float] | None:
     return get_many(call_id, (name,)).get(name)
 
 
-def get_many(call_id: str, names, *, active: bool = False) -> dict[str, tuple[object, float]]:
-    """What is stored under each of `names` (value, epoch seconds stored), in one round trip.
-
-    With active, the same round trip also notes the call's activity (see `note_activity`).
-    """
+def get_many(call_id: str, names) -> dict[str, tuple[object, float]]:
+    """What is stored under each of `names` (value, epoch seconds stored), in one round trip."""
     data_keys = {_data_name(call_id, name): name for name in names}
-    read = [_key_name(call_id), *data_keys]
-    found = _read_noting_activity(call_id, read) if active else cache.get_many(read)
+    found = cache.get_many([_key_name(call_id), *data_keys])
     wrapped = found.get(_key_name(call_id))
     if wrapped is None:
         return {}
@@ -112,14 +108,9 @@ def get_many(call_id: str, names, *, active: bool = False) -> dict[str, tuple[ob
     return values
 
 
-def _read_noting_activity(call_id: str, read: list[str]) -> dict:
-    stamp = (activity_key(call_id), time.time())
-    return read_and_renew(read, renew=_all_keys(call_id), stamp=stamp, ttl=_ttl())
-
-
 def note_activity(call_id: str) -> None:
     """The call is active: renew the idle TTL of everything it holds and stamp the time (one round trip)."""
-    _read_noting_activity(call_id, [])
+    renew(_all_keys(call_id), stamp=(activity_key(call_id), time.time()), ttl=_ttl())
 
 
 def last_activity(call_ids: list[str]) -> dict[str, float]:

@@ -129,9 +129,10 @@ def prepare(*, call: CallSession, tool: str, query, request) -> Prepared:
 
 
 def prepare_verified(*, client, call_id, tool: str, query) -> tuple[CallSession, Prepared] | None:
-    """A verified call's tool call read from its session store alone, noting its activity: one round trip.
+    """A verified call's tool call read from its session store alone, noting its activity.
 
-    The call's facts, the patient and the stored answer come in one read, without the database.
+    The call's facts, the patient and the stored answer come in one read, without the database;
+    renewing the call's TTLs is a second round trip, made once the call is known to be the client's.
     None when the store cannot vouch for a verified call of this client, or the query is invalid:
     the caller then goes the database way (call_for_client, prepare), which answers every refusal.
     """
@@ -140,10 +141,11 @@ def prepare_verified(*, client, call_id, tool: str, query) -> tuple[CallSession,
     except InvalidInput:
         return None
     name = tool + args.variant
-    found = session_store.get_many(str(call_id), {"call", "patient", name}, active=True)
+    found = session_store.get_many(str(call_id), {"call", "patient", name})
     call = selectors.verified_call(client=client, call_id=call_id, facts=found.get("call", (None,))[0])
     if call is None or "patient" not in found:
         return None
+    session_store.note_activity(str(call_id))  # only once the call is known to be this client's
     ensure_covered(client=client, health_system=call.health_system)
     return call, _prepared(replace(args, tz=ZoneInfo(call.health_system.time_zone)), name, found)
 

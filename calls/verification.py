@@ -69,23 +69,45 @@ def _fail(call: CallSession, request, given: dict, candidates: list[FlatPatient]
     access_log.record(call=call, request=request, action="verify", outcome="denied", patient_reference=reference)
     left = max(0, policy.max_failures_per_call - failures)
     if left == 0:
-        CallSession.objects.filter(pk=call.pk).update(state=CallState.ESCALATED)
+        _leave_unverified(call, CallState.ESCALATED)
         raise _escalate(call)
     missing = missing_for_next_set(policy.factor_sets, policy.name_parts_required, {}, _preset(call))
     return NeedsMore(missing=missing, attempts_left=left, say=RETRY_SAY)
 
 
+def _leave_unverified(call: CallSession, state: str, **fields) -> bool:
+    """Move the call from unverified to `state`; False when a concurrent turn, or `end`, moved it first.
+
+    One turn wins: a call is never verified after it was escalated or ended, nor escalated after
+    it was verified (the session store's facts, which tool calls trust, say verified).
+    """
+    return bool(CallSession.objects.filter(pk=call.pk, state=CallState.UNVERIFIED).update(state=state, **fields))
+
+
+def _decided_elsewhere(call: CallSession) -> Verified:
+    """The answer for a turn whose success came too late: what the call became meanwhile."""
+    call.refresh_from_db(fields=["state"])
+    if call.state == CallState.VERIFIED:
+        return Verified(say=VERIFIED_SAY)
+    if call.state == CallState.ENDED:
+        raise CallEnded()
+    raise _escalate(call)
+
+
 def _succeed(call: CallSession, request, patient: FlatPatient, factor_set: list[str]) -> Verified:
     policy = call.health_system.verification_policy
+    method, now = "+".join(factor_set), timezone.now()
+    if not _leave_unverified(call, CallState.VERIFIED, verified_at=now, verification_method=method):
+        return _decided_elsewhere(call)
+    call.state, call.verified_at, call.verification_method = CallState.VERIFIED, now, method
     attempt_limits.reset_after_success(call, policy, patient.id)
-    call.state = CallState.VERIFIED
-    call.verified_at = timezone.now()
-    call.verification_method = "+".join(factor_set)
-    call.save(update_fields=["state", "verified_at", "verification_method"])
-    session_store.put_many(
-        str(call.id),
-        {"patient": {"id": patient.id} | patient.public(), "identifiers": {}, "call": selectors.verified_facts(call)},
-    )
+    facts = {
+        "patient": {"id": patient.id} | patient.public(),
+        "identifiers": {},
+        "call": selectors.verified_facts(call),
+    }
+    if not session_store.put_many(str(call.id), facts, only_if_open=True):  # `end` destroyed the store meanwhile
+        raise CallEnded()
     access_log.record(call=call, request=request, action="verify", outcome="success", patient_reference=patient.id)
     prefetch.start(call=call, patient_id=patient.id)
     events.publish(str(call.id), {"event": "verified", "call_id": str(call.id), "say": VERIFIED_SAY})
@@ -116,7 +138,7 @@ def submit(*, call: CallSession, identifiers: dict, request) -> NeedsMore | Veri
     matched = [p for p in candidates if satisfies(p, given)]
     if len(matched) > 1:
         access_log.record(call=call, request=request, action="verify", outcome="denied", patient_reference=None)
-        CallSession.objects.filter(pk=call.pk).update(state=CallState.ESCALATED)
+        _leave_unverified(call, CallState.ESCALATED)
         raise _escalate(call)
     if len(matched) == 1 and not attempt_limits.patient_locked(policy, matched[0].id):
         return _succeed(call, request, matched[0], sets[0])

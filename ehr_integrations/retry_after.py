@@ -48,12 +48,13 @@ async def hold(health_system_id: int, seconds: float) -> None:
         pass  # the retry loop still waits for this request; other processes will get their own 429
 
 
-async def wait_for_hold(until: float | None, *, deadline: float) -> None:
+async def wait_for_hold(until: float | None, *, deadline: float) -> bool:
     """Sleep until a shared hold (the value under `key`, epoch seconds) has passed, or fail at once
-    if it outlasts the deadline."""
+    if it outlasts the deadline. Returns whether it slept."""
     remaining = (until or 0.0) - time.time()
     if remaining <= 0:
-        return
+        return False
     if time.monotonic() + remaining > deadline:
         raise EHRUnavailable("rate_limited", retry_after=remaining)
     await asyncio.sleep(remaining)
+    return True

@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 _executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ehr-cache")
 DEFAULT_BUDGET_S = 1.0
 REDIS_BACKEND = "django_redis.cache.RedisCache"
+DEFAULT_CLIENT = "django_redis.client.DefaultClient"
 
 try:  # django-redis wraps socket failures in its own type
     from django_redis.exceptions import ConnectionInterrupted
@@ -32,6 +33,13 @@ except ImportError:  # pragma: no cover - django-redis is a runtime dependency
 
 class CacheUnavailable(Exception):
     """The shared cache did not answer in time or at all."""
+
+
+_INCR_WITH_EXPIRY = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
 
 
 def _px(timeout: float) -> int:
@@ -49,6 +57,7 @@ class _Native:
             socket_connect_timeout=options.get("SOCKET_CONNECT_TIMEOUT"),
             socket_timeout=options.get("SOCKET_TIMEOUT"),
         )
+        self._incr = self.redis.register_script(_INCR_WITH_EXPIRY)
 
     def _key(self, key: str) -> str:
         return str(self.client.make_key(key))
@@ -75,11 +84,8 @@ class _Native:
         await self.redis.delete(self._key(key))
 
     async def incr(self, key: str, timeout: float) -> int:
-        """INCR; the call that created the counter gives it its expiry (as `add` would)."""
-        count = int(await self.redis.incr(self._key(key)))
-        if count == 1:
-            await self.redis.pexpire(self._key(key), _px(timeout))
-        return count
+        """INCR; the counter gets its expiry when created, in the same atomic step (Lua)."""
+        return int(await self._incr(keys=[self._key(key)], args=[_px(timeout)]))
 
 
 def _incr_or_create(key: str, timeout: float) -> int:
@@ -125,7 +131,8 @@ _natives: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, _Nat
 
 def _backend() -> _Native | _Threaded:
     configured = settings.CACHES["default"]
-    if configured["BACKEND"] != REDIS_BACKEND:
+    client_class = configured.get("OPTIONS", {}).get("CLIENT_CLASS", DEFAULT_CLIENT)
+    if configured["BACKEND"] != REDIS_BACKEND or client_class != DEFAULT_CLIENT:  # e.g. sharded: not mirrored
         return _THREADED
     which = (configured["LOCATION"], configured.get("KEY_PREFIX", ""), configured.get("VERSION", 1))
     on_loop = _natives.setdefault(asyncio.get_running_loop(), {})

@@ -125,7 +125,8 @@ async def _admit(config: ConnectionConfig, endpoint: str, deadline: float) -> br
         gates = await shared_cache.get_many([hold_key, state_key], deadline=deadline)
     except shared_cache.CacheUnavailable:
         return breaker.let_through(system, endpoint)  # and no hold can be honoured
-    await retry_after.wait_for_hold(gates.get(hold_key), deadline=deadline)
+    if await retry_after.wait_for_hold(gates.get(hold_key), deadline=deadline):
+        return await breaker.before_call(system, endpoint, config.breaker)  # read again: it may have opened
     return await breaker.before_call(system, endpoint, config.breaker, state=gates.get(state_key))
 
 

@@ -3,11 +3,13 @@
 import time
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from audit.models import AuditRecord
+from calls import session_store
 from calls.models import FollowUp
 from ehr_integrations.models import EHRConnection
 from tests import builders
@@ -143,12 +145,13 @@ def test_another_client_cannot_read_a_verified_call(api, patient, site):
     wait_for_prefetch(call_id)
     intruder = APIClient()
     intruder.credentials(HTTP_AUTHORIZATION=f"Api-Key {builders.agent_client('Intruder', site).api_key}")
-    before = AuditRecord.objects.count()
+    before, stamp = AuditRecord.objects.count(), cache.get(session_store.activity_key(call_id))
     for tool in ("appointments", "patient"):
         for query in ("", "?wait=0"):
             response = intruder.get(f"/api/v1/calls/{call_id}/{tool}{query}")
             assert response.status_code == 404 and patient["family"] not in response.content.decode()
     assert AuditRecord.objects.count() == before
+    assert cache.get(session_store.activity_key(call_id)) == stamp  # nor does it keep the call alive
 
 
 def test_every_answer_writes_exactly_one_complete_audit_record(api, patient):
@@ -175,8 +178,6 @@ def test_every_answer_writes_exactly_one_complete_audit_record(api, patient):
 
 
 def test_unwritable_audit_log_means_503_and_no_phi(api, patient, site):
-    from django.db import connection
-
     call_id = verified_call(api, patient)
     wait_for_prefetch(call_id)
     with connection.cursor() as cursor:
