@@ -41,9 +41,14 @@ async def _list_tools(ctx, params) -> types.ListToolsResult:
     return types.ListToolsResult(tools=[types.Tool.model_validate(tool) for tool in listed])
 
 
+def _client(client_id: int) -> AgentClient:
+    """The authenticated agent client, read again on the worker thread (it may have been disabled)."""
+    return AgentClient.objects.get(pk=client_id, enabled=True)
+
+
 def _run(client_id: int, name: str, arguments: dict, headers, address: str | None) -> tuple[int, dict]:
     try:
-        client = AgentClient.objects.get(pk=client_id, enabled=True)
+        client = _client(client_id)
         call = call_for_client(client=client, call_id=str(arguments.pop("call_id", "")))
     except (AgentClient.DoesNotExist, Http404, ValueError, DjangoValidationError):
         return 404, {"status": "error", "errors": {"call_id": "not found"}}
@@ -56,7 +61,7 @@ def _run(client_id: int, name: str, arguments: dict, headers, address: str | Non
 
 def _open(client_id: int, arguments: dict) -> tuple[int, dict]:
     try:
-        client = AgentClient.objects.get(pk=client_id, enabled=True)
+        client = _client(client_id)
     except AgentClient.DoesNotExist:
         return 401, {"status": "error", "errors": {"authorization": "unknown or revoked API key"}}
     try:

@@ -49,11 +49,11 @@ def _px(timeout: float) -> int:
 class _Native:
     """django-redis's keys and encoding over redis.asyncio, on the loop that created it."""
 
-    def __init__(self, client) -> None:
+    def __init__(self, client, configured: dict) -> None:
         self.client = client  # django-redis DefaultClient of this thread's cache
-        options = client._options
+        options = configured.get("OPTIONS", {})
         self.redis = aioredis.Redis.from_url(
-            client._server[0],
+            configured["LOCATION"],
             socket_connect_timeout=options.get("SOCKET_CONNECT_TIMEOUT"),
             socket_timeout=options.get("SOCKET_TIMEOUT"),
         )
@@ -129,16 +129,28 @@ _THREADED = _Threaded()
 _natives: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, _Native]]" = weakref.WeakKeyDictionary()
 
 
-def _backend() -> _Native | _Threaded:
+def single_redis() -> bool:
+    """Whether the default cache is django-redis's default client on one Redis server.
+
+    Only then may a caller talk to that server directly with django-redis's keys and encoding
+    (a sharded client spreads keys over several servers).
+    """
     configured = settings.CACHES["default"]
     client_class = configured.get("OPTIONS", {}).get("CLIENT_CLASS", DEFAULT_CLIENT)
-    if configured["BACKEND"] != REDIS_BACKEND or client_class != DEFAULT_CLIENT:  # e.g. sharded: not mirrored
+    location = configured.get("LOCATION", "")
+    single = isinstance(location, str) and "," not in location
+    return configured["BACKEND"] == REDIS_BACKEND and client_class == DEFAULT_CLIENT and single
+
+
+def _backend() -> _Native | _Threaded:
+    if not single_redis():
         return _THREADED
+    configured = settings.CACHES["default"]
     which = (configured["LOCATION"], configured.get("KEY_PREFIX", ""), configured.get("VERSION", 1))
     on_loop = _natives.setdefault(asyncio.get_running_loop(), {})
     native = on_loop.get(which)
     if native is None:
-        native = on_loop[which] = _Native(cache.client)
+        native = on_loop[which] = _Native(cache.client, configured)
     return native
 
 
