@@ -15,7 +15,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core.cache import cache
 
-from calls.cache_batch import renew
+from calls.cache_batch import read_if_owner, renew
 from calls.tool_specs import variant_names
 from compliance import encryption
 
@@ -36,8 +36,13 @@ def activity_key(call_id: str) -> str:
     return f"call:{call_id}:seen"
 
 
+def _owner_name(call_id: str) -> str:
+    """The agent client the verified call belongs to (its id, no PHI), in plain text for `read_owned`."""
+    return f"call:{call_id}:owner"
+
+
 def _all_keys(call_id: str) -> list[str]:
-    return [_key_name(call_id), *(_data_name(call_id, name) for name in NAMES)]
+    return [_key_name(call_id), _owner_name(call_id), *(_data_name(call_id, name) for name in NAMES)]
 
 
 def _ttl() -> int:
@@ -69,8 +74,8 @@ def put(call_id: str, name: str, value: object, *, only_if_open: bool = False) -
     return put_many(call_id, {name: value}, only_if_open=only_if_open)
 
 
-def put_many(call_id: str, values: dict[str, object], *, only_if_open: bool = False) -> bool:
-    """Store several values for the call at once (see `put`)."""
+def put_many(call_id: str, values: dict[str, object], *, only_if_open: bool = False, owner: int | None = None) -> bool:
+    """Store several values for the call at once (see `put`); `owner`: the client `read_owned` admits."""
     fernet = _fernet(call_id, create=not only_if_open)
     if fernet is None:
         return False
@@ -79,6 +84,8 @@ def put_many(call_id: str, values: dict[str, object], *, only_if_open: bool = Fa
         _data_name(call_id, name): fernet.encrypt(json.dumps({"v": value, "at": at}, default=str).encode()).decode()
         for name, value in values.items()
     }
+    if owner is not None:
+        sealed[_owner_name(call_id)] = owner
     cache.set_many(sealed, timeout=_ttl())
     return True
 
@@ -91,7 +98,23 @@ def get(call_id: str, name: str) -> tuple[object, float] | None:
 def get_many(call_id: str, names) -> dict[str, tuple[object, float]]:
     """What is stored under each of `names` (value, epoch seconds stored), in one round trip."""
     data_keys = {_data_name(call_id, name): name for name in names}
-    found = cache.get_many([_key_name(call_id), *data_keys])
+    return _opened(call_id, data_keys, cache.get_many([_key_name(call_id), *data_keys]))
+
+
+def read_owned(call_id: str, owner: int, names) -> dict[str, tuple[object, float]] | None:
+    """`get_many` and `note_activity` in one round trip, if the call is `owner`'s (see `put_many`).
+
+    None, and nothing renewed, when the store holds no owner for the call or another one.
+    """
+    data_keys = {_data_name(call_id, name): name for name in names}
+    read = [_key_name(call_id), *data_keys]
+    others = [key for key in _all_keys(call_id) if key not in read and key != _owner_name(call_id)]
+    stamp = (activity_key(call_id), time.time())
+    found = read_if_owner(_owner_name(call_id), owner, read, renew_also=others, stamp=stamp, ttl=_ttl())
+    return None if found is None else _opened(call_id, data_keys, found)
+
+
+def _opened(call_id: str, data_keys: dict[str, str], found: dict) -> dict[str, tuple[object, float]]:
     wrapped = found.get(_key_name(call_id))
     if wrapped is None:
         return {}
@@ -122,4 +145,4 @@ def last_activity(call_ids: list[str]) -> dict[str, float]:
 def destroy(call_id: str) -> None:
     """Shred the call's key, then delete its data."""
     cache.delete(_key_name(call_id))
-    cache.delete_many([_data_name(call_id, name) for name in NAMES] + [activity_key(call_id)])
+    cache.delete_many([_owner_name(call_id)] + [_data_name(call_id, name) for name in NAMES] + [activity_key(call_id)])

@@ -131,21 +131,23 @@ def prepare(*, call: CallSession, tool: str, query, request) -> Prepared:
 def prepare_verified(*, client, call_id, tool: str, query) -> tuple[CallSession, Prepared] | None:
     """A verified call's tool call read from its session store alone, noting its activity.
 
-    The call's facts, the patient and the stored answer come in one read, without the database;
-    renewing the call's TTLs is a second round trip, made once the call is known to be the client's.
-    None when the store cannot vouch for a verified call of this client, or the query is invalid:
-    the caller then goes the database way (call_for_client, prepare), which answers every refusal.
+    The call's facts, the patient and the stored answer come in one round trip, without the
+    database, which also renews the call's TTLs once the store has vouched that the call is this
+    client's (another client's request leaves them as they are). None when the store cannot vouch
+    for a verified call of this client, or the query is invalid: the caller then goes the database
+    way (call_for_client, prepare), which answers every refusal.
     """
     try:
         args = _args(None, query)
     except InvalidInput:
         return None
     name = tool + args.variant
-    found = session_store.get_many(str(call_id), {"call", "patient", name})
+    found = session_store.read_owned(str(call_id), client.pk, {"call", "patient", name})
+    if found is None:
+        return None
     call = selectors.verified_call(client=client, call_id=call_id, facts=found.get("call", (None,))[0])
     if call is None or "patient" not in found:
         return None
-    session_store.note_activity(str(call_id))  # only once the call is known to be this client's
     ensure_covered(client=client, health_system=call.health_system)
     return call, _prepared(replace(args, tz=ZoneInfo(call.health_system.time_zone)), name, found)
 

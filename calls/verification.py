@@ -106,7 +106,9 @@ def _succeed(call: CallSession, request, patient: FlatPatient, factor_set: list[
         "identifiers": {},
         "call": selectors.verified_facts(call),
     }
-    if not session_store.put_many(str(call.id), facts, only_if_open=True):  # `end` destroyed the store meanwhile
+    if not session_store.put_many(
+        str(call.id), facts, only_if_open=True, owner=call.agent_client_id
+    ):  # `end` destroyed the store meanwhile
         raise CallEnded()
     access_log.record(call=call, request=request, action="verify", outcome="success", patient_reference=patient.id)
     prefetch.start(call=call, patient_id=patient.id)

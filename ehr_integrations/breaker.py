@@ -8,6 +8,7 @@ duration has passed: the first `half_open_probes` callers (a shared counter) go 
 successes close it, any failure reopens it. 5xx, timeouts and 429 are failures; other 4xx are not.
 """
 
+import asyncio
 import logging
 import math
 import time
@@ -48,6 +49,7 @@ def _ttl(policy: BreakerPolicy) -> float:
 
 
 _NEVER_OPENED = {"gen": 0, "state": CLOSED}
+_counting: set[asyncio.Task] = set()  # closed-state successes being counted (strong references)
 _UNREAD = object()
 
 
@@ -89,9 +91,22 @@ def let_through(health_system_id: int, endpoint: str) -> Permit:
 
 
 async def record(permit: Permit, *, failure: bool, policy: BreakerPolicy) -> None:
-    """Count one call's outcome and make the transition it calls for."""
+    """Count one call's outcome and make the transition it calls for.
+
+    A success through a closed breaker only adds to its window's count and can change nothing, so
+    it is counted in the background: the answer does not wait for that cache round trip.
+    """
     if permit.gen < 0:
         return
+    if failure or permit.probe:
+        await _record(permit, failure=failure, policy=policy)
+        return
+    task = asyncio.get_running_loop().create_task(_record(permit, failure=False, policy=policy))
+    _counting.add(task)
+    task.add_done_callback(_counting.discard)
+
+
+async def _record(permit: Permit, *, failure: bool, policy: BreakerPolicy) -> None:
     try:
         if permit.probe:
             await _record_probe(permit, failure=failure, policy=policy)

@@ -19,8 +19,6 @@ A 401 triggers one forced token refresh and one retry. Reasons and messages neve
 import re
 from dataclasses import dataclass, field
 
-import httpx
-
 from ehr_integrations import io_loop, smart_auth, token_cache, transport
 from ehr_integrations.connection_config import ConnectionConfig, connection_config
 from ehr_integrations.errors import EHRAuthError, EHRRequestRejected, EHRUnavailable
@@ -110,7 +108,9 @@ class FhirClient:
     async def _json(self, method: str, url: str, *, endpoint: str, deadline: float, **kwargs) -> dict:
         return _body(_accepted(await self._authorized(method, url, endpoint=endpoint, deadline=deadline, **kwargs)))
 
-    async def _authorized(self, method: str, url: str, *, endpoint: str, deadline: float, **kwargs) -> httpx.Response:
+    async def _authorized(
+        self, method: str, url: str, *, endpoint: str, deadline: float, **kwargs
+    ) -> transport.EHRResponse:
         headers = {"Accept": FHIR_JSON, **kwargs.pop("headers", {})}
         if not smart_auth.requires_token(self.config):
             return await transport.send(
@@ -144,13 +144,13 @@ def _checked_type(resource_type: str) -> str:
     return resource_type
 
 
-def _accepted(response: httpx.Response) -> httpx.Response:
+def _accepted(response: transport.EHRResponse) -> transport.EHRResponse:
     if response.status_code >= 400:
         raise EHRRequestRejected(response.status_code, REJECTION_REASONS.get(response.status_code, "rejected"))
     return response
 
 
-def _body(response: httpx.Response) -> dict:
+def _body(response: transport.EHRResponse) -> dict:
     try:
         body = response.json()
     except ValueError:

@@ -1,6 +1,6 @@
 """One background asyncio event loop per process for all outbound EHR I/O.
 
-Views and Celery tasks are synchronous; EHR calls are coroutines on a pooled httpx.AsyncClient.
+Views and Celery tasks are synchronous; EHR calls are coroutines on a pooled aiohttp session.
 Running every coroutine on a single long-lived loop lets the pool (keep-alive connections) be
 shared, lets prefetch continue after the request that started it has answered, and works the
 same under WSGI, ASGI, Celery and the test client. Code on this loop must not query the database.
@@ -14,6 +14,8 @@ from collections.abc import Coroutine
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+import uvloop
+
 from ehr_integrations.errors import EHRUnavailable
 
 T = TypeVar("T")
@@ -24,7 +26,7 @@ _pid: int | None = None
 
 
 def _start() -> asyncio.AbstractEventLoop:
-    loop = asyncio.new_event_loop()
+    loop = uvloop.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="ehr-io-loop", daemon=True)
     thread.start()
     return loop

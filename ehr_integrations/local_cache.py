@@ -4,53 +4,88 @@ Configuration (health systems, connections, mapping rules, API keys) changes rar
 or config-as-code, but the request path reads it on every call. Each process keeps what it read for
 `LOCAL_CACHE_SECONDS`. A save or delete of a watched model drops the whole cache in the process that
 made it at once (signals); every other process sees the change within that time.
+
+A copy read after half its time is read again in the background (refresh-ahead), so a copy in
+regular use is renewed before it expires and the request path does not wait on the database for
+it; a copy is still never used after LOCAL_CACHE_SECONDS.
 """
 
+import logging
 import threading
+import time
 from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from cachetools import TTLCache
 from django.conf import settings
+from django.db import connection
 from django.db.models.signals import post_delete, post_save
 
+logger = logging.getLogger(__name__)
 _ALL: list["LocalCache"] = []
+REFRESH_AFTER = 0.5  # of LOCAL_CACHE_SECONDS
+_refresher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="config-refresh")
 
 
 class LocalCache:
     def __init__(self, name: str, *, maxsize: int = 1024) -> None:
         self.name = name
         self._lock = threading.Lock()
-        self._entries = TTLCache(maxsize=maxsize, ttl=settings.LOCAL_CACHE_SECONDS)
+        self._entries = TTLCache(maxsize=maxsize, ttl=settings.LOCAL_CACHE_SECONDS)  # key -> (value, loaded at)
+        self._refreshing: set[Hashable] = set()
+        self._generation = 0  # moved on by every clear: a refresh begun before it must not store
         _ALL.append(self)
 
     def get_or_load(self, key: Hashable, load: Callable[[], Any]) -> Any:
-        """The cached value, or `load()` (called outside the lock; None is not cached)."""
+        """The cached value, or `load()` (called outside the lock; None is not cached).
+
+        A value older than half its time comes back at once while `load()` runs in the background.
+        """
         with self._lock:
-            value = self._entries.get(key)
-        if value is not None:
-            return value
+            found = self._entries.get(key)
+            stale = found is not None and time.monotonic() - found[1] >= REFRESH_AFTER * self._entries.ttl
+            if stale and key not in self._refreshing:
+                self._refreshing.add(key)
+                _refresher.submit(self._refresh, key, load, self._generation)
+        if found is not None:
+            return found[0]
         value = load()
         if value is not None:
-            with self._lock:
-                self._entries[key] = value
+            self.put(key, value)
         return value
+
+    def _refresh(self, key: Hashable, load: Callable[[], Any], generation: int) -> None:
+        try:
+            value = load()
+        except Exception:  # the copy in hand stays until it expires; the next miss reads again
+            logger.warning("background refresh of %s failed", self.name, exc_info=True)
+            value = None
+        finally:
+            connection.close()  # this thread's connection goes back; it holds none between refreshes
+        with self._lock:
+            self._refreshing.discard(key)
+            if value is not None and generation == self._generation:
+                self._entries[key] = (value, time.monotonic())
 
     def get(self, key: Hashable) -> Any:
         with self._lock:
-            return self._entries.get(key)
+            found = self._entries.get(key)
+        return None if found is None else found[0]
 
     def put(self, key: Hashable, value: Any) -> None:
         with self._lock:
-            self._entries[key] = value
+            self._entries[key] = (value, time.monotonic())
 
     def forget(self, key: Hashable) -> None:
         with self._lock:
             self._entries.pop(key, None)
+            self._generation += 1
 
     def clear(self, **_signal_kwargs) -> None:
         with self._lock:
             self._entries.clear()
+            self._generation += 1
 
     def clear_on_change(self, *models) -> "LocalCache":
         """Drop everything when any instance of these models is saved or deleted in this process."""

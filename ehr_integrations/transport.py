@@ -1,6 +1,7 @@
 """Every outbound EHR HTTP request: one pooled client per process, bounded, retried only when safe.
 
-- One httpx.AsyncClient (keep-alive pool) per I/O loop; call only from `io_loop`.
+- One aiohttp session (keep-alive pool, no cookie jar) per I/O loop; call only from `io_loop`.
+  Callers get an `EHRResponse` (status, headers, body read in full), never a library object.
 - Per attempt: connect/read timeouts from the connection, never longer than what is left of the
   agent request's deadline; the deadline covers waits, retries and backoff too.
 - Retries only for idempotent requests (GET), only on transient failures (timeouts, connection
@@ -13,16 +14,19 @@ Nothing here logs a URL (FHIR search URLs carry identifiers) or a header.
 """
 
 import asyncio
+import atexit
+import contextlib
 import ipaddress
-import itertools
+import json
 import logging
 import random
-import ssl
 import time
 import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 
 from ehr_integrations import breaker, retry_after, shared_cache
 from ehr_integrations.connection_config import ConnectionConfig, host_of
@@ -33,23 +37,41 @@ logger = logging.getLogger(__name__)
 IDEMPOTENT = frozenset({"GET", "HEAD"})
 BACKOFF_BASE_S = 0.1
 BACKOFF_CAP_S = 2.0
-# httpcore's pool scans all of its connections for every request, which costs milliseconds of CPU
-# per request once a hundred or more are open; several small pools keep each scan short.
-POOL_SHARDS = 16
-_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, itertools.cycle]" = weakref.WeakKeyDictionary()
+MAX_CONNECTIONS = 400  # per process, across health systems
+KEEPALIVE_S = 30.0
+_sessions: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession]" = weakref.WeakKeyDictionary()
 
 
-def _client() -> httpx.AsyncClient:
+@dataclass(frozen=True)
+class EHRResponse:
+    status_code: int
+    headers: Mapping[str, str]  # case-insensitive
+    content: bytes
+
+    def json(self):
+        """The body parsed as JSON; ValueError when it is not JSON."""
+        return json.loads(self.content)
+
+
+def _session() -> aiohttp.ClientSession:
     loop = asyncio.get_running_loop()
-    shards = _clients.get(loop)
-    if shards is None:
-        limits = httpx.Limits(max_connections=25, max_keepalive_connections=10, keepalive_expiry=30.0)
-        clients = [
-            httpx.AsyncClient(follow_redirects=False, limits=limits, headers={"User-Agent": "voice-ehr-gateway"})
-            for _ in range(POOL_SHARDS)
-        ]
-        shards = _clients[loop] = itertools.cycle(clients)
-    return next(shards)
+    session = _sessions.get(loop)
+    if session is None or session.closed:
+        connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS, limit_per_host=0, keepalive_timeout=KEEPALIVE_S)
+        session = _sessions[loop] = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),  # no EHR cookie is ever sent back, to any health system
+            headers={"User-Agent": "voice-ehr-gateway"},
+        )
+        atexit.register(_close, loop, session)
+    return session
+
+
+def _close(loop: asyncio.AbstractEventLoop, session: aiohttp.ClientSession) -> None:
+    """At process exit, close the pool on its loop (else aiohttp reports it unclosed)."""
+    if loop.is_running() and not session.closed:
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(session.close(), loop).result(timeout=1)
 
 
 def is_loopback(host: str | None) -> bool:
@@ -79,20 +101,28 @@ def backoff(attempt: int) -> float:
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
-def _timeout(config: ConnectionConfig, remaining: float) -> httpx.Timeout:
+def _timeout(config: ConnectionConfig, remaining: float) -> aiohttp.ClientTimeout:
     connect = min(config.connect_timeout_s, remaining)
-    read = min(config.read_timeout_s, remaining)
-    return httpx.Timeout(connect=connect, read=read, write=read, pool=connect)
+    return aiohttp.ClientTimeout(total=remaining, connect=connect, sock_read=min(config.read_timeout_s, remaining))
 
 
-def _connect_reason(exc: httpx.TransportError) -> str:
-    cause = exc.__cause__ or exc.__context__
-    if isinstance(cause, ssl.SSLError) or "CERTIFICATE" in str(exc).upper() or "SSL" in str(exc).upper():
-        return "tls_error"
-    return "connect_error"
+def _request_options(kwargs: dict) -> dict:
+    """Our keyword arguments (params whose values may be lists, data, json, headers) as aiohttp takes them."""
+    options = dict(kwargs)
+    params = options.pop("params", None)
+    if params:
+        options["params"] = [
+            (name, str(value))
+            for name, values in params.items()
+            for value in (values if isinstance(values, list) else [values])
+        ]
+    if "json" in options:
+        headers = {"Content-Type": "application/json", **options.pop("headers", {})}
+        options["data"], options["headers"] = json.dumps(options.pop("json")).encode(), headers
+    return options
 
 
-def classify(response: httpx.Response) -> EHRUnavailable | None:
+def classify(response: EHRResponse) -> EHRUnavailable | None:
     """The transient failure a response stands for (5xx, 429), or None when it is the EHR's answer."""
     if response.status_code == 429:
         return EHRUnavailable("rate_limited", retry_after.parse(response.headers.get("Retry-After")))
@@ -103,16 +133,21 @@ def classify(response: httpx.Response) -> EHRUnavailable | None:
 
 async def _attempt(
     config: ConnectionConfig, method: str, url: str, deadline: float, kwargs: dict
-) -> tuple[httpx.Response | None, EHRUnavailable | None]:
+) -> tuple[EHRResponse | None, EHRUnavailable | None]:
     remaining = deadline - time.monotonic()
     try:
         async with asyncio.timeout(remaining):
-            response = await _client().request(method, url, timeout=_timeout(config, remaining), **kwargs)
-    except (TimeoutError, httpx.TimeoutException):
+            async with _session().request(
+                method, url, allow_redirects=False, timeout=_timeout(config, remaining), **_request_options(kwargs)
+            ) as answer:
+                response = EHRResponse(answer.status, answer.headers, await answer.read())
+    except TimeoutError:  # aiohttp's connect and read timeouts are TimeoutErrors too
         return None, EHRUnavailable("timeout")
-    except httpx.ConnectError as exc:
-        return None, EHRUnavailable(_connect_reason(exc))
-    except httpx.TransportError:
+    except aiohttp.ClientSSLError:
+        return None, EHRUnavailable("tls_error")
+    except aiohttp.ClientConnectorError:
+        return None, EHRUnavailable("connect_error")
+    except aiohttp.ClientError:
         return None, EHRUnavailable("transport_error")
     return response, classify(response)
 
@@ -139,11 +174,11 @@ async def send(
     deadline: float,
     retry: bool | None = None,
     **kwargs,
-) -> httpx.Response:
+) -> EHRResponse:
     """Send one logical request; returns the EHR's answer (2xx-4xx except 429), else EHRUnavailable.
 
     `endpoint` names the breaker (a resource type, "Patient/$match", "metadata", "token").
-    `retry` defaults to True only for idempotent methods. kwargs go to httpx (params, data, json, headers).
+    `retry` defaults to True only for idempotent methods. kwargs: params (values may be lists), data, json, headers.
     """
     check_url(config, url)
     attempts = 1 + (config.max_retries if (method in IDEMPOTENT if retry is None else retry) else 0)

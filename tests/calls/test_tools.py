@@ -6,6 +6,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django_redis import get_redis_connection
 from rest_framework.test import APIClient
 
 from audit.models import AuditRecord
@@ -140,9 +141,31 @@ def test_a_verified_calls_prefetched_answer_needs_no_database_read(api, patient)
     assert statements == [["INSERT", "INTO", '"audit_auditrecord"']]  # (savepoints: the test's transaction)
 
 
+def _ttls(call_id: str, *, set_to: int | None = None) -> dict[bytes, int]:
+    """The remaining TTL of every key of the call in Redis (after setting them all to `set_to`)."""
+    redis = get_redis_connection("default")
+    keys = list(redis.scan_iter(f"*{call_id}*"))
+    if set_to is not None:
+        for key in keys:
+            redis.expire(key, set_to)
+    return {key: redis.ttl(key) for key in keys}
+
+
+def test_a_tool_call_renews_the_idle_ttl_of_every_entry_of_its_call(api, patient, settings):
+    call_id = verified_call(api, patient)
+    wait_for_prefetch(call_id)
+    api.get(f"/api/v1/calls/{call_id}/appointments")  # the activity stamp exists from here on
+    assert len(_ttls(call_id, set_to=30)) >= 6  # key, owner, patient, call, three answers, stamp...
+    assert api.get(f"/api/v1/calls/{call_id}/medications").json()["source"] == "prefetch"
+    assert all(ttl > 30 for ttl in _ttls(call_id).values())
+    assert max(_ttls(call_id).values()) <= settings.SESSION_IDLE_TTL_SECONDS
+
+
 def test_another_client_cannot_read_a_verified_call(api, patient, site):
     call_id = verified_call(api, patient)
     wait_for_prefetch(call_id)
+    api.get(f"/api/v1/calls/{call_id}/appointments")
+    _ttls(call_id, set_to=30)
     intruder = APIClient()
     intruder.credentials(HTTP_AUTHORIZATION=f"Api-Key {builders.agent_client('Intruder', site).api_key}")
     before, stamp = AuditRecord.objects.count(), cache.get(session_store.activity_key(call_id))
@@ -152,6 +175,7 @@ def test_another_client_cannot_read_a_verified_call(api, patient, site):
             assert response.status_code == 404 and patient["family"] not in response.content.decode()
     assert AuditRecord.objects.count() == before
     assert cache.get(session_store.activity_key(call_id)) == stamp  # nor does it keep the call alive
+    assert all(ttl <= 30 for ttl in _ttls(call_id).values())
 
 
 def test_every_answer_writes_exactly_one_complete_audit_record(api, patient):

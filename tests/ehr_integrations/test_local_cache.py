@@ -1,5 +1,6 @@
 """Per-process copies of configuration: kept for LOCAL_CACHE_SECONDS, dropped at once by a local save."""
 
+import threading
 import time
 
 import pytest
@@ -41,3 +42,52 @@ def test_a_queryset_update_is_seen_after_clear_all():
     EHRConnection.objects.filter(health_system=system).update(read_timeout_s=9)  # sends no signal
     local_cache.clear_all()
     assert connection_config(HealthSystem.objects.get(pk=system.pk)).read_timeout_s == 9
+
+
+def _wait_for(condition, timeout=2.0):
+    ends = time.monotonic() + timeout
+    while not condition() and time.monotonic() < ends:
+        time.sleep(0.01)
+    return condition()
+
+
+def _past_half_its_time(settings, name: str) -> local_cache.LocalCache:
+    """A cache of 0.4 s whose copy "v1" of "k" is 0.25 s old: due for a refresh, not expired."""
+    settings.LOCAL_CACHE_SECONDS = 0.4
+    cache = local_cache.LocalCache(name)
+    cache.get_or_load("k", lambda: "v1")
+    time.sleep(0.25)
+    return cache
+
+
+def test_a_copy_in_use_is_read_again_in_the_background_before_it_expires(settings):
+    cache = _past_half_its_time(settings, "test-refresh-ahead")
+    started = time.monotonic()
+    assert cache.get_or_load("k", lambda: time.sleep(0.2) or "v2") == "v1"  # answered at once
+    assert time.monotonic() - started < 0.1
+    assert _wait_for(lambda: cache.get("k") == "v2")
+    time.sleep(0.3)  # v1 would have expired by now; the refreshed copy has not
+    assert cache.get_or_load("k", lambda: "v3") == "v2"
+
+
+def test_a_refresh_that_began_before_a_clear_does_not_bring_back_the_old_copy(settings):
+    cache = _past_half_its_time(settings, "test-refresh-clear")
+    release = threading.Event()
+    cache.get_or_load("k", lambda: release.wait(2) and "read before the change")
+    cache.clear()  # a local save: the refresh in flight read the old rows
+    release.set()
+    time.sleep(0.1)
+    assert cache.get_or_load("k", lambda: "read after the change") == "read after the change"
+
+
+def test_a_failed_background_refresh_keeps_the_copy_until_it_expires(settings):
+    cache = _past_half_its_time(settings, "test-refresh-fails")
+
+    def broken():
+        raise RuntimeError("database down")
+
+    assert cache.get_or_load("k", broken) == "v1"
+    time.sleep(0.05)
+    assert cache.get("k") == "v1"
+    time.sleep(0.15)  # expired now: the next read waits for the database again
+    assert cache.get_or_load("k", lambda: "v2") == "v2"

@@ -1,0 +1,41 @@
+"""The owned read: one round trip that answers and renews only for the call's owner, on either cache."""
+
+import uuid
+
+import pytest
+from django.core.cache import cache
+
+from calls import session_store
+
+LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "owned-read"}}
+
+
+@pytest.fixture(params=["redis", "locmem"])
+def backend(request, settings):
+    if request.param == "locmem":
+        settings.CACHES = LOCMEM
+    return request.param
+
+
+def test_the_owner_reads_what_is_stored_and_keeps_the_call_alive(backend):
+    call_id = str(uuid.uuid4())
+    session_store.put_many(call_id, {"patient": {"id": "p-1"}, "call": {"client": 7}}, owner=7)
+    found = session_store.read_owned(call_id, 7, {"patient", "call", "appointments"})
+    assert {name: value for name, (value, _) in found.items()} == {"patient": {"id": "p-1"}, "call": {"client": 7}}
+    assert cache.get(session_store.activity_key(call_id)) is not None
+
+
+def test_another_client_reads_nothing_and_renews_nothing(backend):
+    call_id = str(uuid.uuid4())
+    session_store.put_many(call_id, {"patient": {"id": "p-1"}}, owner=7)
+    assert session_store.read_owned(call_id, 8, {"patient"}) is None
+    assert cache.get(session_store.activity_key(call_id)) is None
+
+
+def test_a_call_without_an_owner_is_read_by_nobody(backend):
+    call_id = str(uuid.uuid4())
+    session_store.put_many(call_id, {"patient": {"id": "p-1"}})  # before verification: no owner stored
+    assert session_store.read_owned(call_id, 7, {"patient"}) is None
+    session_store.put_many(call_id, {"call": {"client": 7}}, owner=7)
+    session_store.destroy(call_id)
+    assert session_store.read_owned(call_id, 7, {"patient"}) is None
