@@ -1,4 +1,7 @@
-"""Quiet, one-at-a-time calls whose EHR requests can be told apart in the sandbox's request log.
+"""One-at-a-time calls whose EHR requests can be told apart in the sandbox's request log.
+
+Played quietly after the load, and during it through a health system of their own (its own EHR
+client id in the log).
 
 For each: how long the prefetch took against its slowest single fetch, how much a live tool
 call adds to the EHR's own time (its requests' span in the log), and the pending mode (`?wait=0`):
@@ -6,6 +9,7 @@ how fast the filler comes back, and how long after the EHR's last answer the res
 """
 
 import asyncio
+import statistics
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,6 +40,7 @@ class ProbeResults:
     pending_ms: list[float] = field(default_factory=list)  # `?wait=0` answered `pending`
     pending_ready_after_ehr_ms: list[float] = field(default_factory=list)  # EHR's last answer -> `ok` polled
     failures: list[str] = field(default_factory=list)
+    calls_in_progress: list[int] = field(default_factory=list)  # of the load, as each probe began (under load)
 
 
 def _span(entries: list[dict]) -> tuple[float, float]:
@@ -45,17 +50,19 @@ def _span(entries: list[dict]) -> tuple[float, float]:
     return min(starts), max(ends)
 
 
-def _new_entries(sandbox, after_seq: int, client_id: str) -> list[dict]:
-    return [
-        e
-        for e in sandbox.requests()
-        if e["seq"] > after_seq and e["client_id"] == client_id and e["path"] != "/oauth2/token"
-    ]
+async def _new_entries(sandbox, after_seq: int, client_id: str) -> list[dict]:
+    entries = await asyncio.to_thread(sandbox.requests, after=after_seq, client_id=client_id)
+    return [e for e in entries if e["path"] != "/oauth2/token"]
 
 
-def last_seq(sandbox) -> int:
-    entries = sandbox.requests()
+def last_seq(sandbox, client_id: str | None = None) -> int:
+    entries = sandbox.requests(client_id=client_id)
     return entries[-1]["seq"] if entries else 0
+
+
+async def _last_seq(sandbox, client_id: str) -> int:
+    """The seq of the client's last request so far (read off the loop: a blocking call would stall the load)."""
+    return await asyncio.to_thread(last_seq, sandbox, client_id)
 
 
 async def _stored(store: aioredis.Redis, key_prefix: str, call_id: str, timeout: float = 15.0) -> float | None:
@@ -77,14 +84,14 @@ async def probe(
     path = f"/api/v1/calls/{opened['data']['call_id']}"
     first = (await http.post(f"{path}/verify", json={"date_of_birth": caller["birth_date"]})).json()
     given = {name: caller[SPOKEN[name]] for name in first["missing"]}
-    before = last_seq(sandbox)
+    before = await _last_seq(sandbox, client_id)
     verified = (await http.post(f"{path}/verify", json=given)).json()
     if verified.get("status") != "verified":
         results.failures.append(f"probe verification: {verified.get('status')}")
         return results
     done = await _stored(store, key_prefix, opened["data"]["call_id"])
     await asyncio.sleep(0.1)  # let the log entries of the last fetches complete
-    entries = [e for e in _new_entries(sandbox, before, client_id) if e["path"] != "/fhir/Patient"]
+    entries = [e for e in await _new_entries(sandbox, before, client_id) if e["path"] != "/fhir/Patient"]
     if done is None or not entries:
         results.failures.append("prefetch did not complete")
     else:
@@ -104,13 +111,13 @@ async def probe(
         if body.get("source") == "prefetch":
             results.prefetched_ms.append((time.perf_counter() - begun) * 1000)
     for tool, query in LIVE_QUERIES:
-        before = last_seq(sandbox)
+        before = await _last_seq(sandbox, client_id)
         begun = time.perf_counter()
         answer = await http.get(f"{path}/{tool}", params=query)
         took = (time.perf_counter() - begun) * 1000
         body = answer.json()
         await asyncio.sleep(0.05)
-        entries = _new_entries(sandbox, before, client_id)
+        entries = await _new_entries(sandbox, before, client_id)
         if body.get("status") != "ok" or body.get("source") != "live" or not entries:
             results.failures.append(f"live {tool}: {body.get('status')} {body.get('source')}")
             continue
@@ -124,7 +131,7 @@ async def probe(
 
 async def _pending(http: AgentHttp, path: str, sandbox, client_id: str, results: ProbeResults) -> None:
     tool, query = PENDING_QUERY
-    before = last_seq(sandbox)
+    before = await _last_seq(sandbox, client_id)
     begun = time.perf_counter()
     first = (await http.get(f"{path}/{tool}", params=query | {"wait": "0"})).json()
     took = (time.perf_counter() - begun) * 1000
@@ -143,7 +150,7 @@ async def _pending(http: AgentHttp, path: str, sandbox, client_id: str, results:
         results.failures.append(f"pending {tool}: never ready")
         return
     await asyncio.sleep(0.05)
-    entries = _new_entries(sandbox, before, client_id)
+    entries = await _new_entries(sandbox, before, client_id)
     if body.get("status") != "ok" or not entries:
         results.failures.append(f"pending {tool}: {body.get('status')}")
         return
@@ -157,3 +164,27 @@ def merge(parts: list[ProbeResults]) -> ProbeResults:
         for name in vars(merged):
             getattr(merged, name).extend(getattr(part, name))
     return merged
+
+
+IDLE_S = 1.0
+
+
+async def idle_wake(store: aioredis.Redis, rounds: int = 10) -> dict:
+    """What this machine adds to a round trip to a process that sat idle (Redis PING, ms, p50).
+
+    On a quiet VM an idle vCPU halts, and waking it costs milliseconds: every quiet-probe figure pays
+    this once per hop to a process (gateway worker, Redis, Postgres, the sandbox) that had been idle.
+    """
+    busy, idle = [], []
+    for _ in range(rounds):
+        begun = time.perf_counter()
+        await store.ping()
+        busy.append((time.perf_counter() - begun) * 1000)
+        await asyncio.sleep(IDLE_S)
+        begun = time.perf_counter()
+        await store.ping()
+        idle.append((time.perf_counter() - begun) * 1000)
+    return {
+        "back to back": round(statistics.median(busy), 2),
+        f"after {IDLE_S:g} s idle": round(statistics.median(idle), 2),
+    }

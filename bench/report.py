@@ -27,12 +27,14 @@ def _ratio(numerator: float | None, denominator: float | None) -> float | None:
 def targets(results: dict) -> list[dict]:
     """Each figure the issue names: the target, what was measured, and whether it is met."""
     gateway, baseline, probe = results["gateway"], results["baseline"] or {}, results["probes"]
+    loaded = results["probes_under_load"]
     raw = gateway["raw"].samples
     prefetched = stats.percentiles(stats.tool_latencies(raw, "prefetch"))
     quiet = stats.percentiles(probe.prefetched_ms)
     quiet_note = f"; one at a time, no load: p50 {quiet.get('p50')} ms, p99 {quiet.get('p99')} ms (n={quiet['n']})"
-    overhead = stats.percentiles([a - b for a, b in zip(probe.live_ms, probe.live_ehr_ms, strict=True)])
-    prefetch_ratio = stats.percentiles([a / b for a, b in zip(probe.prefetch_ms, probe.slowest_fetch_ms, strict=True)])
+    overhead, overhead_loaded = _live_overhead(probe), _live_overhead(loaded)
+    prefetch_ratio, ratio_loaded = _prefetch_ratio(probe), _prefetch_ratio(loaded)
+    in_progress = stats.percentiles(loaded.calls_in_progress)
     after = _ratio(
         baseline.get("wait_after_verification_ms", {}).get("p50"), gateway["wait_after_verification_ms"].get("p50")
     )
@@ -61,15 +63,23 @@ def targets(results: dict) -> list[dict]:
             (prefetched.get("p99") or 1e9) < 50,
         ),
         _row(
-            "live tool call over the EHR's own latency (p50)",
+            "live tool call over the EHR's own latency (p50), one at a time after the load",
             "<= 20 ms",
             f"{overhead.get('p50')} ms (p95 {overhead.get('p95')} ms, n={overhead['n']})",
             (overhead.get("p50") or 1e9) <= 20,
         ),
         _row(
+            "live tool call over the EHR's own latency (p50), during the load",
+            "<= 20 ms",
+            f"{overhead_loaded.get('p50')} ms (p95 {overhead_loaded.get('p95')} ms, n={overhead_loaded['n']}; "
+            f"{in_progress.get('p50')} calls in progress at a probe's start, p50)",
+            (overhead_loaded.get("p50") or 1e9) <= 20,
+        ),
+        _row(
             "prefetch of three resources / slowest single fetch (p50)",
             "<= 1.2x",
-            f"{prefetch_ratio.get('p50')}x (p95 {prefetch_ratio.get('p95')}x, n={prefetch_ratio['n']})",
+            f"{prefetch_ratio.get('p50')}x (p95 {prefetch_ratio.get('p95')}x, n={prefetch_ratio['n']}); "
+            f"during the load {ratio_loaded.get('p50')}x (n={ratio_loaded['n']})",
             (prefetch_ratio.get("p50") or 1e9) <= 1.2,
         ),
         _row(
@@ -104,6 +114,14 @@ def targets(results: dict) -> list[dict]:
             results["gateway_token_requests_lifetime"] == 1,
         ),
     ]
+
+
+def _live_overhead(probe) -> dict:
+    return stats.percentiles([a - b for a, b in zip(probe.live_ms, probe.live_ehr_ms, strict=True)])
+
+
+def _prefetch_ratio(probe) -> dict:
+    return stats.percentiles([a / b for a, b in zip(probe.prefetch_ms, probe.slowest_fetch_ms, strict=True)])
 
 
 def _row(figure: str, target: str, measured: str, met: bool) -> dict:
@@ -147,6 +165,8 @@ def _json_ready(results: dict) -> dict:
         ]
         out[name]["calls_detail"] = [asdict(c) for c in phase["raw"].calls]
     out["probes"] = asdict(results["probes"])
+    out["probes_under_load"] = asdict(results["probes_under_load"])
+    out["idle_wake"] = results["idle_wake"]
     out["monitor"] = [asdict(t) for t in results["monitor"].ticks]
     out["resources"] = resources(results)
     out["targets"] = targets(results)
@@ -193,6 +213,17 @@ def markdown(data: dict, stamp: str, plots: list[str]) -> str:
             ["figure", "target", "measured", ""],
         ),
         "",
+        "Probe failures: "
+        + (
+            "; ".join(
+                f"{when}: {', '.join(data[key]['failures'])}"
+                for key, when in (("probes", "after the load"), ("probes_under_load", "during the load"))
+                if data[key]["failures"]
+            )
+            or "none"
+        )
+        + ".",
+        "",
         "## Gateway endpoints (ms)",
         _endpoint_table(gateway),
     ]
@@ -230,6 +261,11 @@ def markdown(data: dict, stamp: str, plots: list[str]) -> str:
         "",
         "## Resources (gateway phase)",
         _table([[k.replace("_", " "), v] for k, v in resources.items()], ["", ""]),
+        "",
+        "## This machine, idle",
+        "A Redis PING from the bench, back to back and after the machine sat idle (ms, p50): "
+        + ", ".join(f"{k} {v} ms" for k, v in data["idle_wake"].items())
+        + ". Every hop of a quiet probe to a process that had been idle pays the difference.",
     ]
     if data.get("profile"):
         prof = data["profile"]

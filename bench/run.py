@@ -65,8 +65,8 @@ def arguments() -> argparse.Namespace:
 
 
 async def gateway_phase(
-    args, w: world.World, gateway: GatewayProcess, sandbox, redis_server: PrivateRedis
-) -> tuple[Recorder, Monitor, int, int]:
+    args, w: world.World, gateway: GatewayProcess, sandbox, redis_server: PrivateRedis, store
+) -> tuple[Recorder, Monitor, int, int, probes.ProbeResults]:
     rec = Recorder("gateway")
     headers = {"Authorization": f"Api-Key {w.api_key}"}
     async with AgentHttp(gateway.base_url, headers) as http:
@@ -81,6 +81,7 @@ async def gateway_phase(
             active=lambda: rec.active,
         )
         monitor.start()
+        under_load = asyncio.create_task(load_probes(args, w, http, sandbox, store, rec))
         await play(
             rec,
             args.calls,
@@ -88,7 +89,26 @@ async def gateway_phase(
             lambda i: gateway_call(http, rec, w.slug, w.callers[i], Pacer(args.speech, i)),
         )
         monitor.stop()
-    return rec, monitor, redis_before, first_seq
+        probed = await under_load
+    return rec, monitor, redis_before, first_seq, probed
+
+
+async def load_probes(args, w: world.World, http: AgentHttp, sandbox, store, rec: Recorder) -> probes.ProbeResults:
+    """The probes again, one at a time while the load runs (from a quarter into the ramp), on the probes'
+    own health system; each notes how many of the load's calls were in progress when it began."""
+    await asyncio.sleep(args.ramp / 4)
+    parts = []
+    for index in range(args.probes):
+        if index and rec.active == 0:
+            break  # the load is over
+        in_progress = rec.active
+        part = await probes.probe(
+            http, sandbox=sandbox, store=store, key_prefix=KEY_PREFIX, slug=w.probe_slug,
+            client_id=w.probe_client_id, caller=w.callers[-1 - index],
+        )  # fmt: skip
+        part.calls_in_progress.append(in_progress)
+        parts.append(part)
+    return probes.merge(parts)
 
 
 async def probe_phase(args, w: world.World, gateway: GatewayProcess, sandbox, store) -> probes.ProbeResults:
@@ -124,12 +144,14 @@ async def baseline_phase(args, w: world.World, sandbox) -> Recorder:
 async def bench(args, w: world.World, gateway: GatewayProcess, sandbox, redis_server: PrivateRedis) -> dict:
     store = aioredis.Redis(host="127.0.0.1", port=redis_server.port)
     started = time.perf_counter()
-    rec, monitor, redis_before, first_seq = await gateway_phase(args, w, gateway, sandbox, redis_server)
+    rec, monitor, redis_before, first_seq, under_load = await gateway_phase(
+        args, w, gateway, sandbox, redis_server, store
+    )
     gateway_seconds = time.perf_counter() - started
     await asyncio.sleep(1)  # late prefetches of the last calls land
     redis_after = int((await store.info("memory"))["used_memory"])
     log = sandbox.requests()
-    gateway_log = [e for e in log if e["seq"] > first_seq]
+    gateway_log = [e for e in log if e["seq"] > first_seq and e["client_id"] != w.probe_client_id]
     probe_results = await probe_phase(args, w, gateway, sandbox, store)
     probe_log_end = probes.last_seq(sandbox)
     baseline = None
@@ -142,6 +164,7 @@ async def bench(args, w: world.World, gateway: GatewayProcess, sandbox, redis_se
     all_tokens = [
         e for e in sandbox.requests() if e["client_id"] == w.gateway_client_id and e["path"] == "/oauth2/token"
     ]
+    idle = await probes.idle_wake(store)
     await store.aclose()
     gateway_summary = stats.phase_summary(rec, gateway_log, w.gateway_client_id, gateway_seconds)
     gateway_summary["raw"] = rec
@@ -149,6 +172,8 @@ async def bench(args, w: world.World, gateway: GatewayProcess, sandbox, redis_se
         "gateway": gateway_summary,
         "baseline": baseline,
         "probes": probe_results,
+        "probes_under_load": under_load,
+        "idle_wake": idle,
         "monitor": monitor,
         "redis_before": redis_before,
         "redis_after": redis_after,

@@ -16,6 +16,10 @@ SCOPES = (
 )
 SLUG = "bench"
 GATEWAY_CLIENT = "gw-bench"
+# Probes during the load use a health system of their own, wired to the same sandbox under its own
+# EHR client id, so their EHR requests can be told apart in the sandbox's log.
+PROBE_SLUG = "bench-probe"
+PROBE_CLIENT = "gw-bench-probe"
 BASELINE_CLIENT = "direct-fhir-agent"
 
 
@@ -24,6 +28,8 @@ class World:
     slug: str
     api_key: str = field(repr=False)
     gateway_client_id: str
+    probe_slug: str
+    probe_client_id: str
     baseline_client_id: str
     baseline_secret: str = field(repr=False)
     callers: list[dict] = field(repr=False)
@@ -55,29 +61,42 @@ def setup_django(*, database_url: str, redis_url: str, key_prefix: str, gateway_
 
 
 def build(sandbox, *, callers: int) -> World:
-    """Configure the health system and agent client, register both EHR clients with the sandbox."""
+    """Configure the health systems (the load's, and the probes' during the load) and the agent client;
+    register the gateway's and the baseline's EHR clients with the sandbox."""
     from tests import builders
 
-    system = builders.health_system(slug=SLUG, vendor=sandbox.flavour, fhir_base_url=sandbox.fhir_url)
-    connection = system.connection
-    connection.auth_method = "client_secret_basic"
-    connection.client_id = GATEWAY_CLIENT
-    connection.token_url = sandbox.token_url
-    gateway_secret, baseline_secret = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
-    connection.set_client_secret(gateway_secret)
-    connection.save()  # timeouts, retries and breaker stay at the model's production defaults
     scopes = SCOPES.split()
-    sandbox.register_client(GATEWAY_CLIENT, scopes=scopes, auth="client_secret_basic", secret=gateway_secret)
+    system = _wired(sandbox, SLUG, GATEWAY_CLIENT, scopes)
+    probe_system = _wired(sandbox, PROBE_SLUG, PROBE_CLIENT, scopes)
+    baseline_secret = secrets.token_urlsafe(24)
     sandbox.register_client(BASELINE_CLIENT, scopes=scopes, auth="client_secret_basic", secret=baseline_secret)
-    agent = builders.agent_client("Bench Voice", system)
+    agent = builders.agent_client("Bench Voice", system, probe_system)
     return World(
         slug=SLUG,
         api_key=agent.api_key,
         gateway_client_id=GATEWAY_CLIENT,
+        probe_slug=PROBE_SLUG,
+        probe_client_id=PROBE_CLIENT,
         baseline_client_id=BASELINE_CLIENT,
         baseline_secret=baseline_secret,
         callers=ordinary_callers(sandbox, callers),
     )
+
+
+def _wired(sandbox, slug: str, client_id: str, scopes: list[str]):
+    """A health system on the sandbox whose gateway EHR client (client_secret_basic) the sandbox knows."""
+    from tests import builders
+
+    system = builders.health_system(slug=slug, vendor=sandbox.flavour, fhir_base_url=sandbox.fhir_url)
+    connection = system.connection
+    connection.auth_method = "client_secret_basic"
+    connection.client_id = client_id
+    connection.token_url = sandbox.token_url
+    secret = secrets.token_urlsafe(24)
+    connection.set_client_secret(secret)
+    connection.save()  # timeouts, retries and breaker stay at the model's production defaults
+    sandbox.register_client(client_id, scopes=scopes, auth="client_secret_basic", secret=secret)
+    return system
 
 
 def ordinary_callers(sandbox, count: int) -> list[dict]:

@@ -38,8 +38,15 @@ class RequestLog:
         self._entries.append(entry)
         return entry
 
-    def entries(self) -> list[dict]:
-        return [dict(entry) for entry in self._entries]
+    def entries(self, *, after: int = 0, client_id: str | None = None) -> list[dict]:
+        """Entries with a seq above `after` (of one client, if given), oldest first."""
+        found = []
+        for entry in reversed(self._entries):
+            if entry["seq"] <= after:
+                break
+            if client_id is None or entry["client_id"] == client_id:
+                found.append(dict(entry))
+        return found[::-1]
 
     def clear(self) -> None:
         self._entries.clear()

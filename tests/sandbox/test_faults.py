@@ -161,6 +161,23 @@ def test_request_log_records_parameter_names_never_values(sandbox, token):
     assert patient["birth_date"] not in str(sandbox.requests())
 
 
+def test_request_log_can_be_narrowed_to_one_client_after_a_point(sandbox, token):
+    sandbox.register_client("other", scopes=["system/*.read"], auth="client_secret_basic", secret="o")
+    other = httpx.post(
+        sandbox.token_url, data={"grant_type": "client_credentials", "scope": "system/*.read"}, auth=("other", "o")
+    ).json()["access_token"]
+    get(sandbox, token, "Appointment")
+    mark = sandbox.requests()[-1]["seq"]
+    get(sandbox, other, "Appointment")
+    get(sandbox, token, "Communication")
+    get(sandbox, token, "MedicationRequest")
+
+    later = sandbox.requests(after=mark, client_id="gw")
+    assert [e["path"] for e in later] == ["/fhir/Communication", "/fhir/MedicationRequest"]
+    assert [e["client_id"] for e in sandbox.requests(after=mark)] == ["other", "gw", "gw"]
+    assert httpx.get(f"{sandbox.base_url}/_control/requests", params={"after": "x"}).status_code == 400
+
+
 def test_faults_can_be_set_with_cli_flags_at_start():
     handle = start_sandbox(patients=20, extra=('--fault={"path": "/fhir/*", "error_rate": 1.0, "error_status": 502}',))
     try:
