@@ -1,6 +1,7 @@
 """Verification attempt limits shared by every process (cache counters; keys carry no PHI).
 
-Per call failures live on the CallSession row; per caller number and per patient counters live in
+Per call attempts live on the CallSession row (`failed_attempts`: each turn that asks the EHR is
+counted before it does, and a success resets the count); per caller number and per patient counters live in
 the cache under keyed hashes, so neither a phone number nor an EHR id appears in a cache key.
 """
 
@@ -35,10 +36,23 @@ def call_failures(call: CallSession) -> int:
     return CallSession.objects.filter(pk=call.pk).values_list("failed_attempts", flat=True).first() or 0
 
 
-def record_call_failure(call: CallSession) -> int:
-    CallSession.objects.filter(pk=call.pk).update(failed_attempts=F("failed_attempts") + 1)
+def reserve_attempt(call: CallSession, policy: VerificationPolicy) -> bool:
+    """Count this turn against the call's limit before the EHR is asked; False when none is left.
+
+    Counting first means concurrent turns on one call cannot make more guesses than the limit
+    allows: the count is taken atomically, and a turn that finds none left is never searched.
+    """
+    taken = CallSession.objects.filter(pk=call.pk, failed_attempts__lt=policy.max_failures_per_call).update(
+        failed_attempts=F("failed_attempts") + 1
+    )
     call.failed_attempts = call_failures(call)
-    return call.failed_attempts
+    return bool(taken)
+
+
+def give_back_attempt(call: CallSession) -> None:
+    """The EHR gave no verdict (it was unavailable): the turn does not count."""
+    CallSession.objects.filter(pk=call.pk, failed_attempts__gt=0).update(failed_attempts=F("failed_attempts") - 1)
+    call.failed_attempts = call_failures(call)
 
 
 def caller_blocked(policy: VerificationPolicy, caller_phone: str | None) -> bool:

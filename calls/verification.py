@@ -61,7 +61,7 @@ def _search(call: CallSession, given: dict[str, str]) -> list[FlatPatient]:
 def _fail(call: CallSession, request, given: dict, candidates: list[FlatPatient]):
     policy = call.health_system.verification_policy
     session_store.put(str(call.id), "identifiers", {})
-    failures = attempt_limits.record_call_failure(call)
+    failures = attempt_limits.call_failures(call)  # this turn was counted before the search
     attempt_limits.record_caller_failure(call_sessions.caller_phone(call))
     for candidate in candidates:
         attempt_limits.record_patient_failure(policy, candidate.id)
@@ -132,9 +132,13 @@ def submit(*, call: CallSession, identifiers: dict, request) -> NeedsMore | Veri
     if not sets:
         missing = missing_for_next_set(policy.factor_sets, policy.name_parts_required, given, _preset(call))
         return NeedsMore(missing=missing, attempts_left=call_sessions.attempts_left(call), say=ASK_SAY)
+    if not attempt_limits.reserve_attempt(call, policy):  # concurrent turns have used up this call's attempts
+        _leave_unverified(call, CallState.ESCALATED)
+        raise _escalate(call)
     try:
         candidates = _search(call, given)
     except (EHRError, TimeoutError):
+        attempt_limits.give_back_attempt(call)
         transfer = transfer_for(health_system=call.health_system, purpose=Purpose.VERIFICATION)
         raise Unavailable(reason="ehr_unavailable", transfer=transfer, say=EHR_DOWN_SAY) from None
     matched = [p for p in candidates if satisfies(p, given)]

@@ -1,6 +1,7 @@
 """Every outbound EHR HTTP request: one pooled client per process, bounded, retried only when safe.
 
-- One aiohttp session (keep-alive pool, no cookie jar) per I/O loop; call only from `io_loop`.
+- One aiohttp session (keep-alive pool, no cookie jar, HTTPS_PROXY honoured) per I/O loop; call
+  only from `io_loop`.
   Callers get an `EHRResponse` (status, headers, body read in full), never a library object.
 - Per attempt: connect/read timeouts from the connection, never longer than what is left of the
   agent request's deadline; the deadline covers waits, retries and backoff too.
@@ -61,6 +62,7 @@ def _session() -> aiohttp.ClientSession:
         session = _sessions[loop] = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),  # no EHR cookie is ever sent back, to any health system
+            trust_env=True,  # an egress proxy from HTTPS_PROXY / NO_PROXY, as the httpx client honoured
             headers={"User-Agent": "voice-ehr-gateway"},
         )
         atexit.register(_close, loop, session)
