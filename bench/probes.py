@@ -172,8 +172,9 @@ IDLE_S = 1.0
 async def idle_wake(store: aioredis.Redis, rounds: int = 10) -> dict:
     """What this machine adds to a round trip to a process that sat idle (Redis PING, ms, p50).
 
-    On a quiet VM an idle vCPU halts, and waking it costs milliseconds: every quiet-probe figure pays
-    this once per hop to a process (gateway worker, Redis, Postgres, the sandbox) that had been idle.
+    On this VM a process that sat idle answers its first request milliseconds late: every quiet-probe
+    figure pays this once per hop to a process (gateway worker, Redis, Postgres, the sandbox) that had
+    been idle; under load nothing sits idle.
     """
     busy, idle = [], []
     for _ in range(rounds):
