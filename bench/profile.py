@@ -9,7 +9,7 @@ LAYERS = (
     ("Postgres (psycopg, pool)", ("psycopg",)),
     ("Redis (redis-py, django-redis)", ("redis/", "django_redis")),
     ("encryption (Fernet)", ("cryptography",)),
-    ("EHR HTTP client (httpx)", ("httpx", "httpcore", "h11")),
+    ("EHR HTTP client (aiohttp)", ("aiohttp", "yarl", "multidict")),
     ("Django ORM", ("django/db",)),
     ("thread hand-offs (asgiref, executors)", ("asgiref", "concurrent/futures", "threading.py")),
     ("gateway code", ("calls/", "ehr_integrations/", "audit/", "compliance/", "config/")),

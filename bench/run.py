@@ -82,12 +82,16 @@ async def gateway_phase(
         )
         monitor.start()
         under_load = asyncio.create_task(load_probes(args, w, http, sandbox, store, rec))
-        await play(
-            rec,
-            args.calls,
-            args.ramp,
-            lambda i: gateway_call(http, rec, w.slug, w.callers[i], Pacer(args.speech, i)),
-        )
+        try:
+            await play(
+                rec,
+                args.calls,
+                args.ramp,
+                lambda i: gateway_call(http, rec, w.slug, w.callers[i], Pacer(args.speech, i)),
+            )
+        except BaseException:
+            under_load.cancel()
+            raise
         monitor.stop()
         probed = await under_load
     return rec, monitor, redis_before, first_seq, probed

@@ -42,7 +42,8 @@ def reserve_attempt(call: CallSession, policy: VerificationPolicy) -> bool:
     Counting first means concurrent turns on one call cannot make more guesses than the limit
     allows: the count is taken atomically, and a turn that finds none left is never searched.
     """
-    taken = CallSession.objects.filter(pk=call.pk, failed_attempts__lt=policy.max_failures_per_call).update(
+    limit = max(1, policy.max_failures_per_call)  # a limit of 0 still allows the one guess that fails
+    taken = CallSession.objects.filter(pk=call.pk, failed_attempts__lt=limit).update(
         failed_attempts=F("failed_attempts") + 1
     )
     call.failed_attempts = call_failures(call)

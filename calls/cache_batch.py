@@ -24,7 +24,6 @@ for i = 3, #KEYS do redis.call('EXPIRE', KEYS[i], ttl) end
 redis.call('SET', KEYS[2], ARGV[3], 'EX', ttl)
 return values
 """
-_scripts: dict[int, object] = {}
 
 
 def renew(keys: list[str], *, stamp: tuple[str, object], ttl: int) -> None:
@@ -56,10 +55,8 @@ def read_if_owner(
         renew([owner_key, *read, *renew_also], stamp=stamp, ttl=ttl)
         return found
     client = cache.client
-    redis = client.get_client(write=True)
-    script = _scripts.get(id(redis))
-    if script is None:
-        script = _scripts[id(redis)] = redis.register_script(_READ_IF_OWNER)
+    # A Script per call (it only hashes the text): under ASGI each request has a client of its own.
+    script = client.get_client(write=True).register_script(_READ_IF_OWNER)
     keys = [client.make_key(key) for key in (owner_key, stamp[0], *read, *renew_also)]
     values = script(keys=keys, args=[client.encode(owner), ttl, client.encode(stamp[1]), len(read)])
     if values is None:

@@ -133,12 +133,16 @@ def submit(*, call: CallSession, identifiers: dict, request) -> NeedsMore | Veri
         missing = missing_for_next_set(policy.factor_sets, policy.name_parts_required, given, _preset(call))
         return NeedsMore(missing=missing, attempts_left=call_sessions.attempts_left(call), say=ASK_SAY)
     if not attempt_limits.reserve_attempt(call, policy):  # concurrent turns have used up this call's attempts
-        _leave_unverified(call, CallState.ESCALATED)
+        access_log.record(call=call, request=request, action="verify", outcome="denied", patient_reference=None)
+        if not _leave_unverified(call, CallState.ESCALATED):
+            return _decided_elsewhere(call)
         raise _escalate(call)
     try:
         candidates = _search(call, given)
-    except (EHRError, TimeoutError):
+    except BaseException as exc:  # no verdict: the turn does not count (a verdict, even a crash after it, does)
         attempt_limits.give_back_attempt(call)
+        if not isinstance(exc, EHRError | TimeoutError):
+            raise
         transfer = transfer_for(health_system=call.health_system, purpose=Purpose.VERIFICATION)
         raise Unavailable(reason="ehr_unavailable", transfer=transfer, say=EHR_DOWN_SAY) from None
     matched = [p for p in candidates if satisfies(p, given)]

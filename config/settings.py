@@ -251,7 +251,7 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # httpx logs every request URL at INFO; FHIR search URLs carry identifiers.
+    # httpx (the demo's agent and the tests' clients) logs every request URL at INFO; URLs can carry identifiers.
     "loggers": {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},

@@ -11,6 +11,7 @@ it; a copy is still never used after LOCAL_CACHE_SECONDS.
 """
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Hashable
@@ -56,16 +57,21 @@ class LocalCache:
         return value
 
     def _refresh(self, key: Hashable, load: Callable[[], Any], generation: int) -> None:
+        value, failed = None, False
         try:
             value = load()
-        except Exception:  # the copy in hand stays until it expires; the next miss reads again
-            logger.warning("background refresh of %s failed", self.name, exc_info=True)
-            value = None
+        except Exception as exc:  # the copy in hand stays until it expires; the next miss reads again
+            logger.warning("background refresh of %s failed: %s", self.name, type(exc).__name__)
+            failed = True
         finally:
             connection.close()  # this thread's connection goes back; it holds none between refreshes
         with self._lock:
             self._refreshing.discard(key)
-            if value is not None and generation == self._generation:
+            if generation != self._generation or failed:
+                return
+            if value is None:  # gone (a revoked key, a deleted system): not served any longer
+                self._entries.pop(key, None)
+            else:
                 self._entries[key] = (value, time.monotonic())
 
     def get(self, key: Hashable) -> Any:
@@ -93,6 +99,18 @@ class LocalCache:
             post_save.connect(self.clear, sender=model, weak=False, dispatch_uid=(self.name, model, "save"))
             post_delete.connect(self.clear, sender=model, weak=False, dispatch_uid=(self.name, model, "delete"))
         return self
+
+
+def _after_fork_in_child() -> None:
+    """A forked child has no refresh thread (nor one holding a lock): start afresh."""
+    global _refresher
+    _refresher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="config-refresh")
+    for cache in _ALL:
+        cache._lock = threading.Lock()
+        cache._refreshing = set()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def clear_all() -> None:

@@ -1,7 +1,7 @@
 """Every outbound EHR HTTP request: one pooled client per process, bounded, retried only when safe.
 
-- One aiohttp session (keep-alive pool, no cookie jar, HTTPS_PROXY honoured) per I/O loop; call
-  only from `io_loop`.
+- One aiohttp session (keep-alive pool, no cookie jar, no netrc) per I/O loop; call only from
+  `io_loop`. An egress proxy comes from HTTPS_PROXY / HTTP_PROXY / NO_PROXY, read once per host.
   Callers get an `EHRResponse` (status, headers, body read in full), never a library object.
 - Per attempt: connect/read timeouts from the connection, never longer than what is left of the
   agent request's deadline; the deadline covers waits, retries and backoff too.
@@ -17,15 +17,18 @@ Nothing here logs a URL (FHIR search URLs carry identifiers) or a header.
 import asyncio
 import atexit
 import contextlib
+import functools
 import ipaddress
 import json
 import logging
+import os
 import random
 import time
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 
@@ -39,6 +42,7 @@ IDEMPOTENT = frozenset({"GET", "HEAD"})
 BACKOFF_BASE_S = 0.1
 BACKOFF_CAP_S = 2.0
 MAX_CONNECTIONS = 400  # per process, across health systems
+MAX_PER_HOST = 200  # one hung EHR cannot hold every connection of the process
 KEEPALIVE_S = 30.0
 _sessions: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession]" = weakref.WeakKeyDictionary()
 
@@ -58,20 +62,29 @@ def _session() -> aiohttp.ClientSession:
     loop = asyncio.get_running_loop()
     session = _sessions.get(loop)
     if session is None or session.closed:
-        connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS, limit_per_host=0, keepalive_timeout=KEEPALIVE_S)
+        connector = aiohttp.TCPConnector(
+            limit=MAX_CONNECTIONS, limit_per_host=MAX_PER_HOST, keepalive_timeout=KEEPALIVE_S
+        )
         session = _sessions[loop] = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),  # no EHR cookie is ever sent back, to any health system
-            trust_env=True,  # an egress proxy from HTTPS_PROXY / NO_PROXY, as the httpx client honoured
+            trust_env=False,  # never ~/.netrc credentials; the proxy is chosen by `_proxy_for`
             headers={"User-Agent": "voice-ehr-gateway"},
         )
-        atexit.register(_close, loop, session)
+        atexit.register(_close, loop, session, os.getpid())
     return session
 
 
-def _close(loop: asyncio.AbstractEventLoop, session: aiohttp.ClientSession) -> None:
-    """At process exit, close the pool on its loop (else aiohttp reports it unclosed)."""
-    if loop.is_running() and not session.closed:
+@functools.lru_cache(maxsize=256)
+def _proxy_for(scheme: str, host: str) -> str | None:
+    """The egress proxy for this scheme and host from the environment (NO_PROXY honoured), or None."""
+    proxy = getproxies().get(scheme)
+    return None if proxy is None or proxy_bypass(host) else proxy
+
+
+def _close(loop: asyncio.AbstractEventLoop, session: aiohttp.ClientSession, pid: int) -> None:
+    """At process exit, close the pool on its loop (else aiohttp reports it unclosed); not in a fork."""
+    if pid == os.getpid() and loop.is_running() and not session.closed:
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(session.close(), loop).result(timeout=1)
 
@@ -140,7 +153,12 @@ async def _attempt(
     try:
         async with asyncio.timeout(remaining):
             async with _session().request(
-                method, url, allow_redirects=False, timeout=_timeout(config, remaining), **_request_options(kwargs)
+                method,
+                url,
+                allow_redirects=False,
+                timeout=_timeout(config, remaining),
+                proxy=_proxy_for(urlsplit(url).scheme, host_of(url)),
+                **_request_options(kwargs),
             ) as answer:
                 response = EHRResponse(answer.status, answer.headers, await answer.read())
     except TimeoutError:  # aiohttp's connect and read timeouts are TimeoutErrors too
@@ -149,7 +167,7 @@ async def _attempt(
         return None, EHRUnavailable("tls_error")
     except aiohttp.ClientConnectorError:
         return None, EHRUnavailable("connect_error")
-    except aiohttp.ClientError:
+    except (aiohttp.ClientError, ValueError, OSError):  # ValueError: e.g. a header the EHR's token made invalid
         return None, EHRUnavailable("transport_error")
     return response, classify(response)
 

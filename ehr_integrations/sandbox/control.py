@@ -72,7 +72,7 @@ async def clear_faults(request: web.Request) -> web.Response:
 async def read_log(request: web.Request) -> web.Response:
     """The request log; `?after=<seq>` and `?client_id=` narrow it (a long run's log is large)."""
     after = request.query.get("after", "0")
-    if not after.isdigit():
+    if not (after.isascii() and after.isdigit()):
         return web.json_response({"after": "must be a whole number"}, status=400)
     return web.json_response(request.app[STATE].log.entries(after=int(after), client_id=request.query.get("client_id")))
 

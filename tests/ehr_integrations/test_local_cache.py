@@ -51,22 +51,25 @@ def _wait_for(condition, timeout=2.0):
     return condition()
 
 
+LIFETIME_S = 1.2
+
+
 def _past_half_its_time(settings, name: str) -> local_cache.LocalCache:
-    """A cache of 0.4 s whose copy "v1" of "k" is 0.25 s old: due for a refresh, not expired."""
-    settings.LOCAL_CACHE_SECONDS = 0.4
+    """A cache of 1.2 s whose copy "v1" of "k" is 0.7 s old: due for a refresh, not expired."""
+    settings.LOCAL_CACHE_SECONDS = LIFETIME_S
     cache = local_cache.LocalCache(name)
     cache.get_or_load("k", lambda: "v1")
-    time.sleep(0.25)
+    time.sleep(0.7)
     return cache
 
 
 def test_a_copy_in_use_is_read_again_in_the_background_before_it_expires(settings):
     cache = _past_half_its_time(settings, "test-refresh-ahead")
     started = time.monotonic()
-    assert cache.get_or_load("k", lambda: time.sleep(0.2) or "v2") == "v1"  # answered at once
-    assert time.monotonic() - started < 0.1
+    assert cache.get_or_load("k", lambda: time.sleep(0.3) or "v2") == "v1"  # answered at once
+    assert time.monotonic() - started < 0.25
     assert _wait_for(lambda: cache.get("k") == "v2")
-    time.sleep(0.3)  # v1 would have expired by now; the refreshed copy has not
+    time.sleep(0.6)  # v1 would have expired by now; the refreshed copy has not
     assert cache.get_or_load("k", lambda: "v3") == "v2"
 
 
@@ -76,7 +79,7 @@ def test_a_refresh_that_began_before_a_clear_does_not_bring_back_the_old_copy(se
     cache.get_or_load("k", lambda: release.wait(2) and "read before the change")
     cache.clear()  # a local save: the refresh in flight read the old rows
     release.set()
-    time.sleep(0.1)
+    time.sleep(0.2)
     assert cache.get_or_load("k", lambda: "read after the change") == "read after the change"
 
 
@@ -87,7 +90,14 @@ def test_a_failed_background_refresh_keeps_the_copy_until_it_expires(settings):
         raise RuntimeError("database down")
 
     assert cache.get_or_load("k", broken) == "v1"
-    time.sleep(0.05)
+    time.sleep(0.1)
     assert cache.get("k") == "v1"
-    time.sleep(0.15)  # expired now: the next read waits for the database again
+    time.sleep(0.5)  # expired now: the next read waits for the database again
     assert cache.get_or_load("k", lambda: "v2") == "v2"
+
+
+def test_a_copy_that_is_gone_when_refreshed_is_not_served_any_longer(settings):
+    cache = _past_half_its_time(settings, "test-refresh-gone")
+    assert cache.get_or_load("k", lambda: None) == "v1"  # e.g. the API key was revoked meanwhile
+    assert _wait_for(lambda: cache.get("k") is None)
+    assert cache.get_or_load("k", lambda: None) is None

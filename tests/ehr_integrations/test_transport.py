@@ -146,3 +146,30 @@ def test_an_agent_request_never_exceeds_its_deadline_by_more_than_100ms(sandbox,
         with pytest.raises(EHRUnavailable):
             _search(client, seconds=budget)
         assert time.monotonic() - started <= budget + 0.1
+
+
+@pytest.mark.django_db
+def test_a_request_the_http_client_refuses_to_send_is_a_transport_error_not_a_crash(sandbox):
+    client = _client(sandbox, max_retries=0)
+    config = client.config
+    deadline = deadline_in(5)
+    request = transport.send(
+        config, "GET", f"{config.fhir_base_url}/metadata", endpoint="metadata", deadline=deadline,
+        headers={"X-Injected": "a\r\nSet-Cookie: b"},  # e.g. a token endpoint's hostile access_token
+    )  # fmt: skip
+    with pytest.raises(EHRUnavailable) as failed:
+        run_sync(request, deadline=deadline)
+    assert failed.value.reason == "transport_error"
+    assert fhir_requests(sandbox) == []
+
+
+def test_the_egress_proxy_comes_from_the_environment_and_no_proxy_is_honoured(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "fhir.inside.example,localhost")
+    transport._proxy_for.cache_clear()
+    try:
+        assert transport._proxy_for("https", "fhir.example.org") == "http://proxy.internal:3128"
+        assert transport._proxy_for("https", "fhir.inside.example") is None
+        assert transport._proxy_for("http", "fhir.example.org") is None  # no HTTP_PROXY set
+    finally:
+        transport._proxy_for.cache_clear()

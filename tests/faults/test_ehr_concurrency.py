@@ -2,7 +2,8 @@
 
 Under 1,000 concurrent calls a gateway process keeps a hundred or more EHR requests in flight.
 With one httpx pool this took 3-4x the EHR's latency (httpcore scans every pooled connection for
-every request); the transport now spreads requests over small pools (transport.POOL_SHARDS).
+every request); the transport then spread requests over 16 small httpx pools, and now uses one
+aiohttp session per I/O loop, whose pool keeps idle connections per host.
 """
 
 import asyncio
