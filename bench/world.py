@@ -15,11 +15,11 @@ SCOPES = (
     "system/MedicationDispense.read system/Communication.read system/Practitioner.read system/Location.read"
 )
 SLUG = "bench"
-GATEWAY_CLIENT = "gw-bench"
+GATEWAY_CLIENT = f"gw-{SLUG}"  # the client id tests.builders gives a health system
 # Probes during the load use a health system of their own, wired to the same sandbox under its own
 # EHR client id, so their EHR requests can be told apart in the sandbox's log.
 PROBE_SLUG = "bench-probe"
-PROBE_CLIENT = "gw-bench-probe"
+PROBE_CLIENT = f"gw-{PROBE_SLUG}"
 BASELINE_CLIENT = "direct-fhir-agent"
 
 
@@ -64,12 +64,13 @@ def build(sandbox, *, callers: int) -> World:
     """Configure the health systems (the load's, and the probes' during the load) and the agent client;
     register the gateway's and the baseline's EHR clients with the sandbox."""
     from tests import builders
+    from tests.ehr_integrations.sandbox_systems import secret_system
 
-    scopes = SCOPES.split()
-    system = _wired(sandbox, SLUG, GATEWAY_CLIENT, scopes)
-    probe_system = _wired(sandbox, PROBE_SLUG, PROBE_CLIENT, scopes)
+    # client_secret_basic, client id "gw-<slug>"; timeouts, retries and breaker at the production defaults
+    system = secret_system(sandbox, slug=SLUG, vendor=sandbox.flavour)
+    probe_system = secret_system(sandbox, slug=PROBE_SLUG, vendor=sandbox.flavour)
     baseline_secret = secrets.token_urlsafe(24)
-    sandbox.register_client(BASELINE_CLIENT, scopes=scopes, auth="client_secret_basic", secret=baseline_secret)
+    sandbox.register_client(BASELINE_CLIENT, scopes=SCOPES.split(), auth="client_secret_basic", secret=baseline_secret)
     agent = builders.agent_client("Bench Voice", system, probe_system)
     return World(
         slug=SLUG,
@@ -81,22 +82,6 @@ def build(sandbox, *, callers: int) -> World:
         baseline_secret=baseline_secret,
         callers=ordinary_callers(sandbox, callers),
     )
-
-
-def _wired(sandbox, slug: str, client_id: str, scopes: list[str]):
-    """A health system on the sandbox whose gateway EHR client (client_secret_basic) the sandbox knows."""
-    from tests import builders
-
-    system = builders.health_system(slug=slug, vendor=sandbox.flavour, fhir_base_url=sandbox.fhir_url)
-    connection = system.connection
-    connection.auth_method = "client_secret_basic"
-    connection.client_id = client_id
-    connection.token_url = sandbox.token_url
-    secret = secrets.token_urlsafe(24)
-    connection.set_client_secret(secret)
-    connection.save()  # timeouts, retries and breaker stay at the model's production defaults
-    sandbox.register_client(client_id, scopes=scopes, auth="client_secret_basic", secret=secret)
-    return system
 
 
 def ordinary_callers(sandbox, count: int) -> list[dict]:

@@ -14,22 +14,13 @@ from django.db.models import F
 
 from calls.models import CallSession
 from ehr_integrations.models import VerificationPolicy
+from ehr_integrations.shared_cache import incr_or_create
 
 HOUR = 3600
 
 
 def _digest(kind: str, value: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
-
-
-def _incr(key: str, timeout: int) -> int:
-    if cache.add(key, 1, timeout=timeout):
-        return 1
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=timeout)
-        return 1
 
 
 def call_failures(call: CallSession) -> int:
@@ -46,14 +37,12 @@ def reserve_attempt(call: CallSession, policy: VerificationPolicy) -> bool:
     taken = CallSession.objects.filter(pk=call.pk, failed_attempts__lt=limit).update(
         failed_attempts=F("failed_attempts") + 1
     )
-    call.failed_attempts = call_failures(call)
-    return bool(taken)
+    return bool(taken)  # the turn's verdict reads the count afresh (`call_failures`)
 
 
 def give_back_attempt(call: CallSession) -> None:
     """The EHR gave no verdict (it was unavailable): the turn does not count."""
     CallSession.objects.filter(pk=call.pk, failed_attempts__gt=0).update(failed_attempts=F("failed_attempts") - 1)
-    call.failed_attempts = call_failures(call)
 
 
 def caller_blocked(policy: VerificationPolicy, caller_phone: str | None) -> bool:
@@ -65,7 +54,7 @@ def caller_blocked(policy: VerificationPolicy, caller_phone: str | None) -> bool
 
 def record_caller_failure(caller_phone: str | None) -> None:
     if caller_phone:
-        _incr(f"vlimit:caller:{_digest('caller', caller_phone)}", HOUR)
+        incr_or_create(f"vlimit:caller:{_digest('caller', caller_phone)}", HOUR)
 
 
 def _patient_key(health_system_id: int, patient_id: str) -> str:
@@ -78,7 +67,7 @@ def patient_locked(policy: VerificationPolicy, patient_id: str) -> bool:
 
 def record_patient_failure(policy: VerificationPolicy, patient_id: str) -> None:
     key = _patient_key(policy.health_system_id, patient_id)
-    count = _incr(f"vlimit:patient:{key}", policy.patient_window_minutes * 60)
+    count = incr_or_create(f"vlimit:patient:{key}", policy.patient_window_minutes * 60)
     if count >= policy.max_failures_per_patient:
         cache.set(f"vlimit:lock:{key}", 1, timeout=policy.patient_lockout_minutes * 60)
 

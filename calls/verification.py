@@ -69,8 +69,7 @@ def _fail(call: CallSession, request, given: dict, candidates: list[FlatPatient]
     access_log.record(call=call, request=request, action="verify", outcome="denied", patient_reference=reference)
     left = max(0, policy.max_failures_per_call - failures)
     if left == 0:
-        _leave_unverified(call, CallState.ESCALATED)
-        raise _escalate(call)
+        return _escalate_unverified(call)
     missing = missing_for_next_set(policy.factor_sets, policy.name_parts_required, {}, _preset(call))
     return NeedsMore(missing=missing, attempts_left=left, say=RETRY_SAY)
 
@@ -82,6 +81,13 @@ def _leave_unverified(call: CallSession, state: str, **fields) -> bool:
     it was verified (the session store's facts, which tool calls trust, say verified).
     """
     return bool(CallSession.objects.filter(pk=call.pk, state=CallState.UNVERIFIED).update(state=state, **fields))
+
+
+def _escalate_unverified(call: CallSession) -> Verified:
+    """Escalate the call (raises Escalate), unless a concurrent turn or `end` decided it first."""
+    if not _leave_unverified(call, CallState.ESCALATED):
+        return _decided_elsewhere(call)
+    raise _escalate(call)
 
 
 def _decided_elsewhere(call: CallSession) -> Verified:
@@ -134,22 +140,21 @@ def submit(*, call: CallSession, identifiers: dict, request) -> NeedsMore | Veri
         return NeedsMore(missing=missing, attempts_left=call_sessions.attempts_left(call), say=ASK_SAY)
     if not attempt_limits.reserve_attempt(call, policy):  # concurrent turns have used up this call's attempts
         access_log.record(call=call, request=request, action="verify", outcome="denied", patient_reference=None)
-        if not _leave_unverified(call, CallState.ESCALATED):
-            return _decided_elsewhere(call)
-        raise _escalate(call)
+        return _escalate_unverified(call)
+    # No verdict from the EHR, the turn does not count; a verdict does (even if something fails after it).
     try:
         candidates = _search(call, given)
-    except BaseException as exc:  # no verdict: the turn does not count (a verdict, even a crash after it, does)
+    except (EHRError, TimeoutError):
         attempt_limits.give_back_attempt(call)
-        if not isinstance(exc, EHRError | TimeoutError):
-            raise
         transfer = transfer_for(health_system=call.health_system, purpose=Purpose.VERIFICATION)
         raise Unavailable(reason="ehr_unavailable", transfer=transfer, say=EHR_DOWN_SAY) from None
+    except BaseException:
+        attempt_limits.give_back_attempt(call)
+        raise
     matched = [p for p in candidates if satisfies(p, given)]
     if len(matched) > 1:
         access_log.record(call=call, request=request, action="verify", outcome="denied", patient_reference=None)
-        _leave_unverified(call, CallState.ESCALATED)
-        raise _escalate(call)
+        return _escalate_unverified(call)
     if len(matched) == 1 and not attempt_limits.patient_locked(policy, matched[0].id):
         return _succeed(call, request, matched[0], sets[0])
     return _fail(call, request, given, candidates)

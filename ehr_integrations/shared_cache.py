@@ -88,13 +88,16 @@ class _Native:
         return int(await self._incr(keys=[self._key(key)], args=[_px(timeout)]))
 
 
-def _incr_or_create(key: str, timeout: float) -> int:
+def incr_or_create(key: str, timeout: float) -> int:
+    """Blocking (sync callers, and the thread pool): add one, creating the counter (expiring after
+    `timeout`) when absent."""
+    if cache.add(key, 1, timeout):
+        return 1
     try:
         return cache.incr(key)
-    except ValueError:
-        if cache.add(key, 1, timeout):
-            return 1
-        return cache.incr(key)
+    except ValueError:  # it expired between the add and the incr
+        cache.add(key, 1, timeout)
+        return 1
 
 
 class _Threaded:
@@ -120,7 +123,7 @@ class _Threaded:
         await self._run(cache.delete, key)
 
     async def incr(self, key: str, timeout: float) -> int:
-        return int(await self._run(_incr_or_create, key, timeout))
+        return int(await self._run(incr_or_create, key, timeout))
 
 
 _THREADED = _Threaded()
