@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 
-from calls.api_keys import issue_key
+from calls.edges.api_keys import issue_key
 from calls.models import AgentClient, ApiKey, CallSession, FollowUp, WebhookSecret
 from compliance import encryption
 

@@ -5,4 +5,4 @@ class CallsConfig(AppConfig):
     name = "calls"
 
     def ready(self) -> None:
-        from calls import schema  # noqa: F401  (registers the Api-Key scheme with drf-spectacular)
+        from calls.edges import schema  # noqa: F401  (registers the Api-Key scheme with drf-spectacular)

@@ -1,4 +1,4 @@
-"""What call services answer with: result values and typed refusals, rendered in calls/envelope.py."""
+"""What call services answer with: result values and typed refusals, rendered in calls/edges/envelope.py."""
 
 from dataclasses import dataclass, field
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from calls.consumers import CallEventsConsumer
+from calls.edges.consumers import CallEventsConsumer
 
 websocket_urlpatterns: list = [
     path("ws/calls/<uuid:call_id>/", CallEventsConsumer.as_asgi()),

@@ -2,7 +2,8 @@
 
 from celery import shared_task
 
-from calls import followups, sweeper
+from calls.session import sweeper
+from calls.tools import followups
 
 
 @shared_task(ignore_result=True)

@@ -1,8 +1,8 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from calls import views
-from calls.webhooks.views import WebhookView
+from calls.edges import views
+from calls.edges.webhooks.views import WebhookView
 
 urlpatterns = [
     path("api/v1/calls", views.CallsView.as_view(), name="calls"),

@@ -8,7 +8,7 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
 
-from calls.mcp_server import McpMount  # noqa: E402  (needs the app registry)
+from calls.edges.mcp_server import McpMount  # noqa: E402  (needs the app registry)
 from calls.routing import websocket_urlpatterns  # noqa: E402
 from config.gc_freeze import freeze_loaded_objects  # noqa: E402
 

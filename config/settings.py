@@ -170,12 +170,12 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
 MEDIA_URL = "media/"
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["calls.api_auth.ApiKeyAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["calls.edges.api_auth.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "calls.envelope.exception_handler",
+    "EXCEPTION_HANDLER": "calls.edges.envelope.exception_handler",
     "UNAUTHENTICATED_USER": None,
     # `?format=` belongs to the contract (GET /api/v1/tools?format=openai), not to DRF's renderer choice.
     "URL_FORMAT_OVERRIDE": None,
@@ -213,7 +213,7 @@ SPECTACULAR_SETTINGS = {
 # Gateway behaviour.
 SANDBOX_URL = env.str("SANDBOX_URL", default="")
 SESSION_IDLE_TTL_SECONDS = env.int("SESSION_IDLE_TTL_SECONDS", default=30 * 60)
-# How long a process trusts its copy of configuration and API keys (ehr_integrations/local_cache.py).
+# How long a process trusts its copy of configuration and API keys (ehr_integrations/transport/local_cache.py).
 LOCAL_CACHE_SECONDS = env.float("LOCAL_CACHE_SECONDS", default=5.0)
 
 # EHR connectivity (ehr_integrations: token_cache, signing_keys, jwks). Short values in tests only.

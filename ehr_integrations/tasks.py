@@ -6,7 +6,8 @@ signing-key rotation hourly (each run only acts when a key is due).
 
 from celery import shared_task
 
-from ehr_integrations import fhir_client, signing_keys, token_cache
+from ehr_integrations.auth import signing_keys, token_cache
+from ehr_integrations.fhir import client as fhir_client
 from ehr_integrations.models import AuthMethod, HealthSystem
 
 

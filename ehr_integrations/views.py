@@ -4,7 +4,7 @@ from django.conf import settings
 from django.http import Http404, JsonResponse
 from django.views.decorators.http import require_GET
 
-from ehr_integrations import signing_keys
+from ehr_integrations.auth import signing_keys
 from ehr_integrations.models import HealthSystem
 
 

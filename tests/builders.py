@@ -2,7 +2,7 @@
 
 import datetime
 
-from calls.api_keys import issue_key
+from calls.edges.api_keys import issue_key
 from calls.models import AgentClient
 from compliance.models import AgreementStatus, BusinessAssociate, BusinessAssociateAgreement
 from ehr_integrations.models import EHRConnection, HealthSystem, TransferTarget, VerificationPolicy

@@ -6,7 +6,7 @@ from django.core.cache import cache
 from django.db.backends.signals import connection_created
 
 from compliance.roles import COMPLIANCE_OFFICER, ONBOARDING_ENGINEER
-from ehr_integrations import local_cache
+from ehr_integrations.transport import local_cache
 from tests import builders
 from tests.audit.unwritable import audit_log_unwritable as _audit_log_unwritable
 

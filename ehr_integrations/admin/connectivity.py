@@ -15,9 +15,11 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from compliance.encryption import SecretUnreadable
-from ehr_integrations import breaker, connection_check, io_loop, scopes, shared_cache, signing_keys, token_cache
-from ehr_integrations.connection_config import connection_config
+from ehr_integrations.auth import scopes, signing_keys, token_cache
+from ehr_integrations.auth.connection_config import connection_config
 from ehr_integrations.models import EHRConnection, HealthSystem, KeyStatus
+from ehr_integrations.setup import connection_check
+from ehr_integrations.transport import breaker, io_loop, shared_cache
 
 ADMIN_READ_TIMEOUT_S = 2.0
 CONNECTIVITY_FIELDS = [

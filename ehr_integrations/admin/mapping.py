@@ -7,10 +7,10 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from audit.errors import AuditUnavailable
-from ehr_integrations import mapping_preview
 from ehr_integrations.errors import EHRError
-from ehr_integrations.mapping import rule_fields
 from ehr_integrations.models import FlatResource, HealthSystem, MappingRule
+from ehr_integrations.normalize.mapping import rule_fields
+from ehr_integrations.setup import mapping_preview
 
 FIELDS_HELP = "; ".join(f"{resource}: {', '.join(rule_fields(resource))}" for resource in FlatResource.values)
 

@@ -33,7 +33,7 @@ class MappingRule(models.Model):
 
     def clean(self) -> None:
         # Admin forms and config-as-code both call full_clean(), so this one check covers both paths.
-        from ehr_integrations.mapping import rule_fields, validate_expression
+        from ehr_integrations.normalize.mapping import rule_fields, validate_expression
 
         errors = {}
         if self.resource in FlatResource.values and self.field not in rule_fields(self.resource):

@@ -2,9 +2,9 @@ from collections.abc import Sequence
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from ehr_integrations.flat import Medication
-from ehr_integrations.mapping import Mapping
 from ehr_integrations.normalize import references
+from ehr_integrations.normalize.flat import Medication
+from ehr_integrations.normalize.mapping import Mapping
 from ehr_integrations.normalize.references import DRUGS, PEOPLE, Known, name_of, reference_key
 from ehr_integrations.normalize.values import code, count, flag, full_date, local_date, text
 

@@ -1,8 +1,8 @@
 from zoneinfo import ZoneInfo
 
-from ehr_integrations.flat import Message
-from ehr_integrations.mapping import Mapping
 from ehr_integrations.normalize import references
+from ehr_integrations.normalize.flat import Message
+from ehr_integrations.normalize.mapping import Mapping
 from ehr_integrations.normalize.references import SENDERS, Known, name_of
 from ehr_integrations.normalize.values import code, instant, text
 

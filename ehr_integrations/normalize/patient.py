@@ -1,6 +1,6 @@
-from ehr_integrations.flat import FlatPatient
 from ehr_integrations.identity import mrn_from_identifiers, normalize_phone, ssn_last4
-from ehr_integrations.mapping import Mapping
+from ehr_integrations.normalize.flat import FlatPatient
+from ehr_integrations.normalize.mapping import Mapping
 from ehr_integrations.normalize.values import code, full_date, text
 
 

@@ -5,7 +5,7 @@ import time
 import pytest
 from rest_framework.test import APIClient
 
-from calls import baa_gate, session_store
+from calls.session import baa_gate, session_store
 from ehr_integrations.models import EHRConnection
 from tests import builders
 from tests.calls.live_gateway import gateway, gateway_process  # noqa: F401  (fixtures)

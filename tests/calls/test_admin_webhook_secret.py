@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
+from calls.edges.webhooks.common import secret_for
 from calls.models import WebhookSecret
-from calls.webhooks.common import secret_for
 
 pytestmark = pytest.mark.django_db
 SECRET = "whsec-canary-5521"

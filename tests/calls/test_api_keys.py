@@ -3,7 +3,7 @@
 import pytest
 from django.utils import timezone
 
-from calls import api_keys
+from calls.edges import api_keys
 from calls.models import AgentClient, ApiKey
 
 pytestmark = pytest.mark.django_db

@@ -72,7 +72,7 @@ def test_agent_without_current_baa_cannot_open_calls(site):
 
 
 def test_terminated_baa_stops_phi_within_the_coverage_window(api, agent, patient):
-    from calls import baa_gate
+    from calls.session import baa_gate
     from compliance.models import BusinessAssociateAgreement
     from tests.calls.conftest import verified_call
 

@@ -3,7 +3,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from calls.api_keys import client_for_key
+from calls.edges.api_keys import client_for_key
 from calls.models import ApiKey
 
 

@@ -3,9 +3,9 @@
 import jsonschema
 import pytest
 
-from calls.agent_tools import AGENT_TOOLS, BY_NAME
-from calls.tool_specs import TOOLS
-from calls.views import OpenCallInput, VerifyInput
+from calls.edges.views import OpenCallInput, VerifyInput
+from calls.tools.agent_tools import AGENT_TOOLS, BY_NAME
+from calls.tools.tool_specs import TOOLS
 
 pytestmark = pytest.mark.django_db
 NAME = {"type": "string", "pattern": "^[a-zA-Z0-9_-]{1,64}$"}

@@ -8,7 +8,7 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from audit.models import AuditRecord
-from calls.agent_tools import AGENT_TOOLS
+from calls.tools.agent_tools import AGENT_TOOLS
 from tests.calls.conftest import open_call, wait_for_prefetch
 
 

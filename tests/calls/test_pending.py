@@ -6,8 +6,8 @@ import pytest
 from django.core.cache import cache
 
 from audit.models import AuditRecord
-from calls import fillers, latency
 from calls.models import FollowUp
+from calls.tools import fillers, latency
 from ehr_integrations.models import HealthSystem
 from tests.calls.conftest import verified_call, wait_for_prefetch
 
@@ -130,7 +130,7 @@ def test_a_failed_background_fetch_answers_unavailable_next_with_a_followup(api,
 
 
 def test_a_call_ended_while_its_fetch_runs_gets_nothing_stored(api, patient, sandbox):
-    from calls import session_store
+    from calls.session import session_store
 
     call_id = verified_call(api, patient)
     wait_for_prefetch(call_id)

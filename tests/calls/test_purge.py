@@ -7,9 +7,9 @@ from django.core.cache import cache
 from django.utils import timezone
 from django_redis import get_redis_connection
 
-from calls import session_store
 from calls.models import CallSession
-from calls.sweeper import end_abandoned_calls
+from calls.session import session_store
+from calls.session.sweeper import end_abandoned_calls
 from tests.calls.conftest import verified_call, wait_for_prefetch
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ import uuid
 import pytest
 from django.core.cache import cache
 
-from calls import session_store
+from calls.session import session_store
 
 LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "owned-read"}}
 

@@ -10,8 +10,8 @@ from django_redis import get_redis_connection
 from rest_framework.test import APIClient
 
 from audit.models import AuditRecord
-from calls import session_store
 from calls.models import FollowUp
+from calls.session import session_store
 from ehr_integrations.models import EHRConnection
 from tests import builders
 from tests.calls.conftest import verified_call, wait_for_prefetch

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from calls.transfers import target_for
+from calls.session.transfers import target_for
 from ehr_integrations.models import TransferTarget
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
+from calls.edges.webhooks.retell import sign
 from calls.models import CallSession, WebhookSecret
-from calls.webhooks.retell import sign
 from compliance import encryption
 
 pytestmark = pytest.mark.django_db

@@ -14,9 +14,9 @@ import django
 
 def main(slug: str, seconds: float) -> dict:
     django.setup()
-    from ehr_integrations import token_cache
+    from ehr_integrations.auth import token_cache
     from ehr_integrations.errors import EHRError
-    from ehr_integrations.fhir_client import connection_config, deadline_in, fhir_client, run_sync
+    from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client, run_sync
     from ehr_integrations.models import HealthSystem
 
     client = fhir_client(connection_config(HealthSystem.objects.get(slug=slug)))

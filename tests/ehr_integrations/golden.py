@@ -3,7 +3,7 @@
 from datetime import date
 from functools import cache
 
-from ehr_integrations.mapping import Mapping, build_mapping
+from ehr_integrations.normalize.mapping import Mapping, build_mapping
 from ehr_integrations.sandbox import flavours
 from ehr_integrations.sandbox.generate import generate
 from ehr_integrations.sandbox.population import Population

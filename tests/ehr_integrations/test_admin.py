@@ -3,8 +3,8 @@ import logging
 import pytest
 from django.urls import reverse
 
-from ehr_integrations.config_as_code import export_text
 from ehr_integrations.models import EHRConnection
+from ehr_integrations.setup.config_as_code import export_text
 
 CANARY = "canary-client-secret-5521"
 

@@ -3,9 +3,9 @@
 import pytest
 from django.urls import reverse
 
-from ehr_integrations import breaker, io_loop
-from ehr_integrations.connection_check import check_connection
 from ehr_integrations.models import EHRConnection, HealthSystem, KeyStatus, SigningKey
+from ehr_integrations.setup.connection_check import check_connection
+from ehr_integrations.transport import breaker, io_loop
 from tests.ehr_integrations.sandbox_systems import jwks_system, secret_system
 
 

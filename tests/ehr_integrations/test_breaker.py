@@ -10,10 +10,10 @@ import time
 import pytest
 from django.db import connection
 
-from ehr_integrations import breaker, io_loop
-from ehr_integrations.connection_config import BreakerPolicy
+from ehr_integrations.auth.connection_config import BreakerPolicy
 from ehr_integrations.errors import EHRRequestRejected, EHRUnavailable
-from ehr_integrations.fhir_client import connection_config, deadline_in, fhir_client, run_sync
+from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client, run_sync
+from ehr_integrations.transport import breaker, io_loop
 from tests.ehr_integrations.sandbox_systems import fhir_requests, secret_system
 
 POLICY = BreakerPolicy(failure_rate=0.5, min_calls=4, window_s=5, open_s=1, half_open_probes=2)
@@ -115,7 +115,7 @@ ONE_CALL_IN_ANOTHER_PROCESS = """
 import django, json, sys, time
 django.setup()
 from ehr_integrations.errors import EHRUnavailable
-from ehr_integrations.fhir_client import connection_config, deadline_in, fhir_client, run_sync
+from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client, run_sync
 from ehr_integrations.models import HealthSystem
 client = fhir_client(connection_config(HealthSystem.objects.get(slug="riverside")))
 run_sync(client.search("Patient", {"_count": "1"}, deadline=deadline_in(5), max_pages=1), deadline=deadline_in(5))

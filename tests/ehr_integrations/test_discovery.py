@@ -2,9 +2,9 @@
 
 import pytest
 
-from ehr_integrations import discovery
-from ehr_integrations.connection_config import connection_config
-from ehr_integrations.fhir_client import deadline_in, fhir_client, run_sync
+from ehr_integrations.auth import discovery
+from ehr_integrations.auth.connection_config import connection_config
+from ehr_integrations.fhir.client import deadline_in, fhir_client, run_sync
 from ehr_integrations.models import EHRConnection
 from tests import builders
 from tests.ehr_integrations.sandbox_systems import secret_system

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from ehr_integrations.errors import EHRAuthError, EHRRequestRejected
-from ehr_integrations.fhir_client import connection_config, deadline_in, fhir_client, run_sync
+from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client, run_sync
 from ehr_integrations.models import EHRConnection
 from tests.ehr_integrations.sandbox_systems import fhir_requests, jwks_system, secret_system, token_requests
 

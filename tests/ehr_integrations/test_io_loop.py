@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ehr_integrations import io_loop
+from ehr_integrations.transport import io_loop
 
 
 def test_a_task_that_fails_after_its_caller_gave_up_is_not_logged_as_unretrieved(caplog):

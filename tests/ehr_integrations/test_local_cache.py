@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from ehr_integrations import local_cache
-from ehr_integrations.connection_config import connection_config
+from ehr_integrations.auth.connection_config import connection_config
 from ehr_integrations.models import EHRConnection, HealthSystem
+from ehr_integrations.transport import local_cache
 from tests import builders
 
 

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ehr_integrations.flat import PATIENT_PUBLIC_FIELDS, field_names
-from ehr_integrations.mapping import build_mapping
 from ehr_integrations.normalize.appointments import appointment_references, normalize_appointment
+from ehr_integrations.normalize.flat import PATIENT_PUBLIC_FIELDS, field_names
+from ehr_integrations.normalize.mapping import build_mapping
 from ehr_integrations.normalize.medications import medication_references, normalize_medication
 from ehr_integrations.normalize.messages import message_references, normalize_message
 from ehr_integrations.normalize.patient import normalize_patient

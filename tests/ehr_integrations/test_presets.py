@@ -1,8 +1,8 @@
 import pytest
 
-from ehr_integrations.flat import field_names
-from ehr_integrations.mapping import INPUT_FIELDS, validate_expression
 from ehr_integrations.models import Vendor
+from ehr_integrations.normalize.flat import field_names
+from ehr_integrations.normalize.mapping import INPUT_FIELDS, validate_expression
 from ehr_integrations.presets import preset, vendors
 
 COMPUTED = {("patient", "mrn"), ("medication", "refills_remaining"), ("medication", "last_filled")}

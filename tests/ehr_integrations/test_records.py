@@ -6,11 +6,11 @@ from datetime import datetime
 
 import pytest
 
-from ehr_integrations import records
 from ehr_integrations.errors import EHRUnavailable
-from ehr_integrations.fhir_client import connection_config, deadline_in, fhir_client, run_sync
-from ehr_integrations.mapping import load_mapping
+from ehr_integrations.fhir import records
+from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client, run_sync
 from ehr_integrations.models import MappingRule
+from ehr_integrations.normalize.mapping import load_mapping
 from tests import builders
 from tests.calls.conftest import wire_to_sandbox
 from tests.ehr_integrations.golden import FLAVOURS, SITE_RULES

@@ -5,7 +5,7 @@ from email.utils import formatdate
 
 import pytest
 
-from ehr_integrations import retry_after
+from ehr_integrations.transport import retry_after
 
 
 def test_delay_seconds_form():

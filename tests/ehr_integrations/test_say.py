@@ -1,8 +1,8 @@
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ehr_integrations.flat import Appointment, FlatPatient, Medication, Message
-from ehr_integrations.say import say_appointments, say_medications, say_messages, say_patient
+from ehr_integrations.normalize.flat import Appointment, FlatPatient, Medication, Message
+from ehr_integrations.normalize.say import say_appointments, say_medications, say_messages, say_patient
 
 TZ = ZoneInfo("America/New_York")
 NOW = datetime(2025, 11, 24, 9, 0, tzinfo=TZ)

@@ -1,6 +1,6 @@
 """SMART v1 and v2 scope syntax, and whether a connection's scopes cover what each tool reads."""
 
-from ehr_integrations import scopes
+from ehr_integrations.auth import scopes
 
 DEFAULT = (
     "system/Patient.read system/Appointment.read system/MedicationRequest.read system/Medication.read "

@@ -10,9 +10,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from compliance import encryption
-from ehr_integrations import signing_keys, token_cache
+from ehr_integrations.auth import signing_keys, token_cache
 from ehr_integrations.errors import EHRError
-from ehr_integrations.fhir_client import connection_config, deadline_in, fhir_client, run_sync
+from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client, run_sync
 from ehr_integrations.models import EHRConnection, KeyStatus, SigningKey
 from tests.ehr_integrations.sandbox_systems import jwks_system
 

@@ -7,8 +7,8 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from ehr_integrations import signing_keys, smart_auth
-from ehr_integrations.connection_config import connection_config
+from ehr_integrations.auth import signing_keys, smart_auth
+from ehr_integrations.auth.connection_config import connection_config
 from ehr_integrations.errors import EHRAuthError
 from ehr_integrations.models import EHRConnection
 from tests import builders

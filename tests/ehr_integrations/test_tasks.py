@@ -5,8 +5,9 @@ from datetime import timedelta
 
 import pytest
 
-from ehr_integrations import tasks, token_cache
-from ehr_integrations.fhir_client import connection_config, deadline_in, fhir_client, run_sync
+from ehr_integrations import tasks
+from ehr_integrations.auth import token_cache
+from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client, run_sync
 from ehr_integrations.models import KeyStatus, SigningKey
 from tests.ehr_integrations.sandbox_systems import secret_system, token_requests
 

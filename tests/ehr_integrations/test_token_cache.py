@@ -10,8 +10,8 @@ from datetime import datetime
 import pytest
 from django.db import connection
 
-from ehr_integrations import token_cache
-from ehr_integrations.fhir_client import connection_config, deadline_in, fhir_client, run_sync
+from ehr_integrations.auth import token_cache
+from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client, run_sync
 from tests.ehr_integrations.sandbox_systems import fhir_requests, secret_system, token_requests
 
 LIFETIME_S = 3

@@ -7,10 +7,10 @@ from datetime import datetime
 
 import pytest
 
-from ehr_integrations import transport
 from ehr_integrations.errors import EHRRequestRejected, EHRUnavailable
-from ehr_integrations.fhir_client import connection_config, deadline_in, fhir_client, run_sync
+from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client, run_sync
 from ehr_integrations.models import EHRConnection
+from ehr_integrations.transport import http as transport
 from tests.ehr_integrations.sandbox_systems import fhir_requests, secret_system
 
 ONE_PATIENT = {"_count": "1"}

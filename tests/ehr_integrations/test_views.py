@@ -2,7 +2,7 @@
 
 import pytest
 
-from ehr_integrations import signing_keys
+from ehr_integrations.auth import signing_keys
 
 
 @pytest.mark.django_db

@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from ehr_integrations import io_loop
-from ehr_integrations.fhir_client import connection_config, deadline_in, fhir_client
+from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client
 from ehr_integrations.models import EHRConnection
+from ehr_integrations.transport import io_loop
 from tests import builders
 from tests.calls.conftest import wire_to_sandbox
 

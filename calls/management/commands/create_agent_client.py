@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from calls.api_keys import issue_key
+from calls.edges.api_keys import issue_key
 from calls.models import AgentClient
 from ehr_integrations.models import HealthSystem
 

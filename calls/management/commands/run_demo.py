@@ -17,11 +17,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import BaseCommand, call_command
 
-from calls.api_keys import issue_key
+from calls.edges.api_keys import issue_key
 from calls.models import AgentClient
 from compliance.models import AgreementStatus, BusinessAssociate, BusinessAssociateAgreement
-from ehr_integrations.config_as_code import apply_text
 from ehr_integrations.models import HealthSystem
+from ehr_integrations.setup.config_as_code import apply_text
 
 DEMO_YAML = Path(settings.BASE_DIR) / "docs" / "examples" / "riverside.yaml"
 

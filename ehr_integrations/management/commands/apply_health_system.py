@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ehr_integrations.config_as_code import apply_text
-from ehr_integrations.yaml_lines import YamlError
+from ehr_integrations.setup.config_as_code import apply_text
+from ehr_integrations.setup.yaml_lines import YamlError
 
 
 class Command(BaseCommand):

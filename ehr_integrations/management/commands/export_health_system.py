@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from ehr_integrations.config_as_code import export_text
 from ehr_integrations.models import HealthSystem
+from ehr_integrations.setup.config_as_code import export_text
 
 
 class Command(BaseCommand):

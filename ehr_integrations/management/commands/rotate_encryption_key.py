@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from ehr_integrations import signing_keys
+from ehr_integrations.auth import signing_keys
 
 
 class Command(BaseCommand):

@@ -1,0 +1,20 @@
+"""Vapi function tools whose server is the gateway's Vapi webhook (calls/edges/webhooks/vapi.py)."""
+
+from collections.abc import Sequence
+
+from calls.tools.agent_tools import AgentTool
+from calls.tools.fillers import GENERAL
+
+
+def render(tools: Sequence[AgentTool], *, base_url: str, health_system: str | None) -> list[dict]:
+    url = f"{base_url}/api/v1/webhooks/vapi/{health_system or '{health_system}'}"
+    return [
+        {
+            "type": "function",
+            "async": False,
+            "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+            "server": {"url": url, "headers": {"Authorization": "Api-Key {your key}"}},
+            "messages": [{"type": "request-start", "content": GENERAL[0]}] if t.phi else [],
+        }
+        for t in tools
+    ]

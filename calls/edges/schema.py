@@ -1,0 +1,307 @@
+"""The OpenAPI description of the agent contract (shared/agent-api.md): envelopes, examples, auth.
+
+Serializers here only describe responses (drf-spectacular reads them); answers are built in
+calls/edges/envelope.py. Each view declares its responses with one of the `*_responses` helpers.
+"""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
+from rest_framework import serializers
+
+from calls.tools.tool_specs import MEDICATION_STATUSES, RANGES
+from ehr_integrations.models import Purpose
+
+TRANSFER_EXAMPLE = {"name": "Scheduling desk", "phone": "+15555550100", "purpose": "scheduling"}
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "calls.edges.api_auth.ApiKeyAuthentication"
+    name = "ApiKey"
+
+    def get_security_definition(self, auto_schema) -> dict:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Api-Key <key>`; a key is printed once by `manage.py create_agent_client`.",
+        }
+
+
+def _status(value: str) -> serializers.ChoiceField:
+    return serializers.ChoiceField(choices=[value], help_text=f"always `{value}`")
+
+
+def _text(**kwargs) -> serializers.CharField:
+    return serializers.CharField(allow_null=True, **kwargs)
+
+
+class TransferShape(serializers.Serializer):
+    name = serializers.CharField()
+    phone = serializers.CharField(allow_blank=True)
+    purpose = serializers.ChoiceField(choices=Purpose.values)
+
+
+class AppointmentShape(serializers.Serializer):
+    id = _text()
+    datetime = _text(help_text="ISO 8601 with the health system's UTC offset")
+    provider_name = _text()
+    location = _text()
+    status = _text()
+    description = _text()
+
+
+class MedicationShape(serializers.Serializer):
+    id = _text()
+    name = _text()
+    status = _text()
+    dosage = _text()
+    prescriber_name = _text()
+    refills_remaining = serializers.IntegerField(allow_null=True)
+    last_filled = _text(help_text="YYYY-MM-DD")
+    refill_eligible = serializers.BooleanField(allow_null=True)
+
+
+class MessageShape(serializers.Serializer):
+    id = _text()
+    sent_at = _text()
+    sender = _text()
+    subject = _text()
+    status = _text()
+
+
+class PatientShape(serializers.Serializer):
+    given_name = _text()
+    family_name = _text()
+    preferred_name = _text()
+    phone = _text(help_text="E.164")
+
+
+class RoutedShape(serializers.Serializer):
+    transfer = TransferShape()
+    open_now = serializers.BooleanField()
+    say = serializers.CharField()
+
+
+class VerificationShape(serializers.Serializer):
+    required = serializers.ListField(child=serializers.CharField())
+    attempts_left = serializers.IntegerField()
+
+
+class CallShape(serializers.Serializer):
+    call_id = serializers.UUIDField()
+    state = serializers.ChoiceField(choices=["unverified", "verified", "escalated", "ended"])
+    verification = VerificationShape()
+    created_at = serializers.DateTimeField()
+    ended_at = serializers.DateTimeField(allow_null=True)
+
+
+def _ok(name: str, data: serializers.Field) -> type[serializers.Serializer]:
+    fields = {
+        "status": _status("ok"),
+        "data": data,
+        "source": serializers.ChoiceField(choices=["prefetch", "live"]),
+        "say": serializers.CharField(help_text="one short sentence to speak as is"),
+    }
+    return type(name, (serializers.Serializer,), fields)
+
+
+OkAppointments = _ok("OkAppointments", AppointmentShape(many=True))
+OkMedications = _ok("OkMedications", MedicationShape(many=True))
+OkMessages = _ok("OkMessages", MessageShape(many=True))
+OkPatient = _ok("OkPatient", PatientShape())
+OkTransfer = _ok("OkTransfer", RoutedShape())
+
+
+class OkCall(serializers.Serializer):
+    status = _status("ok")
+    data = CallShape()
+
+
+class PendingEnvelope(serializers.Serializer):
+    status = _status("pending")
+    filler = serializers.CharField(help_text="speak this now; the answer follows on the socket or the next GET")
+    retry_after_ms = serializers.IntegerField(help_text="expected time until the answer is ready")
+
+
+class NeedsMoreEnvelope(serializers.Serializer):
+    status = _status("needs_more")
+    missing = serializers.ListField(child=serializers.CharField())
+    attempts_left = serializers.IntegerField()
+    say = serializers.CharField()
+
+
+class VerifiedEnvelope(serializers.Serializer):
+    status = _status("verified")
+    say = serializers.CharField()
+
+
+class NotVerifiedEnvelope(serializers.Serializer):
+    status = _status("not_verified")
+    say = serializers.CharField()
+
+
+class EscalateEnvelope(serializers.Serializer):
+    status = _status("escalate")
+    transfer = TransferShape()
+    say = serializers.CharField()
+
+
+class UnavailableEnvelope(serializers.Serializer):
+    status = _status("unavailable")
+    reason = serializers.CharField()
+    transfer = TransferShape(allow_null=True, help_text="null only when the gateway's own stores are down")
+    say = serializers.CharField()
+    retry_after_ms = serializers.IntegerField(allow_null=True)
+
+
+class EndedEnvelope(serializers.Serializer):
+    status = _status("ended")
+
+
+class ErrorEnvelope(serializers.Serializer):
+    status = _status("error")
+    errors = serializers.DictField(child=serializers.CharField(), help_text="field -> message")
+
+
+EXAMPLES = {
+    "pending": {"status": "pending", "filler": "Let me pull up your appointments.", "retry_after_ms": 1500},
+    "needs_more": {
+        "status": "needs_more",
+        "missing": ["mrn"],
+        "attempts_left": 3,
+        "say": "To protect your privacy, I need a few details to confirm who you are.",
+    },
+    "verified": {"status": "verified", "say": "Thank you, I've confirmed your identity."},
+    "not_verified": {"status": "not_verified", "say": "I need to verify your identity before I can look that up."},
+    "escalate": {
+        "status": "escalate",
+        "transfer": TRANSFER_EXAMPLE | {"name": "Verification desk", "purpose": "verification"},
+        "say": "I'm sorry, I couldn't verify your identity. Let me connect you with someone who can help.",
+    },
+    "unavailable": {
+        "status": "unavailable",
+        "reason": "ehr_unavailable",
+        "transfer": TRANSFER_EXAMPLE,
+        "say": "I'm not able to pull up your appointments right now. I can connect you with scheduling.",
+        "retry_after_ms": 30000,
+    },
+    "ended": {"status": "ended"},
+    "error": {"status": "error", "errors": {"date_of_birth": "Date has wrong format. Use YYYY-MM-DD."}},
+    "ok": {
+        "status": "ok",
+        "data": [
+            {
+                "id": "ap-1",
+                "datetime": "2026-12-03T14:30:00-05:00",
+                "provider_name": "Dr. Ana Ruiz",
+                "location": "Riverside Clinic",
+                "status": "booked",
+                "description": "Follow-up",
+            }
+        ],
+        "source": "prefetch",
+        "say": "Your next appointment is on Thursday, December 3rd at 2:30 PM with Dr. Ana Ruiz.",
+    },
+}
+
+
+def _example(status: str, code: int) -> OpenApiExample:
+    return OpenApiExample(status, value=EXAMPLES[status], response_only=True, status_codes=[str(code)])
+
+
+def _one_of(name: str, *shapes: type[serializers.Serializer]) -> PolymorphicProxySerializer:
+    return PolymorphicProxySerializer(component_name=name, serializers=list(shapes), resource_type_field_name=None)
+
+
+ERROR_401 = OpenApiResponse(ErrorEnvelope, description="missing or wrong API key")
+ERROR_404 = OpenApiResponse(ErrorEnvelope, description="no such call (or not this client's)")
+ERROR_400 = OpenApiResponse(ErrorEnvelope, description="the request itself is wrong", examples=[_example("error", 400)])
+ENDED_410 = OpenApiResponse(EndedEnvelope, description="the call is over; its data is gone")
+UNAVAILABLE_503 = OpenApiResponse(
+    UnavailableEnvelope,
+    description="the EHR (or the audit log) cannot answer now; hand over to `transfer`",
+    examples=[_example("unavailable", 503)],
+)
+REFUSED_403 = OpenApiResponse(
+    _one_of("Refused", NotVerifiedEnvelope, EscalateEnvelope, ErrorEnvelope),
+    description="not verified, escalated to a person, or no current BAA for this health system",
+    examples=[_example("not_verified", 403), _example("escalate", 403)],
+)
+IDEMPOTENCY_409 = OpenApiResponse(ErrorEnvelope, description="Idempotency-Key reused with a different body")
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    description="a retried POST with the same key (per API key) gets the first answer and is not repeated",
+)
+
+
+def idempotent_post(request: type[serializers.Serializer], responses: dict, summary: str):
+    """The description of a POST that honours Idempotency-Key."""
+    return extend_schema(request=request, responses=responses, parameters=[IDEMPOTENCY_KEY], summary=summary)
+
+
+def tool_responses(ok: type[serializers.Serializer]) -> dict:
+    return {
+        200: OpenApiResponse(ok, examples=[_example("ok", 200)] if ok is OkAppointments else []),
+        202: OpenApiResponse(PendingEnvelope, description="`?wait=0` only", examples=[_example("pending", 202)]),
+        400: ERROR_400,
+        401: ERROR_401,
+        403: REFUSED_403,
+        404: ERROR_404,
+        410: ENDED_410,
+        503: UNAVAILABLE_503,
+    }
+
+
+WAIT = OpenApiParameter(
+    "wait",
+    str,
+    enum=["0", "1"],
+    description="`0`: answer at once, `pending` with a filler when the data is not ready yet",
+)
+TOOL_PARAMETERS = {
+    "appointments": [OpenApiParameter("range", str, enum=list(RANGES)), WAIT],
+    "medications": [OpenApiParameter("status", str, enum=list(MEDICATION_STATUSES)), WAIT],
+    "messages": [OpenApiParameter("limit", int, description="1 to 50 (default 5)"), WAIT],
+    "patient": [WAIT],
+}
+TOOL_OK = {"appointments": OkAppointments, "medications": OkMedications, "messages": OkMessages, "patient": OkPatient}
+
+VERIFY_RESPONSES = {
+    200: OpenApiResponse(
+        _one_of("VerifyAnswer", NeedsMoreEnvelope, VerifiedEnvelope, EscalateEnvelope),
+        examples=[_example("needs_more", 200), _example("verified", 200), _example("escalate", 200)],
+    ),
+    400: ERROR_400,
+    401: ERROR_401,
+    403: OpenApiResponse(ErrorEnvelope, description="no current BAA for this health system"),
+    404: ERROR_404,
+    409: IDEMPOTENCY_409,
+    410: ENDED_410,
+    503: UNAVAILABLE_503,
+}
+OPEN_RESPONSES = {
+    201: OkCall,
+    400: ERROR_400,
+    401: ERROR_401,
+    403: OpenApiResponse(ErrorEnvelope, description="no current BAA"),
+    404: ERROR_404,
+    409: IDEMPOTENCY_409,
+}
+DETAIL_RESPONSES = {200: OkCall, 401: ERROR_401, 404: ERROR_404}
+TRANSFER_RESPONSES = {200: OkTransfer, 400: ERROR_400, 401: ERROR_401, 404: ERROR_404}
+END_RESPONSES = {
+    200: OpenApiResponse(EndedEnvelope, examples=[_example("ended", 200)]),
+    400: ERROR_400,
+    401: ERROR_401,
+    404: ERROR_404,
+    409: IDEMPOTENCY_409,
+}
+TRANSFER_PARAMETERS = [OpenApiParameter("purpose", str, enum=list(Purpose.values))]

@@ -1,0 +1,58 @@
+"""What every platform adapter shares: the platform's call mapped onto a gateway call, and the runs."""
+
+import json
+from dataclasses import dataclass
+
+from calls.edges import tool_calls
+from calls.models import AgentClient, CallSession, WebhookSecret
+from calls.session import call_sessions
+from calls.session.baa_gate import ensure_covered
+from calls.session.selectors import health_system_for_client
+from compliance import encryption
+
+
+@dataclass(frozen=True)
+class PlatformToolCall:
+    id: str  # the platform's id for this tool call ("" when it has none)
+    name: str
+    arguments: dict
+
+
+def secret_for(client: AgentClient, platform: str) -> str | None:
+    stored = WebhookSecret.objects.filter(agent_client=client, platform=platform).first()
+    return encryption.decrypt(stored.secret_encrypted) if stored else None
+
+
+def arguments_of(raw) -> dict:
+    """Platforms send arguments as an object or as a JSON string."""
+    if isinstance(raw, str):
+        raw = json.loads(raw or "{}")
+    if not isinstance(raw, dict):
+        raise ValueError("arguments must be an object")
+    return raw
+
+
+def platform_call(
+    *, client: AgentClient, slug: str, platform: str, external_id: str, caller_phone: str | None
+) -> CallSession:
+    """The gateway call for the platform's call: opened on its first tool call, found afterwards."""
+    system = health_system_for_client(client=client, slug=slug)
+    reference = f"{platform}:{external_id}"[:200]
+    call = (
+        CallSession.objects.select_related("health_system", "health_system__verification_policy")
+        .filter(agent_client=client, health_system=system, external_id=reference)
+        .first()
+    )
+    if call is None:
+        ensure_covered(client=client, health_system=system)
+        call = call_sessions.open_call(
+            client=client, health_system=system, caller_phone=caller_phone, external_id=reference
+        )
+    return call
+
+
+def run_all(call: CallSession, tool_calls_in: list[PlatformToolCall], request) -> list[tuple[PlatformToolCall, dict]]:
+    return [
+        (tc, tool_calls.run(name=tc.name, call=call, arguments=tc.arguments, request=request)[1])
+        for tc in tool_calls_in
+    ]

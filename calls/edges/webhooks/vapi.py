@@ -1,0 +1,46 @@
+"""Vapi: a `tool-calls` server message in, `{"results": [{"toolCallId", "result"}]}` out.
+
+Authenticated by the agent client's API key (set as a header on the Vapi tool's server) and, when
+the client has a Vapi secret on file, by Vapi's `X-Vapi-Secret` header too.
+"""
+
+import hmac
+import json
+
+from rest_framework import exceptions
+
+from calls.edges.webhooks.common import PlatformToolCall, arguments_of, secret_for
+from calls.models import WebhookPlatform
+
+PLATFORM = WebhookPlatform.VAPI
+
+
+def check(request) -> None:
+    secret = secret_for(request.user, PLATFORM)
+    given = request.headers.get("X-Vapi-Secret", "")
+    if secret is not None and not hmac.compare_digest(secret.encode(), given.encode()):
+        raise exceptions.AuthenticationFailed("X-Vapi-Secret does not match")
+
+
+def parse(body: dict) -> tuple[str, str | None, list[PlatformToolCall]]:
+    """(Vapi call id, caller number, tool calls) of a tool-calls message."""
+    message = body.get("message") or {}
+    if message.get("type") != "tool-calls":
+        raise exceptions.ValidationError({"message.type": "only tool-calls messages are handled"})
+    call = message.get("call") or {}
+    customer = message.get("customer") or call.get("customer") or {}
+    calls = [
+        PlatformToolCall(
+            id=str(item.get("id", "")),
+            name=str((item.get("function") or {}).get("name", "")),
+            arguments=arguments_of((item.get("function") or {}).get("arguments", {})),
+        )
+        for item in message.get("toolCallList") or message.get("toolCalls") or []
+    ]
+    if not call.get("id") or not calls:
+        raise exceptions.ValidationError({"message": "needs call.id and toolCallList"})
+    return str(call["id"]), customer.get("number"), calls
+
+
+def reply(answers: list[tuple[PlatformToolCall, dict]]) -> dict:
+    return {"results": [{"toolCallId": tc.id, "result": json.dumps(answer)} for tc, answer in answers]}

@@ -1,0 +1,75 @@
+"""Opening, describing and ending calls. Ending purges everything PHI-bearing the call held."""
+
+from django.utils import timezone
+
+from calls.models import AgentClient, CallSession, CallState
+from calls.session import events, session_store
+from calls.session.baa_gate import ensure_covered
+from calls.session.selectors import health_system_for_client
+from calls.verification.identity_match import missing_for_next_set
+from ehr_integrations.models import HealthSystem
+from ehr_integrations.presets import preset
+
+ACTIVE_STATES = (CallState.UNVERIFIED, CallState.VERIFIED, CallState.ESCALATED)
+
+
+def required_identifiers(health_system: HealthSystem) -> list[str]:
+    """The smallest identifier set that verifies at this health system (what the agent should ask for)."""
+    policy = health_system.verification_policy
+    return missing_for_next_set(policy.factor_sets, policy.name_parts_required, {}, preset(health_system.vendor))
+
+
+def attempts_left(call: CallSession) -> int:
+    limit = call.health_system.verification_policy.max_failures_per_call
+    return max(0, limit - call.failed_attempts)
+
+
+def describe(call: CallSession) -> dict:
+    """The call's state: never PHI."""
+    return {
+        "call_id": str(call.id),
+        "state": call.state,
+        "verification": {"required": required_identifiers(call.health_system), "attempts_left": attempts_left(call)},
+        "created_at": call.created_at.isoformat(),
+        "ended_at": call.ended_at.isoformat() if call.ended_at else None,
+    }
+
+
+def open_call(
+    *, client: AgentClient, health_system: HealthSystem, caller_phone: str | None, external_id: str
+) -> CallSession:
+    call = CallSession.objects.create(agent_client=client, health_system=health_system, external_id=external_id)
+    if caller_phone:
+        session_store.put(str(call.id), "caller", caller_phone)
+    return call
+
+
+def open_for_client(*, client: AgentClient, slug: str, caller_phone: str | None, external_id: str) -> CallSession:
+    """Open a call at one of the client's health systems (404 if not its own, 403 without a current BAA)."""
+    system = health_system_for_client(client=client, slug=slug)
+    ensure_covered(client=client, health_system=system)
+    return open_call(client=client, health_system=system, caller_phone=caller_phone, external_id=external_id)
+
+
+def caller_phone(call: CallSession) -> str | None:
+    stored = session_store.get(str(call.id), "caller")
+    return stored[0] if stored else None
+
+
+def note_activity(call: CallSession) -> None:
+    """Keep the call and its stored data alive (one store round trip, no database write).
+
+    The sweeper copies the activity into `last_activity_at` (calls/session/sweeper.py).
+    """
+    session_store.note_activity(str(call.id))
+
+
+def end_call(*, call: CallSession, reason: str) -> None:
+    """Purge the call's PHI and mark it ended (idempotent)."""
+    session_store.destroy(str(call.id))
+    ended = CallSession.objects.filter(pk=call.pk, state__in=ACTIVE_STATES).update(
+        state=CallState.ENDED, ended_at=timezone.now(), end_reason=reason[:64]
+    )
+    if ended:
+        events.publish(str(call.id), {"event": "ended", "call_id": str(call.id)})
+    call.refresh_from_db()

@@ -1,0 +1,55 @@
+"""Reads scoped to the asking agent client: anything it may not see is simply not found."""
+
+from django.http import Http404
+
+from calls.models import AgentClient, CallSession, CallState
+from ehr_integrations.models import HealthSystem, VerificationPolicy
+from ehr_integrations.transport.local_cache import LocalCache
+
+_systems = LocalCache("health_system").clear_on_change(HealthSystem, VerificationPolicy)
+
+
+def health_system_for_client(*, client: AgentClient, slug: str) -> HealthSystem:
+    system = client.health_systems.filter(slug=slug, enabled=True).first()
+    if system is None:
+        raise Http404
+    return system
+
+
+def _health_system(pk: int) -> HealthSystem:
+    return _systems.get_or_load(pk, lambda: HealthSystem.objects.select_related("verification_policy").get(pk=pk))
+
+
+def call_for_client(*, client: AgentClient, call_id) -> CallSession:
+    """The client's call, with its health system and policy from this process's copy (one query)."""
+    call = CallSession.objects.filter(pk=call_id, agent_client=client).first()
+    if call is None:
+        raise Http404
+    call.agent_client = client
+    call.health_system = _health_system(call.health_system_id)
+    return call
+
+
+def verified_facts(call: CallSession) -> dict:
+    """What a verified call's tool calls need to know of it, kept in its session store (no PHI)."""
+    return {"client": call.agent_client_id, "health_system": call.health_system_id, "method": call.verification_method}
+
+
+def verified_call(*, client: AgentClient, call_id, facts: dict | None) -> CallSession | None:
+    """The client's verified call from the facts its session store keeps, without a database read.
+
+    The store holds them from verification until the call ends (`end` and the sweeper destroy the
+    store first), encrypted and authenticated with the call's key. None when there are none or
+    the call is another client's: the caller then asks the database (call_for_client).
+    """
+    if not facts or facts.get("client") != client.pk:
+        return None
+    call = CallSession(
+        id=call_id,
+        agent_client=client,
+        health_system=_health_system(facts["health_system"]),
+        state=CallState.VERIFIED,
+        verification_method=facts["method"],
+    )
+    call._state.adding = False  # an existing row, read from the store: never to be inserted
+    return call

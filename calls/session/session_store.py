@@ -1,0 +1,148 @@
+"""The encrypted, short-lived store of one call's PHI (Redis in production, the cache otherwise).
+
+Each call gets its own random data key. The data key is kept in the cache only wrapped by the
+server's at-rest key, so a dump of Redis alone reveals nothing; `destroy` deletes the key first
+(crypto-shredding: whatever might survive is unreadable) and then the data. Every entry carries
+the idle TTL, renewed by every request of the call (`note_activity`, one round trip), which also
+stamps the call's last activity for the sweeper (calls/session/sweeper.py).
+"""
+
+import json
+import time
+from datetime import datetime
+
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
+from django.core.cache import cache
+
+from calls.session.cache_batch import read_if_owner, renew
+from calls.tools.tool_specs import variant_names
+from compliance import encryption
+
+# "call": the verified call's own facts (calls/selectors.verified_call), so its tool calls need no database read.
+NAMES = ("caller", "identifiers", "patient", "call", "appointments", "medications", "messages") + variant_names()
+
+
+def _key_name(call_id: str) -> str:
+    return f"call:{call_id}:key"
+
+
+def _data_name(call_id: str, name: str) -> str:
+    return f"call:{call_id}:data:{name}"
+
+
+def activity_key(call_id: str) -> str:
+    """The epoch time of the call's last request (no PHI; kept for the idle TTL)."""
+    return f"call:{call_id}:seen"
+
+
+def _owner_name(call_id: str) -> str:
+    """The agent client the verified call belongs to (its id, no PHI), in plain text for `read_owned`."""
+    return f"call:{call_id}:owner"
+
+
+def _all_keys(call_id: str) -> list[str]:
+    return [_key_name(call_id), _owner_name(call_id), *(_data_name(call_id, name) for name in NAMES)]
+
+
+def _ttl() -> int:
+    return settings.SESSION_IDLE_TTL_SECONDS
+
+
+def _fernet(call_id: str, *, create: bool) -> Fernet | None:
+    wrapped = cache.get(_key_name(call_id))
+    if wrapped is None:
+        if not create:
+            return None
+        key = Fernet.generate_key().decode()
+        cache.set(_key_name(call_id), encryption.encrypt(key), timeout=_ttl())
+        return Fernet(key.encode())
+    return _unwrap(wrapped)
+
+
+def _unwrap(wrapped: str) -> Fernet:
+    """The call's data key, unwrapped with the server's at-rest key."""
+    return Fernet(encryption.decrypt(wrapped).encode())
+
+
+def put(call_id: str, name: str, value: object, *, only_if_open: bool = False) -> bool:
+    """Store a JSON-serializable value for the call, encrypted.
+
+    With only_if_open, a call whose store was destroyed (ended) gets nothing back: a late
+    background fetch must not bring a purged call's PHI back. Returns whether it was stored.
+    """
+    return put_many(call_id, {name: value}, only_if_open=only_if_open)
+
+
+def put_many(call_id: str, values: dict[str, object], *, only_if_open: bool = False, owner: int | None = None) -> bool:
+    """Store several values for the call at once (see `put`); `owner`: the client `read_owned` admits."""
+    fernet = _fernet(call_id, create=not only_if_open)
+    if fernet is None:
+        return False
+    at = datetime.now().timestamp()
+    sealed = {
+        _data_name(call_id, name): fernet.encrypt(json.dumps({"v": value, "at": at}, default=str).encode()).decode()
+        for name, value in values.items()
+    }
+    if owner is not None:
+        sealed[_owner_name(call_id)] = owner
+    cache.set_many(sealed, timeout=_ttl())
+    return True
+
+
+def get(call_id: str, name: str) -> tuple[object, float] | None:
+    """The stored value and the time it was stored (epoch seconds), or None."""
+    return get_many(call_id, (name,)).get(name)
+
+
+def get_many(call_id: str, names) -> dict[str, tuple[object, float]]:
+    """What is stored under each of `names` (value, epoch seconds stored), in one round trip."""
+    data_keys = {_data_name(call_id, name): name for name in names}
+    return _opened(call_id, data_keys, cache.get_many([_key_name(call_id), *data_keys]))
+
+
+def read_owned(call_id: str, owner: int, names) -> dict[str, tuple[object, float]] | None:
+    """`get_many` and `note_activity` in one round trip, if the call is `owner`'s (see `put_many`).
+
+    None, and nothing renewed, when the store holds no owner for the call or another one.
+    """
+    data_keys = {_data_name(call_id, name): name for name in names}
+    read = [_key_name(call_id), *data_keys]
+    others = [key for key in _all_keys(call_id) if key not in read and key != _owner_name(call_id)]
+    stamp = (activity_key(call_id), time.time())
+    found = read_if_owner(_owner_name(call_id), owner, read, renew_also=others, stamp=stamp, ttl=_ttl())
+    return None if found is None else _opened(call_id, data_keys, found)
+
+
+def _opened(call_id: str, data_keys: dict[str, str], found: dict) -> dict[str, tuple[object, float]]:
+    wrapped = found.get(_key_name(call_id))
+    if wrapped is None:
+        return {}
+    fernet = _unwrap(wrapped)
+    values = {}
+    for key, name in data_keys.items():
+        if key not in found:
+            continue
+        try:
+            payload = json.loads(fernet.decrypt(found[key].encode()))
+        except InvalidToken:
+            continue
+        values[name] = (payload["v"], payload["at"])
+    return values
+
+
+def note_activity(call_id: str) -> None:
+    """The call is active: renew the idle TTL of everything it holds and stamp the time (one round trip)."""
+    renew(_all_keys(call_id), stamp=(activity_key(call_id), time.time()), ttl=_ttl())
+
+
+def last_activity(call_ids: list[str]) -> dict[str, float]:
+    """The epoch time of each call's last request, for calls active within the idle TTL."""
+    found = cache.get_many([activity_key(call_id) for call_id in call_ids])
+    return {call_id: found[activity_key(call_id)] for call_id in call_ids if activity_key(call_id) in found}
+
+
+def destroy(call_id: str) -> None:
+    """Shred the call's key, then delete its data."""
+    cache.delete(_key_name(call_id))
+    cache.delete_many([_owner_name(call_id)] + [_data_name(call_id, name) for name in NAMES] + [activity_key(call_id)])

@@ -1,0 +1,87 @@
+"""The moment a call is verified, fetch its tools' default answers concurrently into the session store."""
+
+import asyncio
+import logging
+import time
+from zoneinfo import ZoneInfo
+
+from django.core.cache import cache
+from django.utils import timezone
+
+from calls.models import CallSession
+from calls.session import events, session_store
+from calls.tools import latency
+from calls.tools.tool_specs import TOOLS, FetchArgs, fetch
+from ehr_integrations.errors import EHRError
+from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client
+from ehr_integrations.normalize.mapping import load_mapping
+from ehr_integrations.transport import io_loop, shared_cache
+
+log = logging.getLogger(__name__)
+PREFETCHED = tuple(name for name, spec in TOOLS.items() if spec.prefetch)
+POLL_S = 0.02
+
+
+def _running_key(call_id: str, tool: str) -> str:
+    return f"call:{call_id}:prefetching:{tool}"
+
+
+async def _one(call_id: str, tool: str, client, mapping, args: FetchArgs, deadline: float) -> float:
+    started = time.monotonic()
+    try:
+        data = await fetch(tool, client, mapping, args, deadline=deadline)
+    except EHRError as exc:
+        log.info("prefetch of %s for call %s failed: %s", tool, call_id, type(exc).__name__)
+        return time.monotonic() - started
+    else:
+        # only_if_open: a call ended while this ran stays purged.
+        await asyncio.to_thread(session_store.put, call_id, tool, data, only_if_open=True)
+        return time.monotonic() - started
+    finally:
+        try:
+            await shared_cache.delete(_running_key(call_id, tool))
+        except shared_cache.CacheUnavailable:
+            pass  # the marker expires with the prefetch's deadline; waiting callers stop then
+
+
+def _announce(call_id: str, health_system: str, durations: dict[str, float]) -> None:
+    """Feed the latency estimates and tell the call's socket what is ready (names only, no PHI)."""
+    for tool, seconds in durations.items():
+        latency.observe(health_system=health_system, tool=tool, seconds=seconds)
+    ready = [tool for tool in durations if session_store.get(call_id, tool) is not None]
+    failed = [tool for tool in durations if tool not in ready]
+    events.publish(call_id, {"event": "prefetch.ready", "call_id": call_id, "ready": ready, "failed": failed})
+
+
+async def _all(
+    call_id: str, client, mapping, args: FetchArgs, deadline: float, health_system: str = ""
+) -> dict[str, float]:
+    durations = await asyncio.gather(*(_one(call_id, t, client, mapping, args, deadline) for t in PREFETCHED))
+    by_tool = dict(zip(PREFETCHED, durations, strict=True))
+    await asyncio.to_thread(_announce, call_id, health_system, by_tool)
+    return by_tool
+
+
+def wait_for(call_id: str, tool: str):
+    """The tool's answer from a prefetch still running for this call (in any process), once it lands.
+
+    None at once when no prefetch of the tool is running, or as soon as it ends without an answer:
+    the caller then fetches live. A tool call that arrives mid-prefetch so costs no second EHR request.
+    """
+    while (until := cache.get(_running_key(call_id, tool))) is not None and time.time() < until:
+        time.sleep(POLL_S)
+    stored = session_store.get(call_id, tool)
+    return stored[0] if stored else None
+
+
+def start(*, call: CallSession, patient_id: str):
+    """Start the prefetch on the I/O loop and return its future (the caller does not wait)."""
+    system = call.health_system
+    config = connection_config(system)
+    args = FetchArgs(patient_id=patient_id, tz=ZoneInfo(system.time_zone), now=timezone.now())
+    deadline = deadline_in(config.request_deadline_s)
+    until = time.time() + config.request_deadline_s
+    timeout = int(config.request_deadline_s) + 1
+    cache.set_many({_running_key(str(call.id), tool): until for tool in PREFETCHED}, timeout=timeout)
+    coro = _all(str(call.id), fhir_client(config), load_mapping(system), args, deadline, system.slug)
+    return io_loop.spawn(coro)

@@ -1,0 +1,78 @@
+"""Verification attempt limits shared by every process (cache counters; keys carry no PHI).
+
+Per call attempts live on the CallSession row (`failed_attempts`: each turn that asks the EHR is
+counted before it does, and a success resets the count); per caller number and per patient counters live in
+the cache under keyed hashes, so neither a phone number nor an EHR id appears in a cache key.
+"""
+
+import hashlib
+import hmac
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import F
+
+from calls.models import CallSession
+from ehr_integrations.models import VerificationPolicy
+from ehr_integrations.transport.shared_cache import incr_or_create
+
+HOUR = 3600
+
+
+def _digest(kind: str, value: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def call_failures(call: CallSession) -> int:
+    return CallSession.objects.filter(pk=call.pk).values_list("failed_attempts", flat=True).first() or 0
+
+
+def reserve_attempt(call: CallSession, policy: VerificationPolicy) -> bool:
+    """Count this turn against the call's limit before the EHR is asked; False when none is left.
+
+    Counting first means concurrent turns on one call cannot make more guesses than the limit
+    allows: the count is taken atomically, and a turn that finds none left is never searched.
+    """
+    limit = max(1, policy.max_failures_per_call)  # a limit of 0 still allows the one guess that fails
+    taken = CallSession.objects.filter(pk=call.pk, failed_attempts__lt=limit).update(
+        failed_attempts=F("failed_attempts") + 1
+    )
+    return bool(taken)  # the turn's verdict reads the count afresh (`call_failures`)
+
+
+def give_back_attempt(call: CallSession) -> None:
+    """The EHR gave no verdict (it was unavailable): the turn does not count."""
+    CallSession.objects.filter(pk=call.pk, failed_attempts__gt=0).update(failed_attempts=F("failed_attempts") - 1)
+
+
+def caller_blocked(policy: VerificationPolicy, caller_phone: str | None) -> bool:
+    if not caller_phone:
+        return False
+    count = cache.get(f"vlimit:caller:{_digest('caller', caller_phone)}", 0)
+    return count >= policy.max_failures_per_caller_hour
+
+
+def record_caller_failure(caller_phone: str | None) -> None:
+    if caller_phone:
+        incr_or_create(f"vlimit:caller:{_digest('caller', caller_phone)}", HOUR)
+
+
+def _patient_key(health_system_id: int, patient_id: str) -> str:
+    return _digest("patient", f"{health_system_id}/{patient_id}")
+
+
+def patient_locked(policy: VerificationPolicy, patient_id: str) -> bool:
+    return cache.get(f"vlimit:lock:{_patient_key(policy.health_system_id, patient_id)}") is not None
+
+
+def record_patient_failure(policy: VerificationPolicy, patient_id: str) -> None:
+    key = _patient_key(policy.health_system_id, patient_id)
+    count = incr_or_create(f"vlimit:patient:{key}", policy.patient_window_minutes * 60)
+    if count >= policy.max_failures_per_patient:
+        cache.set(f"vlimit:lock:{key}", 1, timeout=policy.patient_lockout_minutes * 60)
+
+
+def reset_after_success(call: CallSession, policy: VerificationPolicy, patient_id: str) -> None:
+    CallSession.objects.filter(pk=call.pk).update(failed_attempts=0)
+    call.failed_attempts = 0
+    cache.delete(f"vlimit:patient:{_patient_key(policy.health_system_id, patient_id)}")

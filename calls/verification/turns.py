@@ -1,0 +1,162 @@
+"""Caller verification: identifiers accumulate across turns until a policy factor set is complete,
+then exactly one EHR patient must satisfy every factor. Every failure looks the same to the caller.
+"""
+
+from datetime import date
+
+from django.utils import timezone
+
+from calls.models import CallSession, CallState
+from calls.outcomes import CallEnded, Escalate, NeedsMore, Unavailable, Verified
+from calls.session import access_log, call_sessions, events, selectors, session_store
+from calls.session.baa_gate import ensure_covered
+from calls.session.transfers import transfer_for
+from calls.tools import prefetch
+from calls.verification import attempt_limits
+from calls.verification.identity_match import complete_sets, missing_for_next_set, satisfies
+from compliance.phi_logging import sensitive_phi
+from ehr_integrations.errors import EHRError
+from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client
+from ehr_integrations.fhir.patient_search import find_candidates
+from ehr_integrations.models import Purpose
+from ehr_integrations.normalize.flat import FlatPatient
+from ehr_integrations.normalize.mapping import load_mapping
+from ehr_integrations.presets import Preset, preset
+from ehr_integrations.transport import io_loop
+
+ASK_SAY = "To protect your privacy, I need a few details to confirm who you are."
+RETRY_SAY = "I wasn't able to verify those details. Let's try again."
+ESCALATE_SAY = "I'm sorry, I couldn't verify your identity. Let me connect you with someone who can help."
+VERIFIED_SAY = "Thank you, I've confirmed your identity."
+EHR_DOWN_SAY = "I can't reach our records system to confirm your identity right now. Let me connect you with someone."
+
+
+def _escalate(call: CallSession, http: int = 200) -> Escalate:
+    transfer = transfer_for(health_system=call.health_system, purpose=Purpose.VERIFICATION)
+    return Escalate(transfer=transfer, say=ESCALATE_SAY, http=http)
+
+
+def _preset(call: CallSession) -> Preset:
+    return preset(call.health_system.vendor)
+
+
+@sensitive_phi
+def _accumulate(call: CallSession, identifiers: dict) -> dict[str, str]:
+    stored = session_store.get(str(call.id), "identifiers")
+    merged = dict(stored[0]) if stored else {}
+    for name, value in identifiers.items():
+        merged[name] = value.isoformat() if isinstance(value, date) else str(value)
+    session_store.put(str(call.id), "identifiers", merged)
+    return merged
+
+
+@sensitive_phi
+def _search(call: CallSession, given: dict[str, str]) -> list[FlatPatient]:
+    system = call.health_system
+    config = connection_config(system)
+    budget = config.request_deadline_s
+    coro = find_candidates(fhir_client(config), load_mapping(system), given, deadline=deadline_in(budget))
+    return io_loop.run(coro, timeout=budget + 0.5)
+
+
+@sensitive_phi
+def _fail(call: CallSession, request, given: dict, candidates: list[FlatPatient]):
+    policy = call.health_system.verification_policy
+    session_store.put(str(call.id), "identifiers", {})
+    failures = attempt_limits.call_failures(call)  # this turn was counted before the search
+    attempt_limits.record_caller_failure(call_sessions.caller_phone(call))
+    for candidate in candidates:
+        attempt_limits.record_patient_failure(policy, candidate.id)
+    reference = candidates[0].id if len(candidates) == 1 else None
+    access_log.record(call=call, request=request, action="verify", outcome="denied", patient_reference=reference)
+    left = max(0, policy.max_failures_per_call - failures)
+    if left == 0:
+        return _escalate_unverified(call)
+    missing = missing_for_next_set(policy.factor_sets, policy.name_parts_required, {}, _preset(call))
+    return NeedsMore(missing=missing, attempts_left=left, say=RETRY_SAY)
+
+
+def _leave_unverified(call: CallSession, state: str, **fields) -> bool:
+    """Move the call from unverified to `state`; False when a concurrent turn, or `end`, moved it first.
+
+    One turn wins: a call is never verified after it was escalated or ended, nor escalated after
+    it was verified (the session store's facts, which tool calls trust, say verified).
+    """
+    return bool(CallSession.objects.filter(pk=call.pk, state=CallState.UNVERIFIED).update(state=state, **fields))
+
+
+def _escalate_unverified(call: CallSession) -> Verified:
+    """Escalate the call (raises Escalate), unless a concurrent turn or `end` decided it first."""
+    if not _leave_unverified(call, CallState.ESCALATED):
+        return _decided_elsewhere(call)
+    raise _escalate(call)
+
+
+def _decided_elsewhere(call: CallSession) -> Verified:
+    """The answer for a turn whose success came too late: what the call became meanwhile."""
+    call.refresh_from_db(fields=["state"])
+    if call.state == CallState.VERIFIED:
+        return Verified(say=VERIFIED_SAY)
+    if call.state == CallState.ENDED:
+        raise CallEnded()
+    raise _escalate(call)
+
+
+def _succeed(call: CallSession, request, patient: FlatPatient, factor_set: list[str]) -> Verified:
+    policy = call.health_system.verification_policy
+    method, now = "+".join(factor_set), timezone.now()
+    if not _leave_unverified(call, CallState.VERIFIED, verified_at=now, verification_method=method):
+        return _decided_elsewhere(call)
+    call.state, call.verified_at, call.verification_method = CallState.VERIFIED, now, method
+    attempt_limits.reset_after_success(call, policy, patient.id)
+    facts = {
+        "patient": {"id": patient.id} | patient.public(),
+        "identifiers": {},
+        "call": selectors.verified_facts(call),
+    }
+    if not session_store.put_many(
+        str(call.id), facts, only_if_open=True, owner=call.agent_client_id
+    ):  # `end` destroyed the store meanwhile
+        raise CallEnded()
+    access_log.record(call=call, request=request, action="verify", outcome="success", patient_reference=patient.id)
+    prefetch.start(call=call, patient_id=patient.id)
+    events.publish(str(call.id), {"event": "verified", "call_id": str(call.id), "say": VERIFIED_SAY})
+    return Verified(say=VERIFIED_SAY)
+
+
+@sensitive_phi
+def submit(*, call: CallSession, identifiers: dict, request) -> NeedsMore | Verified:
+    """One verification turn. Raises Escalate (with the verification transfer target) at the limits."""
+    if call.state == CallState.ENDED:
+        raise CallEnded()
+    if call.state == CallState.VERIFIED:
+        return Verified(say=VERIFIED_SAY)
+    policy = call.health_system.verification_policy
+    if call.state == CallState.ESCALATED or attempt_limits.caller_blocked(policy, call_sessions.caller_phone(call)):
+        raise _escalate(call)
+    ensure_covered(client=call.agent_client, health_system=call.health_system)
+    given = _accumulate(call, identifiers)
+    sets = complete_sets(policy.factor_sets, policy.name_parts_required, given, _preset(call))
+    if not sets:
+        missing = missing_for_next_set(policy.factor_sets, policy.name_parts_required, given, _preset(call))
+        return NeedsMore(missing=missing, attempts_left=call_sessions.attempts_left(call), say=ASK_SAY)
+    if not attempt_limits.reserve_attempt(call, policy):  # concurrent turns have used up this call's attempts
+        access_log.record(call=call, request=request, action="verify", outcome="denied", patient_reference=None)
+        return _escalate_unverified(call)
+    # No verdict from the EHR, the turn does not count; a verdict does (even if something fails after it).
+    try:
+        candidates = _search(call, given)
+    except (EHRError, TimeoutError):
+        attempt_limits.give_back_attempt(call)
+        transfer = transfer_for(health_system=call.health_system, purpose=Purpose.VERIFICATION)
+        raise Unavailable(reason="ehr_unavailable", transfer=transfer, say=EHR_DOWN_SAY) from None
+    except BaseException:
+        attempt_limits.give_back_attempt(call)
+        raise
+    matched = [p for p in candidates if satisfies(p, given)]
+    if len(matched) > 1:
+        access_log.record(call=call, request=request, action="verify", outcome="denied", patient_reference=None)
+        return _escalate_unverified(call)
+    if len(matched) == 1 and not attempt_limits.patient_locked(policy, matched[0].id):
+        return _succeed(call, request, matched[0], sets[0])
+    return _fail(call, request, given, candidates)

@@ -1,0 +1,131 @@
+"""Everything the EHR I/O loop needs about one health system, read from the database up front.
+
+Code on the I/O loop must not query the database, so callers build a ConnectionConfig in their
+own thread (`connection_config(health_system)`) and pass it in. It holds decrypted credentials:
+never log it (the secret fields are excluded from repr).
+"""
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from ehr_integrations.auth import signing_keys
+from ehr_integrations.models import AuthMethod, EHRConnection, HealthSystem, SigningKey
+from ehr_integrations.transport.local_cache import LocalCache
+
+_configs = LocalCache("connection_config").clear_on_change(EHRConnection, HealthSystem, SigningKey)
+
+
+@dataclass(frozen=True)
+class SigningMaterial:
+    kid: str
+    algorithm: str
+    private_pem: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class BreakerPolicy:
+    failure_rate: float = 0.5
+    min_calls: int = 5
+    window_s: float = 30.0
+    open_s: float = 30.0
+    half_open_probes: int = 1
+
+
+@dataclass(frozen=True)
+class ConnectionConfig:
+    health_system_id: int
+    slug: str
+    vendor: str
+    fhir_base_url: str  # without a trailing slash
+    token_url: str
+    auth_method: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    signing_key: SigningMaterial | None
+    scopes: tuple[str, ...]
+    connect_timeout_s: float
+    read_timeout_s: float
+    request_deadline_s: float
+    max_retries: int
+    breaker: BreakerPolicy
+    allowed_hosts: frozenset[str]
+    # When a published key's grace period ends and assertions must switch to it (epoch seconds).
+    signing_key_until: float | None = field(default=None, compare=False)
+
+    @property
+    def credentials_fingerprint(self) -> str:
+        """Changes whenever what a token is issued for changes (cache keys use it, never the secret)."""
+        parts = (self.client_id, self.token_url, self.auth_method, " ".join(self.scopes))
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def allowed_hosts(health_system: HealthSystem, token_url: str) -> frozenset[str]:
+    hosts = {host_of(health_system.fhir_base_url), host_of(token_url)}
+    hosts.update(h.lower() for h in health_system.extra_allowed_hosts.split())
+    return frozenset(h for h in hosts if h)
+
+
+def token_url_of(connection: EHRConnection) -> str:
+    return connection.token_url or str(connection.discovery.get("token_endpoint", ""))
+
+
+def connection_config(health_system: HealthSystem) -> ConnectionConfig:
+    """One health system's connection settings, secret and current signing key (calling thread only).
+
+    Read from the database at most every LOCAL_CACHE_SECONDS per process (local_cache.py). The
+    first read for a private_key_jwt connection without any key generates one (it signs at once:
+    nothing was published before it). Token URL: the configured one, else the discovered one.
+    """
+    config = _configs.get_or_load(health_system.pk, lambda: _read(health_system))
+    if config.signing_key_until is not None and time.time() >= config.signing_key_until:
+        _configs.forget(health_system.pk)
+        config = _configs.get_or_load(health_system.pk, lambda: _read(health_system))
+    return config
+
+
+def forget() -> None:
+    """Drop this process's copies after a change that sends no signal (a queryset update)."""
+    _configs.clear()
+
+
+def _read(health_system: HealthSystem) -> ConnectionConfig:
+    connection = EHRConnection.objects.select_related("health_system").get(health_system=health_system)
+    system = connection.health_system
+    token_url = token_url_of(connection)
+    key, key_until = None, None
+    if connection.auth_method == AuthMethod.PRIVATE_KEY_JWT:
+        current = signing_keys.signing_key_for(system)
+        key = SigningMaterial(current.kid, current.algorithm, signing_keys.private_pem(current))
+        switch = signing_keys.next_switch(system)
+        key_until = switch.timestamp() if switch else None
+    return ConnectionConfig(
+        health_system_id=system.pk,
+        slug=system.slug,
+        vendor=system.vendor,
+        fhir_base_url=system.fhir_base_url.rstrip("/"),
+        token_url=token_url,
+        auth_method=connection.auth_method,
+        client_id=connection.client_id,
+        client_secret=connection.client_secret(),
+        signing_key=key,
+        scopes=tuple(connection.scope_list()),
+        connect_timeout_s=connection.connect_timeout_s,
+        read_timeout_s=connection.read_timeout_s,
+        request_deadline_s=connection.request_deadline_s,
+        max_retries=connection.max_retries,
+        breaker=BreakerPolicy(
+            failure_rate=connection.breaker_failure_rate,
+            min_calls=connection.breaker_min_calls,
+            window_s=float(connection.breaker_window_s),
+            open_s=float(connection.breaker_open_s),
+            half_open_probes=connection.breaker_half_open_probes,
+        ),
+        allowed_hosts=allowed_hosts(system, token_url),
+        signing_key_until=key_until,
+    )

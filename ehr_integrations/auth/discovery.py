@@ -1,0 +1,126 @@
+"""SMART discovery: where the token endpoint is and what the server supports.
+
+First `[base]/.well-known/smart-configuration` (SMART App Launch 2.0); if that is missing, the
+CapabilityStatement's `rest.security` oauth-uris extension (the older, still common way). Some
+vendors want their client id on these unauthenticated requests (Epic: `Epic-Client-ID`).
+The result is stored in EHRConnection.discovery for the admin and for `connection_config`. A
+connection with neither a configured nor a stored token URL discovers it on first use
+(`with_token_url`, on the I/O loop), shares it through the cache and stores it.
+"""
+
+import dataclasses
+
+from asgiref.sync import sync_to_async
+from django.utils import timezone
+
+from ehr_integrations.auth.connection_config import ConnectionConfig, connection_config, forget, host_of
+from ehr_integrations.errors import EHRRequestRejected, EHRUnavailable
+from ehr_integrations.models import EHRConnection, HealthSystem
+from ehr_integrations.transport import http as transport
+from ehr_integrations.transport import io_loop, shared_cache
+
+OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+# Vendors whose servers expect the client id as a header on discovery and metadata requests.
+CLIENT_ID_HEADERS = {"epic": "Epic-Client-ID"}
+KEPT_FIELDS = (
+    "token_endpoint",
+    "token_endpoint_auth_methods_supported",
+    "token_endpoint_auth_signing_alg_values_supported",
+    "grant_types_supported",
+    "scopes_supported",
+    "capabilities",
+    "issuer",
+    "jwks_uri",
+)
+
+
+def discovery_headers(config: ConnectionConfig, accept: str) -> dict[str, str]:
+    headers = {"Accept": accept}
+    if header := CLIENT_ID_HEADERS.get(config.vendor):
+        headers[header] = config.client_id
+    return headers
+
+
+async def discover(config: ConnectionConfig, *, deadline: float) -> dict:
+    """The discovery document ({"source", "token_endpoint", ...}); raises if no token endpoint is found."""
+    url = f"{config.fhir_base_url}/.well-known/smart-configuration"
+    headers = discovery_headers(config, "application/json")
+    try:
+        response = await transport.send(config, "GET", url, endpoint="discovery", deadline=deadline, headers=headers)
+        document = response.json() if response.status_code == 200 else {}
+    except ValueError:
+        document = {}
+    except EHRUnavailable as exc:
+        if exc.reason != "server_error":
+            raise
+        document = {}  # servers that never implemented the well-known file may answer it with a 5xx
+    if isinstance(document, dict) and document.get("token_endpoint"):
+        return {"source": "smart-configuration", **{k: document[k] for k in KEPT_FIELDS if k in document}}
+    return await _from_capability_statement(config, deadline=deadline)
+
+
+async def _from_capability_statement(config: ConnectionConfig, *, deadline: float) -> dict:
+    url = f"{config.fhir_base_url}/metadata"
+    headers = discovery_headers(config, "application/fhir+json")
+    response = await transport.send(config, "GET", url, endpoint="metadata", deadline=deadline, headers=headers)
+    if response.status_code != 200:
+        raise EHRRequestRejected(response.status_code, "no_discovery")
+    try:
+        statement = response.json()
+    except ValueError:
+        raise EHRUnavailable("invalid_response") from None
+    uris = oauth_uris(statement)
+    if "token" not in uris:
+        raise EHRRequestRejected(0, "no_token_endpoint")
+    return {"source": "metadata", "token_endpoint": uris["token"], **{k: v for k, v in uris.items() if k != "token"}}
+
+
+def oauth_uris(statement: dict) -> dict[str, str]:
+    """The oauth-uris extension of a CapabilityStatement: {"token": ..., "authorize": ...}."""
+    for rest in statement.get("rest") or []:
+        for extension in (rest.get("security") or {}).get("extension") or []:
+            if extension.get("url") == OAUTH_URIS:
+                return {e["url"]: e["valueUri"] for e in extension.get("extension") or [] if "valueUri" in e}
+    return {}
+
+
+DISCOVERY_CACHE_S = 3600
+
+
+async def with_token_url(config: ConnectionConfig, *, deadline: float) -> ConnectionConfig:
+    """The config itself if it knows its token URL, else one completed by discovery (I/O loop side)."""
+    if config.token_url:
+        return config
+    key = f"ehr:discovery:{config.health_system_id}"
+    document = await shared_cache.get(key, deadline=deadline)
+    if not document:
+        document = await discover(config, deadline=deadline)
+        await shared_cache.set(key, document, DISCOVERY_CACHE_S, deadline=deadline)
+        # The rare path that writes: off the loop, in a worker thread of its own.
+        await sync_to_async(store, thread_sensitive=False)(config.health_system_id, document)
+    return completed(config, document)
+
+
+def completed(config: ConnectionConfig, document: dict) -> ConnectionConfig:
+    """The config with the discovered token URL (and its host allowed), unless one is configured."""
+    if config.token_url:
+        return config
+    token_url = document["token_endpoint"]
+    return dataclasses.replace(config, token_url=token_url, allowed_hosts=config.allowed_hosts | {host_of(token_url)})
+
+
+def store(health_system_id: int, document: dict) -> None:
+    """Keep what discovery found on the connection (shown in the admin; token URL for connection_config)."""
+    EHRConnection.objects.filter(health_system_id=health_system_id).update(
+        discovery=document, discovered_at=timezone.now()
+    )
+    forget()
+
+
+def refresh_discovery(health_system: HealthSystem, *, timeout_s: float = 10.0) -> dict:
+    """Run discovery now (calling thread, outside any transaction) and store what was found."""
+    config = connection_config(health_system)
+    deadline = io_loop.deadline_in(timeout_s)
+    document = io_loop.run_until(discover(config, deadline=deadline), deadline=deadline)
+    store(health_system.pk, document)
+    return document

@@ -1,0 +1,1 @@
+"""Talking FHIR to one health system: the client, record fetchers, patient search."""

@@ -1,0 +1,169 @@
+"""The FHIR R4 client the rest of the gateway uses: search, read and operations on one health system.
+
+    config = connection_config(health_system)            # calling thread: reads the DB
+    client = fhir_client(config)                          # cheap; shares the per-process pool
+    result = await client.search("Appointment", {"patient": pid, "date": ["ge2025-01-01"]},
+                                 deadline=deadline_in(8))  # on the I/O loop
+
+From synchronous code (views, admin, Celery tasks) run it on the I/O loop with `run_sync`:
+
+    result = run_sync(client.search("Patient", params, deadline=deadline), deadline=deadline)
+
+`deadline` is an absolute time.monotonic() value covering the whole agent request (token, retries,
+paging). Failures raise ehr_integrations.errors: EHRUnavailable (timeouts, 5xx, 429, open breaker,
+deadline), EHRRequestRejected (the EHR refused the request: 4xx; status 0 for a URL we refuse to
+call), EHRAuthError (no token could be obtained, or the server refused a fresh one).
+A 401 triggers one forced token refresh and one retry. Reasons and messages never carry PHI.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+from ehr_integrations.auth import smart_auth, token_cache
+from ehr_integrations.auth.connection_config import ConnectionConfig, connection_config
+from ehr_integrations.errors import EHRAuthError, EHRRequestRejected, EHRUnavailable
+from ehr_integrations.transport import http as transport
+from ehr_integrations.transport import io_loop
+
+__all__ = [
+    "ConnectionConfig",
+    "FhirClient",
+    "SearchResult",
+    "connection_config",
+    "deadline_in",
+    "fhir_client",
+    "run_sync",
+]
+
+FHIR_JSON = "application/fhir+json"
+FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")  # FHIR R4 id datatype
+RESOURCE_TYPE = re.compile(r"^[A-Z][A-Za-z]{1,63}$")
+REJECTION_REASONS = {400: "bad_request", 403: "forbidden", 404: "not_found", 410: "gone", 422: "unprocessable"}
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    resources: list[dict]  # the matches (search mode "match"), following next links up to max_pages
+    included: list[dict]  # _include'd resources (search mode "include"), without duplicates
+    truncated: bool = False  # True when a next link was left unfollowed because of max_pages
+    warnings: list[dict] = field(default_factory=list)  # OperationOutcome entries (search mode "outcome")
+
+
+deadline_in = io_loop.deadline_in
+run_sync = io_loop.run_until  # run a client coroutine from sync code; never blocks past the deadline
+
+
+class FhirClient:
+    def __init__(self, config: ConnectionConfig) -> None:
+        self.config = config
+
+    async def search(
+        self, resource_type: str, params: dict[str, str | list[str]], *, deadline: float, max_pages: int = 5
+    ) -> SearchResult:
+        """GET [base]/[type]?params, following `next` links (checked against the host allowlist)."""
+        url: str | None = f"{self.config.fhir_base_url}/{_checked_type(resource_type)}"
+        query: dict | None = params
+        resources: list[dict] = []
+        included: dict[tuple[str, str], dict] = {}
+        warnings: list[dict] = []
+        for _ in range(max_pages):
+            bundle = await self._json("GET", url, endpoint=resource_type, deadline=deadline, params=query)
+            if bundle.get("resourceType") != "Bundle":
+                raise EHRUnavailable("invalid_response")
+            for entry in bundle.get("entry") or []:
+                resource = entry.get("resource")
+                if not isinstance(resource, dict):
+                    continue
+                mode = (entry.get("search") or {}).get("mode", "match")
+                if mode == "include":
+                    included[(resource.get("resourceType", ""), resource.get("id", ""))] = resource
+                elif mode == "outcome" or resource.get("resourceType") == "OperationOutcome":
+                    warnings.append(resource)
+                else:
+                    resources.append(resource)
+            url, query = _next_link(bundle), None
+            if url is None:
+                break
+        return SearchResult(resources, list(included.values()), truncated=url is not None, warnings=warnings)
+
+    async def read(self, resource_type: str, resource_id: str, *, deadline: float) -> dict:
+        """GET [base]/[type]/[id]; a missing resource is EHRRequestRejected(404, "not_found")."""
+        if not FHIR_ID.match(resource_id):
+            raise EHRRequestRejected(0, "invalid_id")
+        url = f"{self.config.fhir_base_url}/{_checked_type(resource_type)}/{resource_id}"
+        return await self._json("GET", url, endpoint=resource_type, deadline=deadline)
+
+    async def post_operation(self, path: str, body: dict, *, deadline: float) -> dict:
+        """POST [base]/[path] (e.g. "Patient/$match"); never retried except once after a 401."""
+        url = f"{self.config.fhir_base_url}/{path.lstrip('/')}"
+        headers = {"Content-Type": FHIR_JSON}
+        return await self._json("POST", url, endpoint=path, deadline=deadline, json=body, headers=headers)
+
+    async def capability_statement(self, *, deadline: float) -> dict:
+        """GET [base]/metadata (public on every server; no token sent)."""
+        url = f"{self.config.fhir_base_url}/metadata"
+        response = await transport.send(
+            self.config, "GET", url, endpoint="metadata", deadline=deadline, headers={"Accept": FHIR_JSON}
+        )
+        return _body(_accepted(response))
+
+    async def _json(self, method: str, url: str, *, endpoint: str, deadline: float, **kwargs) -> dict:
+        return _body(_accepted(await self._authorized(method, url, endpoint=endpoint, deadline=deadline, **kwargs)))
+
+    async def _authorized(
+        self, method: str, url: str, *, endpoint: str, deadline: float, **kwargs
+    ) -> transport.EHRResponse:
+        headers = {"Accept": FHIR_JSON, **kwargs.pop("headers", {})}
+        if not smart_auth.requires_token(self.config):
+            return await transport.send(
+                self.config, method, url, endpoint=endpoint, deadline=deadline, headers=headers, **kwargs
+            )
+        token = await token_cache.access_token(self.config, deadline=deadline)
+        response = await transport.send(
+            self.config, method, url, endpoint=endpoint, deadline=deadline,
+            headers={**headers, "Authorization": f"Bearer {token}"}, **kwargs,
+        )  # fmt: skip
+        if response.status_code != 401:
+            return response
+        # A 401 means the request was not processed, so even a POST may be sent once more.
+        token = await token_cache.replacement_token(self.config, rejected=token, deadline=deadline)
+        response = await transport.send(
+            self.config, method, url, endpoint=endpoint, deadline=deadline,
+            headers={**headers, "Authorization": f"Bearer {token}"}, **kwargs,
+        )  # fmt: skip
+        if response.status_code == 401:
+            raise EHRAuthError("invalid_token", "the FHIR server refused a freshly issued token")
+        return response
+
+
+def fhir_client(config: ConnectionConfig) -> FhirClient:
+    return FhirClient(config)
+
+
+def _checked_type(resource_type: str) -> str:
+    if not RESOURCE_TYPE.match(resource_type):
+        raise EHRRequestRejected(0, "invalid_resource_type")
+    return resource_type
+
+
+def _accepted(response: transport.EHRResponse) -> transport.EHRResponse:
+    if response.status_code >= 400:
+        raise EHRRequestRejected(response.status_code, REJECTION_REASONS.get(response.status_code, "rejected"))
+    return response
+
+
+def _body(response: transport.EHRResponse) -> dict:
+    try:
+        body = response.json()
+    except ValueError:
+        raise EHRUnavailable("invalid_response") from None
+    if not isinstance(body, dict):
+        raise EHRUnavailable("invalid_response")
+    return body
+
+
+def _next_link(bundle: dict) -> str | None:
+    for link in bundle.get("link") or []:
+        if link.get("relation") == "next" and link.get("url"):
+            return str(link["url"])
+    return None

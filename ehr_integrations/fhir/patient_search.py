@@ -1,0 +1,94 @@
+"""Finding the patients a caller might be, the way the vendor allows it.
+
+`$match` with certain matches where the vendor supports it and the caller gave full demographics;
+otherwise the vendor's minimum search sets, preferring demographic searches (so a wrong second
+factor still names the patient it was aimed at, for the per-patient lockout) over identifier ones.
+"""
+
+from ehr_integrations.fhir.client import FhirClient
+from ehr_integrations.identity import mrn_search_token
+from ehr_integrations.normalize.flat import FlatPatient
+from ehr_integrations.normalize.mapping import Mapping
+from ehr_integrations.normalize.patient import normalize_patient
+from ehr_integrations.presets import Preset
+
+# FHIR Patient search parameter -> the caller identifier that fills it.
+PARAM_SOURCES = {
+    "birthdate": "date_of_birth",
+    "family": "family_name",
+    "given": "given_name",
+    "identifier": "mrn",
+    "phone": "phone",
+}
+MATCH_NEEDS = ("date_of_birth", "family_name", "given_name")
+
+
+def _usable_sets(preset: Preset, available: set[str]) -> list[tuple[str, ...]]:
+    sets = [s for s in preset.patient_search_sets if all(PARAM_SOURCES.get(p) in available for p in s)]
+    # Demographic searches first, identifier searches last; bigger sets are more selective.
+    return sorted(sets, key=lambda s: ("identifier" in s, -len(s)))
+
+
+def extra_identifiers_needed(preset: Preset, available: set[str]) -> list[str]:
+    """What the caller must add before the vendor can be searched at all ([] when a search is possible)."""
+    if _usable_sets(preset, available):
+        return []
+    options = [
+        [PARAM_SOURCES[p] for p in s if PARAM_SOURCES.get(p) not in available] for s in preset.patient_search_sets
+    ]
+    options = [o for o in options if o]
+    return min(options, key=lambda o: (len(o), "mrn" in o)) if options else []
+
+
+def _params(search_set: tuple[str, ...], given: dict[str, str], preset: Preset) -> dict[str, str]:
+    params = {p: given[PARAM_SOURCES[p]] for p in search_set}
+    if "identifier" in params:
+        params["identifier"] = mrn_search_token(params["identifier"], preset.mrn_identifier)
+    return params
+
+
+def _match_body(given: dict[str, str], preset: Preset) -> dict:
+    patient: dict = {
+        "resourceType": "Patient",
+        "birthDate": given["date_of_birth"],
+        "name": [{"family": given["family_name"], "given": [given["given_name"]]}],
+    }
+    if "mrn" in given:
+        system, _, value = mrn_search_token(given["mrn"], preset.mrn_identifier).rpartition("|")
+        patient["identifier"] = [{"system": system, "value": value} if system else {"value": value}]
+    if "phone" in given:
+        patient["telecom"] = [{"system": "phone", "value": given["phone"]}]
+    return {
+        "resourceType": "Parameters",
+        "parameter": [
+            {"name": "resource", "resource": patient},
+            {"name": "onlyCertainMatches", "valueBoolean": True},
+        ],
+    }
+
+
+async def _match(client: FhirClient, given: dict[str, str], preset: Preset, *, deadline: float) -> list[dict]:
+    bundle = await client.post_operation("Patient/$match", _match_body(given, preset), deadline=deadline)
+    entries = bundle.get("entry") or []
+    return [e["resource"] for e in entries if (e.get("resource") or {}).get("resourceType") == "Patient"]
+
+
+async def find_candidates(
+    client: FhirClient, mapping: Mapping, given: dict[str, str], *, deadline: float
+) -> list[FlatPatient]:
+    """Patients the EHR returns for what the caller said, as flat patients (identifiers included).
+
+    A certain `$match` answers alone; when it finds no certain match, the vendor's search sets run,
+    so a wrong second factor still yields the patient it was aimed at (for the per-patient lockout).
+    """
+    preset = mapping.preset
+    resources: list[dict] = []
+    if preset.supports_match and all(k in given for k in MATCH_NEEDS):
+        resources = await _match(client, given, preset, deadline=deadline)
+    if not resources:
+        usable = _usable_sets(preset, set(given))
+        if not usable:
+            return []
+        result = await client.search("Patient", _params(usable[0], given, preset), deadline=deadline, max_pages=2)
+        resources = result.resources
+    return [normalize_patient(resource, mapping) for resource in resources]

@@ -1,0 +1,1 @@
+"""Onboarding: configuration as code, Test connection, mapping previews."""

@@ -1,0 +1,193 @@
+"""Circuit breaker per (health system, resource endpoint), shared by every process through the cache.
+
+State is one cache entry {"gen", "state", "until", "since"}. Every change moves the generation
+from g to g+1, and only the process that wins `add(transition:g)` may make it, so concurrent
+processes never fight over a transition. Outcomes are counted in per-generation time buckets, so
+closing or opening the breaker starts a fresh window. Half-open is an open breaker whose open
+duration has passed: the first `half_open_probes` callers (a shared counter) go through; all their
+successes close it, any failure reopens it. 5xx, timeouts and 429 are failures; other 4xx are not.
+"""
+
+import asyncio
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from ehr_integrations.auth.connection_config import BreakerPolicy
+from ehr_integrations.errors import EHRUnavailable
+from ehr_integrations.transport import shared_cache
+
+logger = logging.getLogger(__name__)
+
+BUCKETS_PER_WINDOW = 10
+CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+
+
+@dataclass(frozen=True)
+class Permit:
+    """Permission for one call; hand it back to `record`."""
+
+    health_system_id: int
+    endpoint: str
+    gen: int
+    probe: bool
+
+
+def _key(health_system_id: int, endpoint: str, *parts: object) -> str:
+    return ":".join(["ehr:brk", str(health_system_id), endpoint, *map(str, parts)])
+
+
+def _bucket_s(policy: BreakerPolicy) -> float:
+    return max(policy.window_s / BUCKETS_PER_WINDOW, 0.1)
+
+
+def _ttl(policy: BreakerPolicy) -> float:
+    return policy.window_s + policy.open_s + 60
+
+
+_NEVER_OPENED = {"gen": 0, "state": CLOSED}
+_counting: set[asyncio.Task] = set()  # closed-state successes being counted (strong references)
+_UNREAD = object()
+
+
+def state_key(health_system_id: int, endpoint: str) -> str:
+    """The cache key of the breaker's state (for callers that read it with other keys in one round trip)."""
+    return _key(health_system_id, endpoint, "state")
+
+
+async def _state(health_system_id: int, endpoint: str) -> dict:
+    return await shared_cache.get(state_key(health_system_id, endpoint)) or _NEVER_OPENED
+
+
+async def before_call(health_system_id: int, endpoint: str, policy: BreakerPolicy, *, state=_UNREAD) -> Permit:
+    """Let a call through or fail fast with EHRUnavailable("breaker_open") without touching the EHR.
+
+    `state`: the cache entry under `state_key` when the caller has read it already (None when absent).
+    If the shared cache itself is unreachable the breaker lets calls through (the EHR timeouts
+    still bound them): losing the breaker must not take the whole gateway down.
+    """
+    try:
+        state = await _state(health_system_id, endpoint) if state is _UNREAD else state or _NEVER_OPENED
+        if state["state"] == CLOSED:
+            return Permit(health_system_id, endpoint, state["gen"], probe=False)
+        remaining = state["until"] - time.time()
+        if remaining > 0:
+            raise EHRUnavailable("breaker_open", retry_after=remaining)
+        slot = await shared_cache.incr(_key(health_system_id, endpoint, "probes", state["gen"]), _ttl(policy))
+    except shared_cache.CacheUnavailable:
+        return let_through(health_system_id, endpoint)
+    if slot > policy.half_open_probes:
+        raise EHRUnavailable("breaker_open", retry_after=None)
+    return Permit(health_system_id, endpoint, state["gen"], probe=True)
+
+
+def let_through(health_system_id: int, endpoint: str) -> Permit:
+    """The permit when the breaker's state cannot be read: the call goes through and is not counted."""
+    logger.warning("breaker state unreadable for %s/%s; letting the call through", health_system_id, endpoint)
+    return Permit(health_system_id, endpoint, -1, probe=False)
+
+
+async def record(permit: Permit, *, failure: bool, policy: BreakerPolicy) -> None:
+    """Count one call's outcome and make the transition it calls for.
+
+    A success through a closed breaker only adds to its window's count and can change nothing, so
+    it is counted in the background: the answer does not wait for that cache round trip.
+    """
+    if permit.gen < 0:
+        return
+    if failure or permit.probe:
+        await _record(permit, failure=failure, policy=policy)
+        return
+    task = asyncio.get_running_loop().create_task(_record(permit, failure=False, policy=policy))
+    _counting.add(task)
+    task.add_done_callback(_counting.discard)
+
+
+async def _record(permit: Permit, *, failure: bool, policy: BreakerPolicy) -> None:
+    try:
+        if permit.probe:
+            await _record_probe(permit, failure=failure, policy=policy)
+        else:
+            await _record_closed(permit, failure=failure, policy=policy)
+    except shared_cache.CacheUnavailable:
+        logger.warning("breaker outcome not recorded for %s/%s", permit.health_system_id, permit.endpoint)
+
+
+async def _record_probe(permit: Permit, *, failure: bool, policy: BreakerPolicy) -> None:
+    if failure:
+        await _transition(permit, OPEN, policy, why="probe failed")
+        return
+    ok = await shared_cache.incr(_key(permit.health_system_id, permit.endpoint, "probe_ok", permit.gen), _ttl(policy))
+    if ok >= policy.half_open_probes:
+        await _transition(permit, CLOSED, policy, why=f"{ok} probe(s) succeeded")
+
+
+async def _record_closed(permit: Permit, *, failure: bool, policy: BreakerPolicy) -> None:
+    bucket = math.floor(time.time() / _bucket_s(policy))
+    base = (permit.health_system_id, permit.endpoint, "w", permit.gen)
+    await shared_cache.incr(_key(*base, bucket, "calls"), _ttl(policy))
+    if not failure:
+        return
+    await shared_cache.incr(_key(*base, bucket, "fails"), _ttl(policy))
+    calls, fails = await _window_counts(permit, policy, bucket)
+    if calls >= policy.min_calls and fails / calls >= policy.failure_rate:
+        await _transition(permit, OPEN, policy, why=f"{fails} of {calls} calls failed")
+
+
+async def _window_counts(permit: Permit, policy: BreakerPolicy, bucket: int) -> tuple[int, int]:
+    span = math.ceil(policy.window_s / _bucket_s(policy))
+    base = (permit.health_system_id, permit.endpoint, "w", permit.gen)
+    keys = {b: (_key(*base, b, "calls"), _key(*base, b, "fails")) for b in range(bucket - span + 1, bucket + 1)}
+    values = await shared_cache.get_many([k for pair in keys.values() for k in pair])
+    calls = sum(int(values.get(c, 0)) for c, _ in keys.values())
+    fails = sum(int(values.get(f, 0)) for _, f in keys.values())
+    return calls, fails
+
+
+async def _transition(permit: Permit, to: str, policy: BreakerPolicy, *, why: str) -> None:
+    hs, endpoint, gen = permit.health_system_id, permit.endpoint, permit.gen
+    if not await shared_cache.add(_key(hs, endpoint, "transition", gen), 1, _ttl(policy) + policy.open_s):
+        return  # another process already moved this generation on
+    now = time.time()
+    state = {"gen": gen + 1, "state": to, "since": now, "until": now + policy.open_s if to == OPEN else 0.0}
+    await shared_cache.set(state_key(hs, endpoint), state, None)
+    await _remember(hs, endpoint, {"at": now, "to": to, "why": why})
+    logger.warning("EHR breaker %s/%s -> %s (%s)", hs, endpoint, to, why)
+
+
+async def _remember(health_system_id: int, endpoint: str, transition: dict) -> None:
+    # Read-modify-write is racy, but only the winner of a generation writes, and this is display data.
+    key = _key(health_system_id, "*", "transitions")
+    recent = await shared_cache.get(key) or []
+    recent = [{**transition, "endpoint": endpoint}, *recent][: settings.EHR_BREAKER_TRANSITIONS_KEPT]
+    await shared_cache.set(key, recent, None)
+
+
+@dataclass(frozen=True)
+class BreakerView:
+    endpoint: str
+    state: str  # closed, open or half_open
+    since: float | None
+    open_until: float | None
+
+
+def _view(endpoint: str, state: dict) -> BreakerView:
+    name = state["state"]
+    if name == OPEN and state["until"] <= time.time():
+        name = HALF_OPEN
+    return BreakerView(endpoint, name, state.get("since"), state.get("until") or None)
+
+
+async def snapshot(health_system_id: int) -> tuple[list[BreakerView], list[dict]]:
+    """Every endpoint that has had a transition, its current state, and recent transitions (newest first)."""
+    transitions = await shared_cache.get(_key(health_system_id, "*", "transitions")) or []
+    endpoints = sorted({t["endpoint"] for t in transitions})
+    views = [_view(ep, await _state(health_system_id, ep)) for ep in endpoints]
+    return views, transitions
+
+
+async def state_of(health_system_id: int, endpoint: str) -> str:
+    return _view(endpoint, await _state(health_system_id, endpoint)).state
