@@ -3,6 +3,8 @@
 Usage: .venv/bin/python bench/audit_write.py [--n 2000]
 Uses BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/audit_bench), created and
 migrated if needed. The table is append-only, so the bench database only grows: keep it apart.
+Prints its figures (nothing is written to a file), led by the commit measured and whether the
+working tree was dirty: quote that line with the figures.
 """
 
 import argparse
@@ -14,6 +16,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench import provenance  # noqa: E402
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/audit_bench"
 
 
@@ -93,9 +98,10 @@ def _summary(label: str, samples: list[float]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000)
     args = parser.parse_args()
+    print(f"measuring {provenance.describe(provenance.current())}", flush=True)
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     _prepare_database(url)
     os.environ["DATABASE_URL"] = url

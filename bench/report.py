@@ -10,7 +10,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 
-from bench import stats
+from bench import provenance, stats
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -152,7 +152,8 @@ def _mean_peak(values: list[float]) -> str:
 
 
 def _json_ready(results: dict) -> dict:
-    out = {}
+    # First in the file: the commit measured and whether the tree was dirty (now, if the caller did not say).
+    out: dict = {"provenance": results.get("provenance") or provenance.current()}
     for name in ("gateway", "baseline"):
         phase = results[name]
         if phase is None:
@@ -200,6 +201,8 @@ def markdown(data: dict, stamp: str, plots: list[str]) -> str:
     config, gateway, baseline = data["config"], data["gateway"], data["baseline"]
     parts = [
         f"# Load bench {stamp}",
+        "",
+        f"Measured {provenance.describe(data['provenance'])}.",
         "",
         f"{config['calls']} scripted calls started over {config['ramp_s']:.0f} s (speech x{config['speech_scale']}), "
         f"EHR latency {config['ehr_latency']}, gateway: {config.get('server', 'uvicorn')}, "

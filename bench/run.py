@@ -1,9 +1,10 @@
 """`make bench`: the load bench, end to end, on this machine.
 
 Starts a private PostgreSQL and Redis, the sandbox EHR with realistic latency (log-normal, p50
-800 ms, p99 2 s) and the gateway under uvicorn (2 workers, DEBUG off); plays N concurrent scripted
+800 ms, p99 2 s) and the gateway (gunicorn by default, 2 workers, DEBUG off); plays N concurrent scripted
 calls through the gateway, quiet probes, then the same calls through a direct-FHIR baseline; writes
-bench/results/<timestamp>.json, .md and .png plots.
+bench/results/<timestamp>.json, .md and .png plots (git-ignored, never committed), each naming the
+commit measured and whether the working tree was dirty.
 
     python bench/run.py --calls 1000            # the full run
     python bench/run.py --calls 20 --speech 0.3 # a quick one while developing
@@ -23,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 import redis.asyncio as aioredis  # noqa: E402
 import uvloop  # noqa: E402
 
-from bench import private_postgres, probes, profile, report, stats, world  # noqa: E402
+from bench import private_postgres, probes, profile, provenance, report, stats, world  # noqa: E402
 from bench.baseline import DirectFhirAgent  # noqa: E402
 from bench.clients import AgentHttp, ClientShards  # noqa: E402
 from bench.monitor import Monitor  # noqa: E402
@@ -192,8 +193,10 @@ def main() -> None:
     args.ramp = args.ramp if args.ramp is not None else 0.6 * call_speech
     threads = args.threads or (64 if args.server == "gunicorn" else args.calls // args.workers + 16)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    measured = provenance.current()  # before anything starts: the code the gateway is about to load
     RESULTS.mkdir(parents=True, exist_ok=True)
     print(f"bench {stamp}: {args.calls} calls over a {args.ramp:.0f} s ramp, speech x{args.speech}", flush=True)
+    print(f"measuring {provenance.describe(measured)}", flush=True)
     postgres = private_postgres.PrivatePostgres.start()
     redis_server = PrivateRedis.start()
     sandbox = gateway = profiler = None
@@ -231,6 +234,7 @@ def main() -> None:
             profiler = report.start_profiler(gateway, RESULTS / f"{stamp}-profile")
         print(f"gateway {gateway.base_url} (pids {gateway.pids()}), sandbox {sandbox.base_url}", flush=True)
         results = uvloop.run(bench(args, w, gateway, sandbox, redis_server))  # both phases on the same loop
+        results["provenance"] = measured
         results["config"] = {
             "calls": args.calls, "ramp_s": args.ramp, "speech_scale": args.speech, "workers": args.workers,
             "server": args.server, "threads": threads, "probes": args.probes,

@@ -3,6 +3,7 @@
 Acceptance (issue 3): every request answered, measured p50 within 10% of the injected p50.
 Measured at the client, over connections opened beforehand (as the gateway's keep-alive pool has
 them); `--cold` also counts opening 500 connections at once, which on a busy 2-core box adds ~1 s.
+Prints its figures (no file), led by the commit measured and whether the working tree was dirty.
 
     .venv/bin/python bench/sandbox_latency.py [--requests 500] [--p50-ms 800] [--p99-ms 2000]
 """
@@ -18,6 +19,10 @@ from pathlib import Path
 import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import provenance  # noqa: E402
+
 READY_PREFIX = "sandbox listening on "
 
 
@@ -97,6 +102,8 @@ def main() -> int:
     parser.add_argument("--patients", type=int, default=2000)
     parser.add_argument("--cold", action="store_true", help="measure with connection setup (no warm pool)")
     args = parser.parse_args()
+    measured = provenance.current()
+    print(f"measuring {provenance.describe(measured)}", flush=True)
     process, base_url = start_sandbox(args.patients)
     try:
         report = asyncio.run(run(base_url, args.requests, args.p50_ms, args.p99_ms, cold=args.cold))
