@@ -82,7 +82,17 @@ class CallSessionAdmin(admin.ModelAdmin):
 
 @admin.register(FollowUp)
 class FollowUpAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "health_system", "tool", "reason", "status", "attempts", "resolved_at"]
+    list_display = [
+        "created_at",
+        "health_system",
+        "tool",
+        "reason",
+        "status",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+        "resolved_at",
+    ]
     list_filter = ["status", "health_system", "tool"]
     readonly_fields = [
         "health_system",
@@ -91,8 +101,11 @@ class FollowUpAdmin(admin.ModelAdmin):
         "tool",
         "reason",
         "attempts",
+        "last_error",
         "created_at",
         "last_attempt_at",
+        "next_attempt_at",
+        "claimed_at",
         "resolved_at",
     ]
     fields = readonly_fields[:4] + ["status"] + readonly_fields[4:]

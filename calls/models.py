@@ -72,6 +72,7 @@ class FollowUpStatus(models.TextChoices):
     OPEN = "open", "Open: the EHR has not answered yet"
     RETRYING = "retrying", "Retrying"
     READY = "ready", "Ready: the EHR answers again; call the patient back"
+    NEEDS_STAFF = "needs_staff", "Needs staff: retries stopped (refused, or too many attempts)"
     CLOSED = "closed", "Closed by staff"
 
 
@@ -87,11 +88,14 @@ class FollowUp(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="when the next retry is due")
+    claimed_at = models.DateTimeField(null=True, blank=True, help_text="when a worker took the current retry")
+    last_error = models.CharField(max_length=64, blank=True, help_text="why the last retry failed")
     resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "created_at"])]
+        indexes = [models.Index(fields=["status", "created_at"]), models.Index(fields=["status", "next_attempt_at"])]
 
     def __str__(self) -> str:
         return f"{self.tool} follow-up ({self.status})"

@@ -138,6 +138,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # Keep the LOGGING config (and its PHI redaction filter) in workers instead of Celery's own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Retries of a follow-up before it goes to staff (at most an hour apart: calls/tools/followups.py).
+FOLLOWUP_MAX_ATTEMPTS = env.int("FOLLOWUP_MAX_ATTEMPTS", default=8)
 CELERY_BEAT_SCHEDULE: dict = {
     "ehr-refresh-tokens": {
         "task": "ehr_integrations.tasks.refresh_expiring_tokens",
@@ -145,6 +147,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     "ehr-rotate-signing-keys": {"task": "ehr_integrations.tasks.rotate_signing_keys", "schedule": 3600.0},
     "calls-end-abandoned": {"task": "calls.tasks.end_abandoned_calls", "schedule": 60.0},
+    # A safety net: follow-ups queue their own retries (calls/tools/followups.py); this reclaims
+    # claims whose worker died and re-enqueues retries that are overdue.
     "calls-retry-followups": {"task": "calls.tasks.retry_open_followups", "schedule": 60.0},
     "audit-seal": {"task": "audit.tasks.seal_audit_log", "schedule": env.float("AUDIT_SEAL_EVERY_S", default=5.0)},
     "audit-export-digest": {"task": "audit.tasks.export_audit_digest", "schedule": 3600.0},

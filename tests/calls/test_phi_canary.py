@@ -6,8 +6,10 @@ import re
 import pytest
 from celery.signals import task_prerun
 from django.db import connection
+from django.utils import timezone
 from django_redis import get_redis_connection
 
+from calls.models import FollowUp
 from calls.tasks import end_abandoned_calls, retry_open_followups
 from tests.calls.conftest import SECRET, open_call, verify, wait_for_prefetch
 
@@ -63,6 +65,7 @@ def test_a_full_call_leaves_no_identifier_or_secret_in_answers_logs_tasks_redis_
         ]
         wait_for_prefetch(call_id, names=("appointments", "medications"))
         answers += [api.get(f"/api/v1/calls/{call_id}/{tool}") for tool in ("appointments", "medications", "messages")]
+        FollowUp.objects.update(next_attempt_at=timezone.now())  # its retry is due, so the sweep runs it
         retry_open_followups.delay()
         answers.append(api.post(f"/api/v1/calls/{call_id}/end", {}, format="json"))
         end_abandoned_calls.delay()

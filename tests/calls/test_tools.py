@@ -6,6 +6,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from django_redis import get_redis_connection
 from rest_framework.test import APIClient
 
@@ -121,9 +122,11 @@ def test_followup_turns_ready_once_the_endpoint_recovers(api, patient, sandbox):
     call_id = verified_call(api, patient)
     wait_for_prefetch(call_id, names=("medications", "messages"))
     api.get(f"/api/v1/calls/{call_id}/appointments")
+    FollowUp.objects.update(next_attempt_at=timezone.now())  # due (the backoff: tests/calls/test_followups.py)
     retry_open_followups.delay()
     assert FollowUp.objects.get().status == "open"
     sandbox.clear_faults()
+    FollowUp.objects.update(next_attempt_at=timezone.now())
     retry_open_followups.delay()
     followup = FollowUp.objects.get()
     assert (followup.status, followup.attempts) == ("ready", 2)
