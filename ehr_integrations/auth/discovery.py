@@ -13,15 +13,16 @@ import dataclasses
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
-from ehr_integrations.auth.connection_config import ConnectionConfig, connection_config, forget, host_of
+from ehr_integrations.auth.connection_config import connection_config, forget
 from ehr_integrations.errors import EHRRequestRejected, EHRUnavailable
 from ehr_integrations.models import EHRConnection, HealthSystem
+from ehr_integrations.presets import preset
 from ehr_integrations.transport import http as transport
 from ehr_integrations.transport import io_loop, shared_cache
+from ehr_integrations.transport.connection import ConnectionConfig, host_of
 
 OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
 # Vendors whose servers expect the client id as a header on discovery and metadata requests.
-CLIENT_ID_HEADERS = {"epic": "Epic-Client-ID"}
 KEPT_FIELDS = (
     "token_endpoint",
     "token_endpoint_auth_methods_supported",
@@ -36,7 +37,7 @@ KEPT_FIELDS = (
 
 def discovery_headers(config: ConnectionConfig, accept: str) -> dict[str, str]:
     headers = {"Accept": accept}
-    if header := CLIENT_ID_HEADERS.get(config.vendor):
+    if header := preset(config.vendor).client_id_header:
         headers[header] = config.client_id
     return headers
 
@@ -121,6 +122,6 @@ def refresh_discovery(health_system: HealthSystem, *, timeout_s: float = 10.0) -
     """Run discovery now (calling thread, outside any transaction) and store what was found."""
     config = connection_config(health_system)
     deadline = io_loop.deadline_in(timeout_s)
-    document = io_loop.run_until(discover(config, deadline=deadline), deadline=deadline)
+    document = io_loop.wait(discover(config, deadline=deadline), deadline=deadline)
     store(health_system.pk, document)
     return document

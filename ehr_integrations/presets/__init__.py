@@ -24,7 +24,8 @@ class Preset:
     supports_match: bool
     # Minimum sets of Patient search parameters the vendor accepts (any one set suffices).
     patient_search_sets: tuple[tuple[str, ...], ...]
-    needs_epic_client_id_header: bool
+    # The header that carries our client id on unauthenticated discovery requests (Epic: Epic-Client-ID).
+    client_id_header: str | None
     # Communication search parameter naming the patient; None: no patient-level Communication search.
     communication_search_param: str | None
     # MedicationDispense search parameter naming the patient; None: the vendor gives no dispenses.
@@ -65,7 +66,7 @@ def _build(data: dict[str, Any]) -> Preset:
         vendor=data["vendor"],
         supports_match=bool(caps["supports_match"]),
         patient_search_sets=tuple(tuple(s) for s in caps["patient_search_sets"]),
-        needs_epic_client_id_header=bool(caps["needs_epic_client_id_header"]),
+        client_id_header=caps.get("client_id_header"),
         communication_search_param=caps.get("communication_search_param"),
         dispense_search_param=caps.get("dispense_search_param"),
         includes=MappingProxyType({k: tuple(v) for k, v in (caps.get("includes") or {}).items()}),

@@ -34,7 +34,7 @@ def test_presets_are_loaded_once_and_frozen():
 def test_capabilities_differ_as_the_vendors_do():
     epic, oracle, generic = preset("epic"), preset("oracle_health"), preset("generic")
     assert epic.supports_match and not oracle.supports_match
-    assert epic.needs_epic_client_id_header and not oracle.needs_epic_client_id_header
+    assert epic.client_id_header == "Epic-Client-ID" and oracle.client_id_header is None
     assert ("identifier",) in epic.patient_search_sets and ("family",) not in epic.patient_search_sets
     assert oracle.communication_search_param == "recipient"
     assert generic.includes_for("Appointment") and not epic.includes_for("Appointment")
