@@ -1,4 +1,4 @@
-"""What call services answer with: result values and typed refusals, rendered in calls/edges/envelope.py."""
+"""What call services answer with: result values and typed refusals, rendered in calls/contract.py."""
 
 from dataclasses import dataclass, field
 
@@ -46,6 +46,14 @@ class Routed:
     transfer: Transfer
     open_now: bool
     say: str
+
+
+@dataclass(frozen=True)
+class Ended:
+    """The call was ended; everything PHI-bearing it held is gone."""
+
+
+Result = Data | NeedsMore | Verified | Pending | Routed | Ended
 
 
 class CallRefusal(Exception):

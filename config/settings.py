@@ -186,7 +186,7 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Voice EHR Gateway agent API",
-    "DESCRIPTION": "The contract a voice agent backend codes against (shared/agent-api.md): every answer is an "
+    "DESCRIPTION": "The contract a voice agent backend codes against (docs/agent-api.md): every answer is an "
     "envelope with a top-level `status`; PHI only after verification, audited, never in URLs.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

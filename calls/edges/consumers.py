@@ -13,12 +13,12 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.http import Http404
 
+from calls.contract import envelope, refusal_envelope
 from calls.edges.api_keys import client_for_key
-from calls.edges.envelope import envelope, refusal_envelope
-from calls.edges.tool_calls import ToolRequest
 from calls.models import AgentClient, CallState
 from calls.outcomes import CallRefusal
 from calls.session import events
+from calls.session.access_log import AuditContext
 from calls.session.selectors import call_for_client
 from calls.tools import answers as tools
 
@@ -45,7 +45,7 @@ def _owner(scope, call_id: str) -> tuple[AgentClient | None, str | None]:
         return None, None
 
 
-def _delivery(client: AgentClient, call_id: str, event: dict, request: ToolRequest) -> dict | None:
+def _delivery(client: AgentClient, call_id: str, event: dict, context: AuditContext) -> dict | None:
     """The `fetch.result` for a finished fetch: read from the store and audited, or the refusal."""
     try:
         call = call_for_client(client=client, call_id=call_id)
@@ -53,7 +53,7 @@ def _delivery(client: AgentClient, call_id: str, event: dict, request: ToolReque
         return None
     described = {"tool": event["tool"], "query": event["query"]}
     try:
-        _, body = envelope(tools.answer(call=call, tool=event["tool"], query=event["query"], request=request))
+        _, body = envelope(tools.answer(call=call, tool=event["tool"], values=event["query"], context=context))
     except CallRefusal as refused:
         _, body = refusal_envelope(refused)
         name = body["status"] if body["status"] in ("unavailable", "ended") else "fetch.result"
@@ -85,14 +85,14 @@ class CallEventsConsumer(AsyncJsonWebsocketConsumer):
     async def call_event(self, message: dict) -> None:
         event = message["event"]
         if event["event"] == "fetch.ready":
-            request = self._request(event.get("correlation_id", ""))
-            event = await database_sync_to_async(_delivery)(self.client, self.call_id, event, request)
+            context = self._context(event.get("correlation_id", ""))
+            event = await database_sync_to_async(_delivery)(self.client, self.call_id, event, context)
             if event is None:
                 return
         await self.send_json(event)
         if event["event"] == "ended":
             await self.close()
 
-    def _request(self, correlation_id: str) -> ToolRequest:
+    def _context(self, correlation_id: str) -> AuditContext:
         client = self.scope.get("client") or (None, None)
-        return ToolRequest.of(correlation_id=correlation_id, address=client[0])
+        return AuditContext.of(channel="websocket", correlation_id=correlation_id, source_address=client[0])

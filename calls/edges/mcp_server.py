@@ -1,6 +1,6 @@
 """The MCP endpoint (`/mcp`, streamable HTTP) on the official `mcp` SDK: the agent tools for MCP clients.
 
-Tools are listed from calls/edges/manifests/mcp.py and run through calls/edges/tool_calls.py, so gating, audit
+Tools are listed from calls/edges/manifests/mcp.py and run through calls/registry/run.py, so gating, audit
 and answers are those of the REST API. Clients authenticate with their API key
 (`Authorization: Api-Key <key>`, or `Bearer <key>` as MCP clients usually send it); each tool takes
 the `call_id` it is about, and only the key's own calls are found. Stateless mode with JSON answers:
@@ -21,12 +21,14 @@ from mcp.server.lowlevel import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 
-from calls.edges import tool_calls
+from calls import contract
+from calls.contract import Envelope
 from calls.edges.api_keys import client_for_key
 from calls.edges.manifests import mcp as mcp_manifest
 from calls.models import AgentClient
+from calls.registry import definitions, run
+from calls.session.access_log import AuditContext
 from calls.session.selectors import call_for_client
-from calls.tools.agent_tools import AGENT_TOOLS
 
 PATH = "/mcp"
 CLIENT_SCOPE_KEY = "gateway.agent_client_id"
@@ -37,7 +39,7 @@ INSTRUCTIONS = (
 
 
 async def _list_tools(ctx, params) -> types.ListToolsResult:
-    listed = mcp_manifest.render(AGENT_TOOLS, base_url="", health_system=None)["tools"]
+    listed = mcp_manifest.render(definitions.TOOLS, base_url="", health_system=None)["tools"]
     return types.ListToolsResult(tools=[types.Tool.model_validate(tool) for tool in listed])
 
 
@@ -46,26 +48,25 @@ def _client(client_id: int) -> AgentClient:
     return AgentClient.objects.get(pk=client_id, enabled=True)
 
 
-def _run(client_id: int, name: str, arguments: dict, headers, address: str | None) -> tuple[int, dict]:
+def _run(client_id: int, name: str, arguments: dict, context: AuditContext) -> Envelope:
     try:
         client = _client(client_id)
         call = call_for_client(client=client, call_id=str(arguments.pop("call_id", "")))
     except (AgentClient.DoesNotExist, Http404, ValueError, DjangoValidationError):
-        return 404, {"status": "error", "errors": {"call_id": "not found"}}
+        return contract.not_found("call_id")
     else:
-        request = tool_calls.ToolRequest.of(correlation_id=headers.get("x-correlation-id", ""), address=address)
-        return tool_calls.run(name=name, call=call, arguments=arguments, request=request)
+        return run.run_function(function=name, call=call, arguments=arguments, context=context)
     finally:
         close_old_connections()
 
 
-def _open(client_id: int, arguments: dict) -> tuple[int, dict]:
+def _open(client_id: int, arguments: dict) -> Envelope:
     try:
         client = _client(client_id)
     except AgentClient.DoesNotExist:
-        return 401, {"status": "error", "errors": {"authorization": "unknown or revoked API key"}}
+        return contract.error({"authorization": "unknown or revoked API key"}, 401)
     try:
-        return tool_calls.open_call(client=client, arguments=arguments)
+        return run.open_call_envelope(client=client, arguments=arguments)
     finally:
         close_old_connections()
 
@@ -77,8 +78,13 @@ async def _call_tool(ctx, params: types.CallToolRequestParams) -> types.CallTool
     if params.name == mcp_manifest.OPEN_CALL:
         http, body = await sync_to_async(_open, thread_sensitive=False)(scope[CLIENT_SCOPE_KEY], arguments)
     else:
-        run = sync_to_async(_run, thread_sensitive=False)
-        http, body = await run(scope[CLIENT_SCOPE_KEY], params.name, arguments, ctx.request.headers, client_address)
+        context = AuditContext.of(
+            channel="mcp",
+            correlation_id=ctx.request.headers.get("x-correlation-id", ""),
+            source_address=client_address,
+        )
+        run_tool = sync_to_async(_run, thread_sensitive=False)
+        http, body = await run_tool(scope[CLIENT_SCOPE_KEY], params.name, arguments, context)
     return types.CallToolResult(
         content=[types.TextContent(type="text", text=json.dumps(body))],
         structured_content=body,

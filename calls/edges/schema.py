@@ -1,4 +1,4 @@
-"""The OpenAPI description of the agent contract (shared/agent-api.md): envelopes, examples, auth.
+"""The OpenAPI description of the agent contract (docs/agent-api.md): envelopes, examples, auth.
 
 Serializers here only describe responses (drf-spectacular reads them); answers are built in
 calls/edges/envelope.py. Each view declares its responses with one of the `*_responses` helpers.
@@ -14,8 +14,9 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
-from calls.tools.tool_specs import MEDICATION_STATUSES, RANGES
-from ehr_integrations.models import Purpose
+from calls.registry.definitions import ToolDefinition
+from calls.registry.inputs import Input
+from calls.registry.shapes import TransferShape
 
 TRANSFER_EXAMPLE = {"name": "Scheduling desk", "phone": "+15555550100", "purpose": "scheduling"}
 
@@ -35,57 +36,6 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 
 def _status(value: str) -> serializers.ChoiceField:
     return serializers.ChoiceField(choices=[value], help_text=f"always `{value}`")
-
-
-def _text(**kwargs) -> serializers.CharField:
-    return serializers.CharField(allow_null=True, **kwargs)
-
-
-class TransferShape(serializers.Serializer):
-    name = serializers.CharField()
-    phone = serializers.CharField(allow_blank=True)
-    purpose = serializers.ChoiceField(choices=Purpose.values)
-
-
-class AppointmentShape(serializers.Serializer):
-    id = _text()
-    datetime = _text(help_text="ISO 8601 with the health system's UTC offset")
-    provider_name = _text()
-    location = _text()
-    status = _text()
-    description = _text()
-
-
-class MedicationShape(serializers.Serializer):
-    id = _text()
-    name = _text()
-    status = _text()
-    dosage = _text()
-    prescriber_name = _text()
-    refills_remaining = serializers.IntegerField(allow_null=True)
-    last_filled = _text(help_text="YYYY-MM-DD")
-    refill_eligible = serializers.BooleanField(allow_null=True)
-
-
-class MessageShape(serializers.Serializer):
-    id = _text()
-    sent_at = _text()
-    sender = _text()
-    subject = _text()
-    status = _text()
-
-
-class PatientShape(serializers.Serializer):
-    given_name = _text()
-    family_name = _text()
-    preferred_name = _text()
-    phone = _text(help_text="E.164")
-
-
-class RoutedShape(serializers.Serializer):
-    transfer = TransferShape()
-    open_now = serializers.BooleanField()
-    say = serializers.CharField()
 
 
 class VerificationShape(serializers.Serializer):
@@ -109,13 +59,6 @@ def _ok(name: str, data: serializers.Field) -> type[serializers.Serializer]:
         "say": serializers.CharField(help_text="one short sentence to speak as is"),
     }
     return type(name, (serializers.Serializer,), fields)
-
-
-OkAppointments = _ok("OkAppointments", AppointmentShape(many=True))
-OkMedications = _ok("OkMedications", MedicationShape(many=True))
-OkMessages = _ok("OkMessages", MessageShape(many=True))
-OkPatient = _ok("OkPatient", PatientShape())
-OkTransfer = _ok("OkTransfer", RoutedShape())
 
 
 class OkCall(serializers.Serializer):
@@ -247,9 +190,9 @@ def idempotent_post(request: type[serializers.Serializer], responses: dict, summ
     return extend_schema(request=request, responses=responses, parameters=[IDEMPOTENCY_KEY], summary=summary)
 
 
-def tool_responses(ok: type[serializers.Serializer]) -> dict:
+def _read_responses(ok: type[serializers.Serializer], example: bool) -> dict:
     return {
-        200: OpenApiResponse(ok, examples=[_example("ok", 200)] if ok is OkAppointments else []),
+        200: OpenApiResponse(ok, examples=[_example("ok", 200)] if example else []),
         202: OpenApiResponse(PendingEnvelope, description="`?wait=0` only", examples=[_example("pending", 202)]),
         400: ERROR_400,
         401: ERROR_401,
@@ -259,20 +202,6 @@ def tool_responses(ok: type[serializers.Serializer]) -> dict:
         503: UNAVAILABLE_503,
     }
 
-
-WAIT = OpenApiParameter(
-    "wait",
-    str,
-    enum=["0", "1"],
-    description="`0`: answer at once, `pending` with a filler when the data is not ready yet",
-)
-TOOL_PARAMETERS = {
-    "appointments": [OpenApiParameter("range", str, enum=list(RANGES)), WAIT],
-    "medications": [OpenApiParameter("status", str, enum=list(MEDICATION_STATUSES)), WAIT],
-    "messages": [OpenApiParameter("limit", int, description="1 to 50 (default 5)"), WAIT],
-    "patient": [WAIT],
-}
-TOOL_OK = {"appointments": OkAppointments, "medications": OkMedications, "messages": OkMessages, "patient": OkPatient}
 
 VERIFY_RESPONSES = {
     200: OpenApiResponse(
@@ -296,7 +225,6 @@ OPEN_RESPONSES = {
     409: IDEMPOTENCY_409,
 }
 DETAIL_RESPONSES = {200: OkCall, 401: ERROR_401, 404: ERROR_404}
-TRANSFER_RESPONSES = {200: OkTransfer, 400: ERROR_400, 401: ERROR_401, 404: ERROR_404}
 END_RESPONSES = {
     200: OpenApiResponse(EndedEnvelope, examples=[_example("ended", 200)]),
     400: ERROR_400,
@@ -304,4 +232,28 @@ END_RESPONSES = {
     404: ERROR_404,
     409: IDEMPOTENCY_409,
 }
-TRANSFER_PARAMETERS = [OpenApiParameter("purpose", str, enum=list(Purpose.values))]
+
+
+def _responses(tool: ToolDefinition) -> dict:
+    ok = _ok(f"Ok{tool.name.title().replace('_', '')}", tool.output(many=tool.output_many)) if tool.output else None
+    if tool.answers == "read":
+        return _read_responses(ok, example=tool.name == "appointments")
+    if tool.answers == "transfer":
+        return {200: ok, 400: ERROR_400, 401: ERROR_401, 404: ERROR_404}
+    return {"verify": VERIFY_RESPONSES, "end": END_RESPONSES}[tool.answers]
+
+
+def _parameter(spec: Input) -> OpenApiParameter:
+    kind = int if spec.kind == "integer" else str
+    return OpenApiParameter(spec.name, kind, enum=list(spec.choices) or None, description=spec.description)
+
+
+def describe(tool: ToolDefinition) -> dict:
+    """The extend_schema arguments of a tool's REST endpoint, from its definition."""
+    described: dict[str, object] = {"responses": _responses(tool), "summary": tool.summary}
+    if tool.method == "GET":
+        described["parameters"] = [_parameter(spec) for spec in tool.rest_inputs]
+    else:
+        described["request"] = tool.validator(strict=True)
+        described["parameters"] = [IDEMPOTENCY_KEY] if tool.idempotent else []
+    return described

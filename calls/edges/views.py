@@ -1,149 +1,86 @@
-"""The agent-facing REST API (see /docs and shared/agent-api.md). Views validate, call one service, render."""
+"""The agent-facing REST API (docs/agent-api.md; OpenAPI at /api/docs). Views validate, call one service, render."""
 
+from collections.abc import Iterable, Mapping
+from uuid import UUID
+
+from django.urls import URLPattern, path
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from calls.edges import schema
+from calls.edges.context import rest_context
 from calls.edges.envelope import render
 from calls.edges.idempotency import idempotent
 from calls.edges.manifests import FORMATS, manifest
-from calls.session import call_sessions, transfers
+from calls.registry import run
+from calls.registry.definitions import OPEN_CALL_VALIDATOR, ToolDefinition
+from calls.session import call_sessions
 from calls.session.selectors import call_for_client, health_system_for_client
-from calls.tools import answers as tools
-from calls.tools import pending
-from calls.tools.tool_specs import TOOLS
-from calls.verification import turns as verification
-from ehr_integrations.models import Purpose
-
-E164 = r"^\+[1-9]\d{6,14}$"
-
-
-class StrictSerializer(serializers.Serializer):
-    """Unknown fields are an error naming the field, not silently dropped."""
-
-    def validate(self, attrs):
-        unknown = set(self.initial_data) - set(self.fields)
-        if unknown:
-            raise serializers.ValidationError({name: "unknown field" for name in sorted(unknown)})
-        return attrs
-
-
-class OpenCallInput(StrictSerializer):
-    health_system = serializers.SlugField()
-    caller_phone = serializers.RegexField(E164, required=False, error_messages={"invalid": "must be E.164"})
-    external_id = serializers.CharField(required=False, max_length=200, default="")
-
-
-class VerifyInput(StrictSerializer):
-    date_of_birth = serializers.DateField(required=False, input_formats=["%Y-%m-%d"])
-    ssn_last4 = serializers.RegexField(r"^\d{4}$", required=False, error_messages={"invalid": "must be 4 digits"})
-    mrn = serializers.CharField(required=False, max_length=64, trim_whitespace=True)
-    phone = serializers.CharField(required=False, max_length=32)
-    family_name = serializers.CharField(required=False, max_length=100)
-    given_name = serializers.CharField(required=False, max_length=100)
-
-
-class TransferInput(StrictSerializer):
-    purpose = serializers.ChoiceField(choices=Purpose.values, required=False, default=Purpose.GENERAL)
-
-
-class EndInput(StrictSerializer):
-    reason = serializers.CharField(required=False, max_length=64, default="agent_ended")
-
-
-class CallView(APIView):
-    def call(self, request, call_id):
-        call = call_for_client(client=request.user, call_id=call_id)
-        call_sessions.note_activity(call)
-        return call
+from calls.verification import status
 
 
 class CallsView(APIView):
-    @schema.idempotent_post(OpenCallInput, schema.OPEN_RESPONSES, "Open a call")
+    @schema.idempotent_post(OPEN_CALL_VALIDATOR, schema.OPEN_RESPONSES, "Open a call")
     @idempotent
-    def post(self, request):
-        data = OpenCallInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        call = call_sessions.open_for_client(
-            client=request.user,
-            slug=data.validated_data["health_system"],
-            caller_phone=data.validated_data.get("caller_phone"),
-            external_id=data.validated_data["external_id"],
-        )
-        return Response({"status": "ok", "data": call_sessions.describe(call)}, status=201)
+    def post(self, request: Request) -> Response:
+        call = run.open_call(client=request.user, arguments=request.data)
+        return Response({"status": "ok", "data": status.describe(call)}, status=201)
 
 
-class CallDetailView(CallView):
+class CallDetailView(APIView):
     @extend_schema(responses=schema.DETAIL_RESPONSES, summary="The call's state (never PHI)")
-    def get(self, request, call_id):
-        return Response({"status": "ok", "data": call_sessions.describe(self.call(request, call_id))})
-
-
-@method_decorator(sensitive_post_parameters(), name="dispatch")
-class VerifyView(CallView):
-    @schema.idempotent_post(VerifyInput, schema.VERIFY_RESPONSES, "Verify the caller (one turn)")
-    @idempotent
-    def post(self, request, call_id):
-        call = self.call(request, call_id)
-        data = VerifyInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        return render(verification.submit(call=call, identifiers=data.validated_data, request=request))
-
-
-class ToolView(CallView):
-    tool = ""
-
-    def get(self, request, call_id):
-        query = request.query_params
-        read = tools.prepare_verified(client=request.user, call_id=call_id, tool=self.tool, query=query)
-        call, prepared = read or (self.call(request, call_id), None)
-        if pending.requested(query):
-            return render(pending.answer(call=call, tool=self.tool, query=query, request=request, prepared=prepared))
-        return render(tools.answer(call=call, tool=self.tool, query=query, request=request, prepared=prepared))
-
-
-def _tool_view(tool: str) -> type[ToolView]:
-    """The endpoint of one PHI tool, with its own OpenAPI description."""
-    described = extend_schema(
-        parameters=schema.TOOL_PARAMETERS[tool],
-        responses=schema.tool_responses(schema.TOOL_OK[tool]),
-        summary=TOOLS[tool].description,
-    )
-    return extend_schema_view(get=described)(type(f"{tool.title()}View", (ToolView,), {"tool": tool}))
-
-
-AppointmentsView = _tool_view("appointments")
-MedicationsView = _tool_view("medications")
-MessagesView = _tool_view("messages")
-PatientView = _tool_view("patient")
-
-
-class TransferView(CallView):
-    @extend_schema(
-        parameters=schema.TRANSFER_PARAMETERS, responses=schema.TRANSFER_RESPONSES, summary="Who to hand the caller to"
-    )
-    def get(self, request, call_id):
-        call = self.call(request, call_id)
-        purpose = request.query_params.get("purpose", Purpose.GENERAL)
-        if purpose not in Purpose.values:
-            raise serializers.ValidationError({"purpose": f"must be one of {', '.join(Purpose.values)}"})
-        return render(transfers.routed(health_system=call.health_system, purpose=purpose))
-
-
-class EndView(CallView):
-    @schema.idempotent_post(EndInput, schema.END_RESPONSES, "End the call and purge its PHI")
-    @idempotent
-    def post(self, request, call_id):
+    def get(self, request: Request, call_id: UUID) -> Response:
         call = call_for_client(client=request.user, call_id=call_id)
-        data = EndInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        call_sessions.end_call(call=call, reason=data.validated_data["reason"])
-        return Response({"status": "ended"})
+        call_sessions.note_activity(call)
+        return Response({"status": "ok", "data": status.describe(call)})
+
+
+class ToolView(APIView):
+    """One tool's endpoint: GET reads its inputs from the query string, POST from the JSON body."""
+
+    tool: ToolDefinition
+
+    def get(self, request: Request, call_id: UUID) -> Response:
+        return self._answer(request, call_id, request.query_params, strict=False)
+
+    def post(self, request: Request, call_id: UUID) -> Response:
+        return self._answer(request, call_id, request.data, strict=True)
+
+    def _answer(self, request: Request, call_id: UUID, raw: Mapping, *, strict: bool) -> Response:
+        context = rest_context(request)
+        result = run.answer_for_client(
+            self.tool, client=request.user, call_id=call_id, raw=raw, context=context, strict=strict
+        )
+        return render(result)
+
+
+def tool_view(tool: ToolDefinition) -> type[ToolView]:
+    """The endpoint of one tool, with its OpenAPI description, from its definition."""
+    method = tool.method.lower()
+    view = type(
+        f"{tool.name.title().replace('_', '')}View",
+        (ToolView,),
+        {"tool": tool, "http_method_names": [method, "options"]},
+    )
+    if tool.idempotent:
+        setattr(view, method, idempotent(getattr(view, method)))
+    if tool.method == "POST":  # identifiers travel in bodies: never in Django's error reports
+        view = method_decorator(sensitive_post_parameters(), name="dispatch")(view)
+    return extend_schema_view(**{method: extend_schema(**schema.describe(tool))})(view)
+
+
+def tool_paths(tools: Iterable[ToolDefinition]) -> list[URLPattern]:
+    """One URL per tool, under its call."""
+    return [
+        path(f"api/v1/calls/<uuid:call_id>/{tool.name}", tool_view(tool).as_view(), name=f"call-{tool.name}")
+        for tool in tools
+    ]
 
 
 class ToolsQuery(serializers.Serializer):
@@ -170,7 +107,7 @@ class ToolsManifestView(APIView):
         },
         summary="Tool definitions for LLM function calling",
     )
-    def get(self, request):
+    def get(self, request: Request) -> Response:
         query = ToolsQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         format_name, slug = query.validated_data["format"], query.validated_data.get("health_system")

@@ -1,6 +1,8 @@
-"""Audit records for a call's PHI accesses, filled from the call and the request in one place."""
+"""Audit records for a call's PHI accesses, filled from the call and the edge's AuditContext in one place."""
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from audit.errors import AuditUnavailable
 from audit.records import record_phi_access
@@ -12,20 +14,40 @@ from ehr_integrations.models import Purpose
 AUDIT_DOWN_SAY = "I'm having trouble with our records system right now; let me connect you with someone who can help."
 
 
-def correlation_id(request) -> str:
-    given = request.headers.get("X-Correlation-ID", "") if request is not None else ""
-    return given[:64] if given else uuid.uuid4().hex
+@dataclass(frozen=True)
+class AuditContext:
+    """Who asked, through which edge: what an audit record needs from outside the call.
+
+    Each edge (REST, WebSocket, MCP, webhooks) builds one from its own request; services never see
+    a request. `channel` names the edge ("rest", "websocket", "mcp", "vapi", "retell", "task").
+    """
+
+    channel: str
+    correlation_id: str
+    source_address: str | None = None
+
+    @classmethod
+    def of(cls, *, channel: str, correlation_id: str = "", source_address: str | None = None) -> "AuditContext":
+        """A context with the caller's correlation id (cut to 64 characters) or a new one."""
+        return cls(
+            channel=channel, correlation_id=correlation_id[:64] or uuid.uuid4().hex, source_address=source_address
+        )
+
+    @classmethod
+    def background(cls, correlation_id: str = "") -> "AuditContext":
+        """Work the gateway does on its own after the request (a pending fetch, a follow-up)."""
+        return cls.of(channel="task", correlation_id=correlation_id)
 
 
 def record(
     *,
     call: CallSession,
-    request,
+    context: AuditContext,
     action: str,
     outcome: str,
     patient_reference: str | None,
-    resource_types: list[str] = (),
-    resource_ids: list[str] = (),
+    resource_types: Sequence[str] = (),
+    resource_ids: Sequence[str] = (),
     data_category: str = "demographics",
     purpose: str = "TREAT",
 ) -> None:
@@ -35,7 +57,7 @@ def record(
             health_system=call.health_system.slug,
             agent_client=str(call.agent_client_id),
             call_session=str(call.id),
-            correlation_id=correlation_id(request),
+            correlation_id=context.correlation_id,
             patient_reference=patient_reference,
             action=action,
             resource_types=list(resource_types),
@@ -43,7 +65,7 @@ def record(
             data_category=data_category,
             purpose=purpose,
             outcome=outcome,
-            source_address=request.META.get("REMOTE_ADDR") if request is not None else None,
+            source_address=context.source_address,
             verification_method=call.verification_method or None,
         )
     except AuditUnavailable:

@@ -1,4 +1,4 @@
-"""Opening, describing and ending calls. Ending purges everything PHI-bearing the call held."""
+"""Opening and ending calls. Ending purges everything PHI-bearing the call held."""
 
 from django.utils import timezone
 
@@ -6,33 +6,9 @@ from calls.models import AgentClient, CallSession, CallState
 from calls.session import events, session_store
 from calls.session.baa_gate import ensure_covered
 from calls.session.selectors import health_system_for_client
-from calls.verification.identity_match import missing_for_next_set
 from ehr_integrations.models import HealthSystem
-from ehr_integrations.presets import preset
 
 ACTIVE_STATES = (CallState.UNVERIFIED, CallState.VERIFIED, CallState.ESCALATED)
-
-
-def required_identifiers(health_system: HealthSystem) -> list[str]:
-    """The smallest identifier set that verifies at this health system (what the agent should ask for)."""
-    policy = health_system.verification_policy
-    return missing_for_next_set(policy.factor_sets, policy.name_parts_required, {}, preset(health_system.vendor))
-
-
-def attempts_left(call: CallSession) -> int:
-    limit = call.health_system.verification_policy.max_failures_per_call
-    return max(0, limit - call.failed_attempts)
-
-
-def describe(call: CallSession) -> dict:
-    """The call's state: never PHI."""
-    return {
-        "call_id": str(call.id),
-        "state": call.state,
-        "verification": {"required": required_identifiers(call.health_system), "attempts_left": attempts_left(call)},
-        "created_at": call.created_at.isoformat(),
-        "ended_at": call.ended_at.isoformat() if call.ended_at else None,
-    }
 
 
 def open_call(

@@ -16,11 +16,11 @@ from django.conf import settings
 from django.core.cache import cache
 
 from calls.session.cache_batch import read_if_owner, renew
-from calls.tools.tool_specs import variant_names
+from calls.session.stored_answers import STORED_TOOLS, variant_names
 from compliance import encryption
 
 # "call": the verified call's own facts (calls/selectors.verified_call), so its tool calls need no database read.
-NAMES = ("caller", "identifiers", "patient", "call", "appointments", "medications", "messages") + variant_names()
+NAMES = ("caller", "identifiers", "patient", "call", *STORED_TOOLS, *variant_names())
 
 
 def _key_name(call_id: str) -> str:

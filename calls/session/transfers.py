@@ -10,6 +10,8 @@ from ehr_integrations.models import HealthSystem, Purpose, TransferTarget
 from ehr_integrations.models.transfer import WEEKDAYS
 
 FALLBACK_PURPOSE = Purpose.GENERAL
+# Spoken when a caller who could not be verified is handed to a person (verification and every tool).
+ESCALATE_SAY = "I'm sorry, I couldn't verify your identity. Let me connect you with someone who can help."
 
 
 def _is_open(target: TransferTarget, local: datetime) -> bool:

@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -9,14 +10,14 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from calls.models import CallSession, CallState
-from calls.outcomes import CallEnded, Data, Escalate, InvalidInput, NotVerified, Unavailable
+from calls.models import AgentClient, CallSession, CallState
+from calls.outcomes import CallEnded, Data, Escalate, NotVerified, Unavailable
 from calls.session import access_log, selectors, session_store
+from calls.session.access_log import AuditContext
 from calls.session.baa_gate import ensure_covered
-from calls.session.transfers import transfer_for
+from calls.session.transfers import ESCALATE_SAY, transfer_for
 from calls.tools import followups, latency, prefetch
-from calls.tools.tool_specs import MEDICATION_STATUSES, RANGES, TOOLS, FetchArgs, fetch, speak, trim
-from calls.verification.turns import ESCALATE_SAY
+from calls.tools.tool_specs import TOOLS, FetchArgs, fetch, from_patient, speak, trim
 from ehr_integrations.errors import EHRError, EHRUnavailable
 from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client
 from ehr_integrations.models import Purpose
@@ -25,72 +26,52 @@ from ehr_integrations.transport import io_loop
 
 PREFETCH_FRESH_SECONDS = 10 * 60
 NOT_SUPPORTED = "not_supported"
-UNAVAILABLE_SAY = {
-    "appointments": "I'm not able to pull up your appointments right now. I can connect you with scheduling.",
-    "medications": "I'm not able to check your medications right now. I can connect you with the pharmacy team.",
-    "messages": "I'm not able to check your messages right now. I can connect you with someone who can help.",
-    "patient": "I'm not able to pull up your record right now. I can connect you with someone who can help.",
-}
 
 
-def _gate(call: CallSession, tool: str, request) -> None:
+def _gate(call: CallSession, tool: str, context: AuditContext) -> None:
     if call.state == CallState.ENDED:
         raise CallEnded()
     if call.state == CallState.VERIFIED:
         ensure_covered(client=call.agent_client, health_system=call.health_system)
         return
-    _audit_read(call, request, tool, None, outcome="denied")
+    audit_read(call, context, tool, None, outcome="denied")
     if call.state == CallState.ESCALATED:
         transfer = transfer_for(health_system=call.health_system, purpose=Purpose.VERIFICATION)
         raise Escalate(transfer=transfer, say=ESCALATE_SAY)
     raise NotVerified()
 
 
-def _args(call: CallSession | None, query) -> FetchArgs:
-    """The fetch arguments from the agent's query (the patient is filled in once it is read).
+def _args(call: CallSession | None, values: Mapping[str, object]) -> FetchArgs:
+    """The fetch arguments from the tool's validated inputs (the patient is filled in once it is read).
 
     Without a call (its time zone not known yet) `tz` is UTC: enough for `variant`.
     """
-    when = query.get("range", "upcoming")
-    if when not in RANGES:
-        raise InvalidInput(errors={"range": "must be upcoming or past"})
-    if query.get("status", "active") not in MEDICATION_STATUSES:
-        raise InvalidInput(errors={"status": "must be a FHIR MedicationRequest status, e.g. active"})
     return FetchArgs(
         patient_id="",
         tz=ZoneInfo(call.health_system.time_zone if call else "UTC"),
         now=timezone.now(),
-        range=when,
-        status=query.get("status", "active"),
-        limit=_limit(query.get("limit", "5")),
+        range=str(values.get("range", "upcoming")),
+        status=str(values.get("status", "active")),
+        limit=int(values.get("limit", 5)),
     )
-
-
-def _limit(raw: str) -> int:
-    if not raw.isdigit() or not 1 <= int(raw) <= 50:
-        raise InvalidInput(errors={"limit": "must be a whole number from 1 to 50"})
-    return int(raw)
 
 
 def start_fetch(call: CallSession, tool: str, args: FetchArgs) -> tuple[Future, float]:
     """Start the tool's EHR fetch on the I/O loop (config read here, in the calling thread).
 
-    Returns the fetch's future and its time budget in seconds (the fetch ends by then).
+    Returns the fetch's future and its deadline (time.monotonic(); the fetch ends by then).
     """
     system = call.health_system
     config = connection_config(system)
-    coro = fetch(tool, fhir_client(config), load_mapping(system), args, deadline=deadline_in(config.request_deadline_s))
-    return io_loop.spawn(coro), config.request_deadline_s
+    deadline = deadline_in(config.request_deadline_s)
+    return io_loop.spawn(fetch(tool, fhir_client(config), load_mapping(system), args, deadline=deadline)), deadline
 
 
-def _live(call: CallSession, tool: str, args: FetchArgs):
+def _live(call: CallSession, tool: str, args: FetchArgs) -> object:
     started = time.monotonic()
-    future, budget = start_fetch(call, tool, args)
+    future, deadline = start_fetch(call, tool, args)
     try:
-        return future.result(timeout=budget + 0.5)
-    except TimeoutError:
-        future.cancel()
-        raise
+        return io_loop.result(future, deadline=deadline)
     finally:  # folded into the pending-mode estimate off the request path (two cache round trips)
         seconds = time.monotonic() - started
         io_loop.spawn(
@@ -98,7 +79,7 @@ def _live(call: CallSession, tool: str, args: FetchArgs):
         )
 
 
-def _fresh(stored: tuple[object, float] | None):
+def _fresh(stored: tuple[object, float] | None) -> object | None:
     if stored is None or datetime.now().timestamp() - stored[1] > PREFETCH_FRESH_SECONDS:
         return None
     return stored[0]
@@ -118,10 +99,10 @@ def _prepared(args: FetchArgs, name: str, found: dict) -> Prepared:
     return Prepared(patient, replace(args, patient_id=patient["id"]), _fresh(found.get(name)))
 
 
-def prepare(*, call: CallSession, tool: str, query, request) -> Prepared:
-    """Gate the call, parse the query, and read the patient and the stored answer (one store round trip)."""
-    _gate(call, tool, request)
-    args = _args(call, query)
+def prepare(*, call: CallSession, tool: str, values: Mapping[str, object], context: AuditContext) -> Prepared:
+    """Gate the call and read the patient and the stored answer (one store round trip)."""
+    _gate(call, tool, context)
+    args = _args(call, values)
     name = tool + args.variant
     found = session_store.get_many(str(call.id), {"patient", name})
     if "patient" not in found:  # verified but the store lost the session (expired or purged)
@@ -129,7 +110,9 @@ def prepare(*, call: CallSession, tool: str, query, request) -> Prepared:
     return _prepared(args, name, found)
 
 
-def prepare_verified(*, client, call_id, tool: str, query) -> tuple[CallSession, Prepared] | None:
+def prepare_verified(
+    *, client: AgentClient, call_id: str, tool: str, values: Mapping[str, object]
+) -> tuple[CallSession, Prepared] | None:
     """A verified call's tool call read from its session store alone, noting its activity.
 
     The call's facts, the patient and the stored answer come in one round trip, without the
@@ -138,10 +121,7 @@ def prepare_verified(*, client, call_id, tool: str, query) -> tuple[CallSession,
     for a verified call of this client, or the query is invalid: the caller then goes the database
     way (call_for_client, prepare), which answers every refusal.
     """
-    try:
-        args = _args(None, query)
-    except InvalidInput:
-        return None
+    args = _args(None, values)
     name = tool + args.variant
     found = session_store.read_owned(str(call_id), client.pk, {"call", "patient", name})
     if found is None:
@@ -153,16 +133,20 @@ def prepare_verified(*, client, call_id, tool: str, query) -> tuple[CallSession,
     return call, _prepared(replace(args, tz=ZoneInfo(call.health_system.time_zone)), name, found)
 
 
-def answer(*, call: CallSession, tool: str, query, request, prepared: Prepared | None = None) -> Data:
+def answer(
+    *,
+    call: CallSession,
+    tool: str,
+    values: Mapping[str, object],
+    context: AuditContext,
+    prepared: Prepared | None = None,
+) -> Data:
     """The tool's answer; raises NotVerified, Escalate, CallEnded or Unavailable (never invented data)."""
-    prepared = prepared or prepare(call=call, tool=tool, query=query, request=request)
+    prepared = prepared or prepare(call=call, tool=tool, values=values, context=context)
     patient, args = prepared.patient, prepared.args
     patient_id = patient["id"]
-    if tool == "patient":
-        data, source = (
-            {k: patient.get(k) for k in ("given_name", "family_name", "preferred_name", "phone")},
-            "prefetch",
-        )
+    if TOOLS[tool].fetch is None:
+        data, source = from_patient(patient), "prefetch"
     else:
         data = prepared.stored
         if data is None and not args.variant and tool in prefetch.PREFETCHED:
@@ -173,21 +157,28 @@ def answer(*, call: CallSession, tool: str, query, request, prepared: Prepared |
             try:
                 data = _live(call, tool, args)
             except (EHRError, TimeoutError) as exc:
-                _audit_read(call, request, tool, patient_id, outcome="unavailable")
+                audit_read(call, context, tool, patient_id, outcome="unavailable")
                 raise unavailable(call, tool, patient_id, exc) from None
     data = trim(tool, data, args)
     ids = [item["id"] for item in data] if isinstance(data, list) else [patient_id]
-    _audit_read(call, request, tool, patient_id, outcome="success", resource_ids=ids)
+    audit_read(call, context, tool, patient_id, outcome="success", resource_ids=ids)
     return Data(data=data, source=source, say=speak(tool, data, args))
 
 
-def _audit_read(
-    call: CallSession, request, tool: str, patient_id: str | None, *, outcome: str, resource_ids=()
+def audit_read(
+    call: CallSession,
+    context: AuditContext,
+    tool: str,
+    patient_id: str | None,
+    *,
+    outcome: str,
+    resource_ids: Sequence[str] = (),
 ) -> None:
+    """The audit record of one read of this tool (before any PHI leaves; raises Unavailable if it cannot)."""
     spec = TOOLS[tool]
     access_log.record(
         call=call,
-        request=request,
+        context=context,
         action="read",
         outcome=outcome,
         patient_reference=patient_id,
@@ -207,6 +198,6 @@ def unavailable(call: CallSession, tool: str, patient_id: str, exc: Exception) -
     return Unavailable(
         reason=reason,
         transfer=transfer,
-        say=UNAVAILABLE_SAY[tool],
+        say=TOOLS[tool].unavailable_say,
         retry_after_ms=int((retry_after or 30) * 1000),
     )

@@ -10,16 +10,18 @@ Nothing PHI-bearing is in a pending answer, in the cache keys or in the channel 
 
 import logging
 import time
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db import close_old_connections
 
-from calls.edges.envelope import refusal_envelope
+from calls.contract import refusal_envelope
 from calls.models import CallSession
-from calls.outcomes import Data, InvalidInput, Pending, Transfer, Unavailable
+from calls.outcomes import Data, Pending, Transfer, Unavailable
 from calls.session import access_log, events, session_store
+from calls.session.access_log import AuditContext
 from calls.tools import answers as tools
 from calls.tools import fillers, latency
 from calls.tools.tool_specs import TOOLS
@@ -28,7 +30,6 @@ from ehr_integrations.errors import EHRError
 log = logging.getLogger(__name__)
 FAILURE_KEPT_S = 30
 CLAIM_S = 60  # longer than any fetch's deadline; the claim is released when the fetch ends
-WAIT_VALUES = ("0", "1")
 # Starting and finishing a fetch read config and write the store, the audit log and the event:
 # short database work, kept off both the request thread and the I/O loop.
 _workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="pending-fetch")
@@ -48,14 +49,6 @@ class Job:
     started: float
 
 
-def requested(query) -> bool:
-    """Whether the request asks for pending mode (`wait=0`); `wait=1` (the default) blocks."""
-    wait = query.get("wait", "1")
-    if wait not in WAIT_VALUES:
-        raise InvalidInput(errors={"wait": "must be 0 (answer at once) or 1 (wait for the data)"})
-    return wait == "0"
-
-
 def _state_key(call_id: str, name: str) -> str:
     return f"call:{call_id}:pending:{name}"
 
@@ -64,13 +57,20 @@ def _query_of(args) -> dict:
     return {"range": args.range, "status": args.status, "limit": str(args.limit)}
 
 
-def answer(*, call: CallSession, tool: str, query, request, prepared: tools.Prepared | None = None) -> Data | Pending:
+def answer(
+    *,
+    call: CallSession,
+    tool: str,
+    values: Mapping[str, object],
+    context: AuditContext,
+    prepared: tools.Prepared | None = None,
+) -> Data | Pending:
     """The stored answer now, or `pending` while the fetch runs; raises what tools.answer raises."""
-    if tool == "patient":  # always answered from the session store
-        return tools.answer(call=call, tool=tool, query=query, request=request, prepared=prepared)
-    prepared = prepared or tools.prepare(call=call, tool=tool, query=query, request=request)
+    if TOOLS[tool].fetch is None:  # answered from the session store
+        return tools.answer(call=call, tool=tool, values=values, context=context, prepared=prepared)
+    prepared = prepared or tools.prepare(call=call, tool=tool, values=values, context=context)
     if prepared.stored is not None:
-        return tools.answer(call=call, tool=tool, query=query, request=request, prepared=prepared)
+        return tools.answer(call=call, tool=tool, values=values, context=context, prepared=prepared)
     patient, args = prepared.patient, prepared.args
     name = tool + args.variant
     state = cache.get(_state_key(str(call.id), name))
@@ -79,7 +79,7 @@ def answer(*, call: CallSession, tool: str, query, request, prepared: tools.Prep
         raise Unavailable(**state | {"transfer": Transfer(**state["transfer"])})
     estimate = latency.estimate_ms(health_system=call.health_system.slug, tool=tool)
     if state is None:
-        _start(call, tool, name, args, patient["id"], access_log.correlation_id(request))
+        _start(call, tool, name, args, patient["id"], context.correlation_id)
     return Pending(filler=fillers.pick(call=call, tool=tool), retry_after_ms=estimate)
 
 
@@ -112,7 +112,7 @@ def _log_failure(done: Future) -> None:
 def _begin(job: Job, call: CallSession, args) -> None:
     """Read the connection config and start the fetch: off the request thread, so `pending` is instant."""
     try:
-        future, _budget = tools.start_fetch(call, job.tool, args)
+        future, _deadline = tools.start_fetch(call, job.tool, args)
     except BaseException:
         cache.delete(_state_key(job.call_id, job.name))
         raise
@@ -157,7 +157,7 @@ def _failed(job: Job, exc: Exception) -> None:
     try:
         access_log.record(
             call=call,
-            request=None,
+            context=AuditContext.background(job.correlation_id),
             action="read",
             outcome="unavailable",
             patient_reference=job.patient_id,

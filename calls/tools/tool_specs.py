@@ -1,72 +1,27 @@
-"""One definition of each PHI tool: what it fetches, who takes over when it fails, how it is spoken.
+"""What each PHI read tool fetches, how its answer is stored, spoken and cut, and who takes over when it fails.
 
-The REST endpoints, prefetch and (later) the LLM tool manifests and MCP all read from here.
+The service half of a read tool: calls/registry/definitions.py adds its inputs and manifest text.
+Adding a read tool is one ToolSpec here (its fetch and its `say`), with no branch on its name elsewhere.
 """
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from calls.session.stored_answers import MEDICATION_STATUSES, RANGES
 from ehr_integrations.fhir import records
+from ehr_integrations.fhir.client import FhirClient
 from ehr_integrations.models import Purpose
 from ehr_integrations.normalize import say
+from ehr_integrations.normalize.flat import PATIENT_PUBLIC_FIELDS
+from ehr_integrations.normalize.mapping import Mapping
 
+__all__ = ["MEDICATION_STATUSES", "RANGES", "TOOLS", "FetchArgs", "ToolSpec", "fetch", "from_patient", "speak", "trim"]
 
-@dataclass(frozen=True)
-class ToolSpec:
-    name: str
-    description: str
-    purpose: str  # transfer target when it fails
-    resource_types: tuple[str, ...]
-    data_category: str
-    prefetch: bool
-
-
-TOOLS: dict[str, ToolSpec] = {
-    "appointments": ToolSpec(
-        name="appointments",
-        description="The verified caller's upcoming (or past) appointments: date and time, provider, location.",
-        purpose=Purpose.SCHEDULING,
-        resource_types=("Appointment",),
-        data_category="appointments",
-        prefetch=True,
-    ),
-    "medications": ToolSpec(
-        name="medications",
-        description="The verified caller's active medications with refills remaining and refill eligibility.",
-        purpose=Purpose.PHARMACY,
-        resource_types=("MedicationRequest",),
-        data_category="medications",
-        prefetch=True,
-    ),
-    "messages": ToolSpec(
-        name="messages",
-        description="The verified caller's most recent messages from their care team: sender, subject, status.",
-        purpose=Purpose.GENERAL,
-        resource_types=("Communication",),
-        data_category="messages",
-        prefetch=True,
-    ),
-    "patient": ToolSpec(
-        name="patient",
-        description="The verified caller's name and phone, to greet and confirm them.",
-        purpose=Purpose.GENERAL,
-        resource_types=("Patient",),
-        data_category="demographics",
-        prefetch=False,
-    ),
-}
-
-
-# FHIR R4 MedicationRequest.status codes: the `status` a medications query may ask for.
-MEDICATION_STATUSES = ("active", "on-hold", "cancelled", "completed", "entered-in-error", "stopped", "draft", "unknown")
-RANGES = ("upcoming", "past")
 MAX_MESSAGES = 50
-
-
-def variant_names() -> tuple[str, ...]:
-    """Every name a non-default query's answer is stored under (see FetchArgs.variant)."""
-    return ("appointments:past",) + tuple(f"medications:{s}" for s in MEDICATION_STATUSES if s != "active")
+Answer = list[dict] | dict
 
 
 @dataclass(frozen=True)
@@ -86,33 +41,120 @@ class FetchArgs:
         return {"upcoming": "", "past": ":past"}[self.range] + ("" if self.status == "active" else f":{self.status}")
 
 
-async def fetch(tool: str, client, mapping, args: FetchArgs, *, deadline: float) -> list[dict] | dict:
-    """Fetch one tool's flat answer from the EHR, as plain dicts."""
-    if tool == "appointments":
-        items = await records.fetch_appointments(
-            client, mapping, args.patient_id, when=args.range, now=args.now, tz=args.tz, deadline=deadline
-        )
-    elif tool == "medications":
-        items = await records.fetch_medications(client, mapping, args.patient_id, status=args.status, deadline=deadline)
-    elif tool == "messages":
-        # Every query stores the newest MAX_MESSAGES; answers are cut to the limit asked (see trim).
-        items = await records.fetch_messages(client, mapping, args.patient_id, limit=MAX_MESSAGES, deadline=deadline)
-    else:
-        return (await records.fetch_patient(client, mapping, args.patient_id, deadline=deadline)).as_dict()
+class Fetcher(Protocol):
+    def __call__(
+        self, client: FhirClient, mapping: Mapping, args: FetchArgs, *, deadline: float
+    ) -> Awaitable[Answer]: ...
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    description: str
+    purpose: str  # transfer target when it fails
+    resource_types: tuple[str, ...]
+    data_category: str
+    prefetch: bool
+    unavailable_say: str
+    speak: Callable[[Answer, FetchArgs], str]
+    # None: answered from the verified patient the session store holds (no EHR request).
+    fetch: Fetcher | None = None
+    trim: Callable[[Answer, FetchArgs], Answer] = field(default=lambda data, args: data)
+
+
+async def _appointments(client: FhirClient, mapping: Mapping, args: FetchArgs, *, deadline: float) -> Answer:
+    items = await records.fetch_appointments(
+        client, mapping, args.patient_id, when=args.range, now=args.now, tz=args.tz, deadline=deadline
+    )
     return [item.as_dict() for item in items]
 
 
-def trim(tool: str, data, args: FetchArgs):
-    """The answer as asked: messages cut to the `limit` of this query."""
-    return data[: args.limit] if tool == "messages" else data
+async def _medications(client: FhirClient, mapping: Mapping, args: FetchArgs, *, deadline: float) -> Answer:
+    items = await records.fetch_medications(client, mapping, args.patient_id, status=args.status, deadline=deadline)
+    return [item.as_dict() for item in items]
 
 
-def speak(tool: str, data, args: FetchArgs) -> str:
+async def _messages(client: FhirClient, mapping: Mapping, args: FetchArgs, *, deadline: float) -> Answer:
+    # Every query stores the newest MAX_MESSAGES; answers are cut to the limit asked (see trim).
+    items = await records.fetch_messages(client, mapping, args.patient_id, limit=MAX_MESSAGES, deadline=deadline)
+    return [item.as_dict() for item in items]
+
+
+TOOLS: dict[str, ToolSpec] = {
+    spec.name: spec
+    for spec in (
+        ToolSpec(
+            name="appointments",
+            description="The verified caller's upcoming (or past) appointments: date and time, provider, location.",
+            purpose=Purpose.SCHEDULING,
+            resource_types=("Appointment",),
+            data_category="appointments",
+            prefetch=True,
+            unavailable_say="I'm not able to pull up your appointments right now. I can connect you with scheduling.",
+            fetch=_appointments,
+            speak=lambda data, args: say.say_appointments(data, args.tz, when=args.range, now=args.now),
+        ),
+        ToolSpec(
+            name="medications",
+            description="The verified caller's active medications with refills remaining and refill eligibility.",
+            purpose=Purpose.PHARMACY,
+            resource_types=("MedicationRequest",),
+            data_category="medications",
+            prefetch=True,
+            unavailable_say=(
+                "I'm not able to check your medications right now. I can connect you with the pharmacy team."
+            ),
+            fetch=_medications,
+            speak=lambda data, args: say.say_medications(data),
+        ),
+        ToolSpec(
+            name="messages",
+            description="The verified caller's most recent messages from their care team: sender, subject, status.",
+            purpose=Purpose.GENERAL,
+            resource_types=("Communication",),
+            data_category="messages",
+            prefetch=True,
+            unavailable_say=(
+                "I'm not able to check your messages right now. I can connect you with someone who can help."
+            ),
+            fetch=_messages,
+            speak=lambda data, args: say.say_messages(data, args.tz, now=args.now),
+            trim=lambda data, args: data[: args.limit],
+        ),
+        ToolSpec(
+            name="patient",
+            description="The verified caller's name and phone, to greet and confirm them.",
+            purpose=Purpose.GENERAL,
+            resource_types=("Patient",),
+            data_category="demographics",
+            prefetch=False,
+            unavailable_say=(
+                "I'm not able to pull up your record right now. I can connect you with someone who can help."
+            ),
+            speak=lambda data, args: say.say_patient(data),
+        ),
+    )
+}
+
+
+def from_patient(patient: dict) -> dict:
+    """The patient tool's answer: the minimum needed to greet and confirm, from the verified record."""
+    return {name: patient.get(name) for name in PATIENT_PUBLIC_FIELDS}
+
+
+async def fetch(tool: str, client: FhirClient, mapping: Mapping, args: FetchArgs, *, deadline: float) -> Answer:
+    """Fetch one tool's flat answer from the EHR, as plain dicts."""
+    fetcher = TOOLS[tool].fetch
+    if fetcher is None:
+        raise ValueError(f"{tool} is answered from the session store")
+    return await fetcher(client, mapping, args, deadline=deadline)
+
+
+def trim(tool: str, data: Answer, args: FetchArgs) -> Answer:
+    """The answer as asked (messages cut to the `limit` of this query)."""
+    return TOOLS[tool].trim(data, args)
+
+
+def speak(tool: str, data: Answer, args: FetchArgs) -> str:
     """The answer's one speakable sentence, in the health system's time zone."""
-    if tool == "appointments":
-        return say.say_appointments(data, args.tz, when=args.range, now=args.now)
-    if tool == "medications":
-        return say.say_medications(data)
-    if tool == "messages":
-        return say.say_messages(data, args.tz, now=args.now)
-    return say.say_patient(data)
+    return TOOLS[tool].speak(data, args)

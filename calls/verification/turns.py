@@ -2,6 +2,7 @@
 then exactly one EHR patient must satisfy every factor. Every failure looks the same to the caller.
 """
 
+from collections.abc import Mapping
 from datetime import date
 
 from django.utils import timezone
@@ -9,10 +10,11 @@ from django.utils import timezone
 from calls.models import CallSession, CallState
 from calls.outcomes import CallEnded, Escalate, NeedsMore, Unavailable, Verified
 from calls.session import access_log, call_sessions, events, selectors, session_store
+from calls.session.access_log import AuditContext
 from calls.session.baa_gate import ensure_covered
-from calls.session.transfers import transfer_for
+from calls.session.transfers import ESCALATE_SAY, transfer_for
 from calls.tools import prefetch
-from calls.verification import attempt_limits
+from calls.verification import attempt_limits, status
 from calls.verification.identity_match import complete_sets, missing_for_next_set, satisfies
 from compliance.phi_logging import sensitive_phi
 from ehr_integrations.errors import EHRError
@@ -26,7 +28,6 @@ from ehr_integrations.transport import io_loop
 
 ASK_SAY = "To protect your privacy, I need a few details to confirm who you are."
 RETRY_SAY = "I wasn't able to verify those details. Let's try again."
-ESCALATE_SAY = "I'm sorry, I couldn't verify your identity. Let me connect you with someone who can help."
 VERIFIED_SAY = "Thank you, I've confirmed your identity."
 EHR_DOWN_SAY = "I can't reach our records system to confirm your identity right now. Let me connect you with someone."
 
@@ -41,7 +42,7 @@ def _preset(call: CallSession) -> Preset:
 
 
 @sensitive_phi
-def _accumulate(call: CallSession, identifiers: dict) -> dict[str, str]:
+def _accumulate(call: CallSession, identifiers: Mapping[str, object]) -> dict[str, str]:
     stored = session_store.get(str(call.id), "identifiers")
     merged = dict(stored[0]) if stored else {}
     for name, value in identifiers.items():
@@ -54,13 +55,13 @@ def _accumulate(call: CallSession, identifiers: dict) -> dict[str, str]:
 def _search(call: CallSession, given: dict[str, str]) -> list[FlatPatient]:
     system = call.health_system
     config = connection_config(system)
-    budget = config.request_deadline_s
-    coro = find_candidates(fhir_client(config), load_mapping(system), given, deadline=deadline_in(budget))
-    return io_loop.run(coro, timeout=budget + 0.5)
+    deadline = deadline_in(config.request_deadline_s)
+    coro = find_candidates(fhir_client(config), load_mapping(system), given, deadline=deadline)
+    return io_loop.wait(coro, deadline=deadline)
 
 
 @sensitive_phi
-def _fail(call: CallSession, request, given: dict, candidates: list[FlatPatient]):
+def _fail(call: CallSession, context: AuditContext, given: dict, candidates: list[FlatPatient]) -> NeedsMore:
     policy = call.health_system.verification_policy
     session_store.put(str(call.id), "identifiers", {})
     failures = attempt_limits.call_failures(call)  # this turn was counted before the search
@@ -68,7 +69,7 @@ def _fail(call: CallSession, request, given: dict, candidates: list[FlatPatient]
     for candidate in candidates:
         attempt_limits.record_patient_failure(policy, candidate.id)
     reference = candidates[0].id if len(candidates) == 1 else None
-    access_log.record(call=call, request=request, action="verify", outcome="denied", patient_reference=reference)
+    access_log.record(call=call, context=context, action="verify", outcome="denied", patient_reference=reference)
     left = max(0, policy.max_failures_per_call - failures)
     if left == 0:
         return _escalate_unverified(call)
@@ -102,7 +103,7 @@ def _decided_elsewhere(call: CallSession) -> Verified:
     raise _escalate(call)
 
 
-def _succeed(call: CallSession, request, patient: FlatPatient, factor_set: list[str]) -> Verified:
+def _succeed(call: CallSession, context: AuditContext, patient: FlatPatient, factor_set: list[str]) -> Verified:
     policy = call.health_system.verification_policy
     method, now = "+".join(factor_set), timezone.now()
     if not _leave_unverified(call, CallState.VERIFIED, verified_at=now, verification_method=method):
@@ -118,14 +119,14 @@ def _succeed(call: CallSession, request, patient: FlatPatient, factor_set: list[
         str(call.id), facts, only_if_open=True, owner=call.agent_client_id
     ):  # `end` destroyed the store meanwhile
         raise CallEnded()
-    access_log.record(call=call, request=request, action="verify", outcome="success", patient_reference=patient.id)
+    access_log.record(call=call, context=context, action="verify", outcome="success", patient_reference=patient.id)
     prefetch.start(call=call, patient_id=patient.id)
     events.publish(str(call.id), {"event": "verified", "call_id": str(call.id), "say": VERIFIED_SAY})
     return Verified(say=VERIFIED_SAY)
 
 
 @sensitive_phi
-def submit(*, call: CallSession, identifiers: dict, request) -> NeedsMore | Verified:
+def submit(*, call: CallSession, identifiers: Mapping[str, object], context: AuditContext) -> NeedsMore | Verified:
     """One verification turn. Raises Escalate (with the verification transfer target) at the limits."""
     if call.state == CallState.ENDED:
         raise CallEnded()
@@ -139,9 +140,9 @@ def submit(*, call: CallSession, identifiers: dict, request) -> NeedsMore | Veri
     sets = complete_sets(policy.factor_sets, policy.name_parts_required, given, _preset(call))
     if not sets:
         missing = missing_for_next_set(policy.factor_sets, policy.name_parts_required, given, _preset(call))
-        return NeedsMore(missing=missing, attempts_left=call_sessions.attempts_left(call), say=ASK_SAY)
+        return NeedsMore(missing=missing, attempts_left=status.attempts_left(call), say=ASK_SAY)
     if not attempt_limits.reserve_attempt(call, policy):  # concurrent turns have used up this call's attempts
-        access_log.record(call=call, request=request, action="verify", outcome="denied", patient_reference=None)
+        access_log.record(call=call, context=context, action="verify", outcome="denied", patient_reference=None)
         return _escalate_unverified(call)
     # No verdict from the EHR, the turn does not count; a verdict does (even if something fails after it).
     try:
@@ -155,8 +156,8 @@ def submit(*, call: CallSession, identifiers: dict, request) -> NeedsMore | Veri
         raise
     matched = [p for p in candidates if satisfies(p, given)]
     if len(matched) > 1:
-        access_log.record(call=call, request=request, action="verify", outcome="denied", patient_reference=None)
+        access_log.record(call=call, context=context, action="verify", outcome="denied", patient_reference=None)
         return _escalate_unverified(call)
     if len(matched) == 1 and not attempt_limits.patient_locked(policy, matched[0].id):
-        return _succeed(call, request, matched[0], sets[0])
-    return _fail(call, request, given, candidates)
+        return _succeed(call, context, matched[0], sets[0])
+    return _fail(call, context, given, candidates)

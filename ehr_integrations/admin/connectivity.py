@@ -17,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 from compliance.encryption import SecretUnreadable
 from ehr_integrations.auth import scopes, signing_keys, token_cache
 from ehr_integrations.auth.connection_config import connection_config
+from ehr_integrations.errors import EHRUnavailable
 from ehr_integrations.models import EHRConnection, HealthSystem, KeyStatus
 from ehr_integrations.setup import connection_check
 from ehr_integrations.transport import breaker, io_loop, shared_cache
@@ -115,9 +116,10 @@ class ConnectivityAdminMixin:
         if not obj or not obj.pk:
             return "-"
         try:
-            views, transitions = io_loop.run(breaker.snapshot(obj.health_system_id), timeout=ADMIN_READ_TIMEOUT_S)
-            token = io_loop.run(token_cache.peek(connection_config(obj.health_system)), timeout=ADMIN_READ_TIMEOUT_S)
-        except (shared_cache.CacheUnavailable, TimeoutError, SecretUnreadable) as exc:
+            deadline = io_loop.deadline_in(ADMIN_READ_TIMEOUT_S)
+            views, transitions = io_loop.wait(breaker.snapshot(obj.health_system_id), deadline=deadline)
+            token = io_loop.wait(token_cache.peek(connection_config(obj.health_system)), deadline=deadline)
+        except (shared_cache.CacheUnavailable, EHRUnavailable, SecretUnreadable) as exc:
             return f"Shared state unreadable ({type(exc).__name__})."
         states = format_html_join(
             "", "<li>{}: <strong>{}</strong> since {}</li>", ((v.endpoint, v.state, _when(v.since)) for v in views)

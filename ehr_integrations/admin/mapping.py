@@ -2,14 +2,14 @@
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from django.urls import path
 
 from audit.errors import AuditUnavailable
 from ehr_integrations.errors import EHRError
 from ehr_integrations.models import FlatResource, HealthSystem, MappingRule
-from ehr_integrations.normalize.mapping import rule_fields
+from ehr_integrations.normalize.mapping import rule_fields, validate_rule
 from ehr_integrations.setup import mapping_preview
 
 FIELDS_HELP = "; ".join(f"{resource}: {', '.join(rule_fields(resource))}" for resource in FlatResource.values)
@@ -21,6 +21,13 @@ class MappingRuleForm(forms.ModelForm):
         fields = ["health_system", "resource", "field", "expression", "enabled", "note"]
         widgets = {"expression": forms.Textarea(attrs={"rows": 3, "cols": 90})}
         help_texts = {"field": f"The flat field this rule sets. {FIELDS_HELP}."}
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        try:
+            validate_rule(self.instance)
+        except ValidationError as exc:
+            self._update_errors(exc)
 
 
 class PreviewForm(forms.Form):

@@ -19,9 +19,9 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 
 from ehr_integrations.auth import discovery
-from ehr_integrations.auth.connection_config import ConnectionConfig, SigningMaterial
 from ehr_integrations.errors import EHRAuthError, EHRUnavailable
 from ehr_integrations.transport import http as transport
+from ehr_integrations.transport.connection import ConnectionConfig, SigningMaterial
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_LIFETIME_S = 240  # spec maximum is 300; stay under it despite clock skew

@@ -20,9 +20,9 @@ from dataclasses import asdict, dataclass, field
 from django.conf import settings
 
 from ehr_integrations.auth import smart_auth
-from ehr_integrations.auth.connection_config import ConnectionConfig
 from ehr_integrations.errors import EHRAuthError, EHRUnavailable
 from ehr_integrations.transport import io_loop, shared_cache
+from ehr_integrations.transport.connection import ConnectionConfig
 from ehr_integrations.transport.local_cache import LocalCache
 
 logger = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ def _refresh_in_background(config: ConnectionConfig) -> None:
     running = _inflight.get(f"{_key(config, 'token')}:{PROACTIVE}")
     if running is not None and running.get_loop() is asyncio.get_running_loop():
         return
-    fetch_deadline = time.monotonic() + config.connect_timeout_s + config.read_timeout_s + 1
+    fetch_deadline = io_loop.deadline_in(config.token_fetch_s)
     task = asyncio.ensure_future(_single_flight(config, PROACTIVE, None, fetch_deadline))
     task.add_done_callback(_log_background_failure)
 
@@ -124,7 +124,7 @@ async def _single_flight(config: ConnectionConfig, mode: str, rejected: str | No
     key = f"{_key(config, 'token')}:{mode}"
     task = _inflight.get(key)
     if task is None or task.get_loop() is not asyncio.get_running_loop():
-        fetch_deadline = time.monotonic() + config.connect_timeout_s + config.read_timeout_s + 1
+        fetch_deadline = io_loop.deadline_in(config.token_fetch_s)
         task = asyncio.ensure_future(_refresh(config, mode, rejected, fetch_deadline))
         _inflight[key] = task
         task.add_done_callback(lambda _: _inflight.pop(key, None))
@@ -159,7 +159,7 @@ async def _refresh(config: ConnectionConfig, mode: str, rejected: str | None, de
 
 async def _refresh_shared(config: ConnectionConfig, mode: str, rejected: str | None, deadline: float) -> CachedToken:
     """Fetch under the cross-process lock, or wait for whoever holds it to store a new token."""
-    lock_ttl = config.connect_timeout_s + config.read_timeout_s + 2
+    lock_ttl = config.token_fetch_s + 1  # outlives the fetch it guards
     owner = secrets.token_hex(8)
     while True:
         if await shared_cache.add(_key(config, "lock"), owner, lock_ttl, deadline=deadline):
@@ -216,5 +216,5 @@ async def _release(config: ConnectionConfig, owner: str) -> None:
 
 def refresh_if_due_sync(config: ConnectionConfig) -> bool:
     """`refresh_if_due` from synchronous code (the beat task); bounded by the connection's timeouts."""
-    deadline = io_loop.deadline_in(config.connect_timeout_s + config.read_timeout_s + 1)
-    return io_loop.run_until(refresh_if_due(config, deadline=deadline), deadline=deadline)
+    deadline = io_loop.deadline_in(config.token_fetch_s)
+    return io_loop.wait(refresh_if_due(config, deadline=deadline), deadline=deadline)

@@ -5,9 +5,9 @@
     result = await client.search("Appointment", {"patient": pid, "date": ["ge2025-01-01"]},
                                  deadline=deadline_in(8))  # on the I/O loop
 
-From synchronous code (views, admin, Celery tasks) run it on the I/O loop with `run_sync`:
+From synchronous code (views, admin, Celery tasks) run it on the I/O loop with `io_loop.wait`:
 
-    result = run_sync(client.search("Patient", params, deadline=deadline), deadline=deadline)
+    result = io_loop.wait(client.search("Patient", params, deadline=deadline), deadline=deadline)
 
 `deadline` is an absolute time.monotonic() value covering the whole agent request (token, retries,
 paging). Failures raise ehr_integrations.errors: EHRUnavailable (timeouts, 5xx, 429, open breaker,
@@ -20,10 +20,11 @@ import re
 from dataclasses import dataclass, field
 
 from ehr_integrations.auth import smart_auth, token_cache
-from ehr_integrations.auth.connection_config import ConnectionConfig, connection_config
+from ehr_integrations.auth.connection_config import connection_config
 from ehr_integrations.errors import EHRAuthError, EHRRequestRejected, EHRUnavailable
 from ehr_integrations.transport import http as transport
 from ehr_integrations.transport import io_loop
+from ehr_integrations.transport.connection import ConnectionConfig
 
 __all__ = [
     "ConnectionConfig",
@@ -32,7 +33,6 @@ __all__ = [
     "connection_config",
     "deadline_in",
     "fhir_client",
-    "run_sync",
 ]
 
 FHIR_JSON = "application/fhir+json"
@@ -50,7 +50,6 @@ class SearchResult:
 
 
 deadline_in = io_loop.deadline_in
-run_sync = io_loop.run_until  # run a client coroutine from sync code; never blocks past the deadline
 
 
 class FhirClient:

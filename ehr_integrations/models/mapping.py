@@ -1,4 +1,3 @@
-from django.core.exceptions import ValidationError
 from django.db import models
 
 from ehr_integrations.models.health_system import HealthSystem
@@ -30,20 +29,3 @@ class MappingRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource}.{self.field}"
-
-    def clean(self) -> None:
-        # Admin forms and config-as-code both call full_clean(), so this one check covers both paths.
-        from ehr_integrations.normalize.mapping import rule_fields, validate_expression
-
-        errors = {}
-        if self.resource in FlatResource.values and self.field not in rule_fields(self.resource):
-            errors["field"] = (
-                f"{self.resource} has no field {self.field!r}; use one of {', '.join(rule_fields(self.resource))}"
-            )
-        try:
-            if self.expression:  # a blank one is already refused as a required field
-                validate_expression(self.expression)
-        except ValidationError as exc:
-            errors["expression"] = exc.messages
-        if errors:
-            raise ValidationError(errors)

@@ -1,4 +1,4 @@
-"""The flat objects of the agent contract (shared/agent-api.md): the only shapes that leave the EHR layer.
+"""The flat objects of the agent contract (docs/agent-api.md): the only shapes that leave the EHR layer.
 
 Every field is a plain JSON value or None (missing is reported as missing, never filled in).
 Datetimes are ISO 8601 strings carrying the health system's UTC offset; dates are YYYY-MM-DD.

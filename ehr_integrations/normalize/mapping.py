@@ -22,7 +22,7 @@ from fhirpathpy.models import models as fhir_models
 from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
 from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
 
-from ehr_integrations.models import HealthSystem, MappingRule
+from ehr_integrations.models import FlatResource, HealthSystem, MappingRule
 from ehr_integrations.normalize.flat import FLAT_TYPES, field_names
 from ehr_integrations.presets import Preset, preset
 from ehr_integrations.transport.local_cache import LocalCache
@@ -84,6 +84,22 @@ class Expression:
         # Malformed input must come out as missing, never as an error (issue 5 acceptance).
         except Exception:
             return []
+
+
+def validate_rule(rule: MappingRule) -> None:
+    """Refuse a rule whose field the flat resource lacks or whose FHIRPath does not parse (admin and YAML)."""
+    errors = {}
+    if rule.resource in FlatResource.values and rule.field not in rule_fields(rule.resource):
+        errors["field"] = (
+            f"{rule.resource} has no field {rule.field!r}; use one of {', '.join(rule_fields(rule.resource))}"
+        )
+    try:
+        if rule.expression:  # a blank one is already refused as a required field
+            validate_expression(rule.expression)
+    except ValidationError as exc:
+        errors["expression"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
 
 
 @lru_cache(maxsize=1024)

@@ -6,6 +6,7 @@ are removed, and applying the same file twice changes nothing (no save, no audit
 """
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import yaml
@@ -13,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from ehr_integrations.models import EHRConnection, HealthSystem, MappingRule, TransferTarget, VerificationPolicy
+from ehr_integrations.normalize.mapping import validate_rule
 from ehr_integrations.setup.yaml_lines import Path, YamlError, load_with_lines
 
 TOP_FIELDS = [
@@ -85,7 +87,14 @@ class _Applier:
                 raise self.fail(path, f"{key} is required")
         return value
 
-    def assign(self, instance: models.Model, values: dict, names: list[str], path: Path) -> bool:
+    def assign(
+        self,
+        instance: models.Model,
+        values: dict,
+        names: list[str],
+        path: Path,
+        validate: Callable[[models.Model], None] | None = None,
+    ) -> bool:
         """Set given fields (others back to their defaults), validate, save only if something changed."""
         changed = instance._state.adding
         for name in names:
@@ -98,6 +107,8 @@ class _Applier:
                 changed = True
         try:
             instance.full_clean(validate_unique=instance._state.adding)
+            if validate:
+                validate(instance)
         except ValidationError as exc:
             field_name, messages = next(iter(exc.message_dict.items()))
             sub = (field_name,) if field_name in names else ()
@@ -164,7 +175,7 @@ class _Applier:
             rule_path = path + (index,)
             values = self.mapping(rule_path, rule_values, RULE_FIELDS, required=("resource", "field", "expression"))
             rule = existing.pop((values["resource"], values["field"]), None) or MappingRule(health_system=system)
-            self.assign(rule, values, RULE_FIELDS, rule_path)
+            self.assign(rule, values, RULE_FIELDS, rule_path, validate=validate_rule)
         for stale in existing.values():
             stale.delete()
             self.result.changed.append(f"mapping_rules.{stale.resource}.{stale.field} (removed)")

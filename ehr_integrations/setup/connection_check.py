@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ehr_integrations.auth import discovery, scopes, smart_auth
-from ehr_integrations.auth.connection_config import ConnectionConfig, connection_config
+from ehr_integrations.auth.connection_config import connection_config
 from ehr_integrations.errors import EHRAuthError, EHRError, EHRRequestRejected, EHRUnavailable
 from ehr_integrations.fhir.client import FhirClient
 from ehr_integrations.models import HealthSystem
 from ehr_integrations.transport import http as transport
 from ehr_integrations.transport import io_loop
+from ehr_integrations.transport.connection import ConnectionConfig
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def _timed(
     started = time.monotonic()
     deadline = io_loop.deadline_in(config.request_deadline_s)
     try:
-        result = io_loop.run_until(make(deadline), deadline=deadline)
+        result = io_loop.wait(make(deadline), deadline=deadline)
     except EHRError as exc:
         return None, Step(name, False, _ms(started), diagnosis=diagnose(exc, config, jwks_url))
     return result, Step(name, True, _ms(started))

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from ehr_integrations.auth.connection_config import BreakerPolicy
 from ehr_integrations.errors import EHRUnavailable
 from ehr_integrations.transport import shared_cache
+from ehr_integrations.transport.connection import BreakerPolicy
 
 logger = logging.getLogger(__name__)
 

@@ -32,9 +32,9 @@ from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 
-from ehr_integrations.auth.connection_config import ConnectionConfig, host_of
 from ehr_integrations.errors import EHRRequestRejected, EHRUnavailable
 from ehr_integrations.transport import breaker, retry_after, shared_cache
+from ehr_integrations.transport.connection import ConnectionConfig, host_of
 
 logger = logging.getLogger(__name__)
 

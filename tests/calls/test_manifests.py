@@ -3,9 +3,8 @@
 import jsonschema
 import pytest
 
-from calls.edges.views import OpenCallInput, VerifyInput
-from calls.tools.agent_tools import AGENT_TOOLS, BY_NAME
-from calls.tools.tool_specs import TOOLS
+from calls.registry.definitions import BY_FUNCTION, OPEN_CALL_VALIDATOR, TOOLS
+from calls.tools.tool_specs import TOOLS as READS
 
 pytestmark = pytest.mark.django_db
 NAME = {"type": "string", "pattern": "^[a-zA-Z0-9_-]{1,64}$"}
@@ -66,28 +65,29 @@ def tools(api, format_name: str):
 def test_openai_manifest_matches_the_published_shape(api):
     manifest = tools(api, "openai")
     jsonschema.validate(manifest, OPENAI_TOOLS)
-    assert [t["function"]["name"] for t in manifest] == [t.name for t in AGENT_TOOLS]
+    assert [t["function"]["name"] for t in manifest] == [t.function for t in TOOLS]
 
 
 def test_anthropic_manifest_matches_the_published_shape(api):
     manifest = tools(api, "anthropic")
     jsonschema.validate(manifest, ANTHROPIC_TOOLS)
-    assert {t["name"] for t in manifest} == set(BY_NAME)
+    assert {t["name"] for t in manifest} == set(BY_FUNCTION)
 
 
 def test_every_argument_schema_is_valid_json_schema():
-    for tool in AGENT_TOOLS:
+    for tool in TOOLS:
         jsonschema.Draft202012Validator.check_schema(tool.parameters)
 
 
 def test_one_definition_covers_every_phi_tool_plus_verify_transfer_and_end():
-    assert {t.name for t in AGENT_TOOLS if t.phi} == {f"get_{name}" for name in TOOLS}
-    assert {t.name for t in AGENT_TOOLS if not t.phi} == {"verify_caller", "transfer", "end_call"}
-    assert all("`say`" in t.description for t in AGENT_TOOLS)
+    assert {t.function for t in TOOLS if t.phi} == {f"get_{name}" for name in READS}
+    assert {t.function for t in TOOLS if not t.phi} == {"verify_caller", "transfer", "end_call"}
+    assert all("`say`" in t.description for t in TOOLS)
 
 
 def test_verify_caller_arguments_are_exactly_what_the_verify_endpoint_accepts():
-    assert set(BY_NAME["verify_caller"].parameters["properties"]) == set(VerifyInput().fields)
+    verify = BY_FUNCTION["verify_caller"]
+    assert set(verify.parameters["properties"]) == set(verify.validator(strict=True)().fields)
 
 
 def test_mcp_manifest_opens_the_call_then_adds_the_call_id_every_other_tool_needs(api):
@@ -95,7 +95,7 @@ def test_mcp_manifest_opens_the_call_then_adds_the_call_id_every_other_tool_need
     assert manifest["endpoint"].endswith("/mcp")
     opener, *others = manifest["tools"]
     assert opener["name"] == "open_call" and opener["inputSchema"]["required"] == ["health_system"]
-    assert set(opener["inputSchema"]["properties"]) == set(OpenCallInput().fields)
+    assert set(opener["inputSchema"]["properties"]) == set(OPEN_CALL_VALIDATOR().fields)
     for tool in manifest["tools"]:
         jsonschema.Draft202012Validator.check_schema(tool["inputSchema"])
     assert all(tool["inputSchema"]["required"][0] == "call_id" for tool in others)

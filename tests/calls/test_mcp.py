@@ -8,7 +8,7 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from audit.models import AuditRecord
-from calls.tools.agent_tools import AGENT_TOOLS
+from calls.registry.definitions import TOOLS
 from tests.calls.conftest import open_call, wait_for_prefetch
 
 
@@ -30,7 +30,7 @@ def answer(result) -> dict:
 
 def test_a_real_mcp_client_lists_the_tools(gateway, agent):
     listed = mcp(gateway, agent.api_key, lambda session: session.list_tools())
-    assert [tool.name for tool in listed.tools] == ["open_call", *(tool.name for tool in AGENT_TOOLS)]
+    assert [tool.name for tool in listed.tools] == ["open_call", *(tool.function for tool in TOOLS)]
     assert all("call_id" in tool.input_schema["required"] for tool in listed.tools[1:])
 
 

@@ -16,8 +16,9 @@ def main(slug: str, seconds: float) -> dict:
     django.setup()
     from ehr_integrations.auth import token_cache
     from ehr_integrations.errors import EHRError
-    from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client, run_sync
+    from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client
     from ehr_integrations.models import HealthSystem
+    from ehr_integrations.transport import io_loop
 
     client = fhir_client(connection_config(HealthSystem.objects.get(slug=slug)))
     print("ready", flush=True)
@@ -29,7 +30,7 @@ def main(slug: str, seconds: float) -> dict:
         started = time.monotonic()
         deadline = deadline_in(5)
         try:
-            run_sync(client.search("Patient", {"_count": "1"}, deadline=deadline, max_pages=1), deadline=deadline)
+            io_loop.wait(client.search("Patient", {"_count": "1"}, deadline=deadline, max_pages=1), deadline=deadline)
         except EHRError as exc:
             errors.append(f"{type(exc).__name__}: {exc}")
         if calls:

@@ -101,7 +101,7 @@ def test_change_page_shows_scope_warnings_keys_and_breaker_transitions(client, o
         permit = await breaker.before_call(health_system.pk, "Appointment", policy)
         await breaker.record(permit, failure=True, policy=policy)
 
-    io_loop.run(one_failure(), timeout=5)
+    io_loop.wait(one_failure(), deadline=io_loop.deadline_in(5))
     client.force_login(onboarding_engineer)
     page = client.get(reverse("admin:ehr_integrations_ehrconnection_change", args=[health_system.connection.pk]))
     content = page.content.decode()

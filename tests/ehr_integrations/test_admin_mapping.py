@@ -7,9 +7,10 @@ from django.urls import reverse
 
 from audit.models import AuditRecord
 from ehr_integrations.fhir import records
-from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client, run_sync
+from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client
 from ehr_integrations.models import MappingRule
 from ehr_integrations.normalize.mapping import load_mapping
+from ehr_integrations.transport import io_loop
 from tests import builders
 from tests.calls.conftest import wire_to_sandbox
 from tests.ehr_integrations.golden import SITE_RULES
@@ -39,7 +40,7 @@ def phone_of(system, patient_id: str) -> str | None:
     coro = records.fetch_patient(
         fhir_client(connection_config(system)), load_mapping(system), patient_id, deadline=deadline
     )
-    return run_sync(coro, deadline=deadline).phone
+    return io_loop.wait(coro, deadline=deadline).phone
 
 
 def test_a_phone_rule_added_in_the_admin_changes_the_output_without_a_restart(site, sandbox, engineer):

@@ -10,10 +10,10 @@ import time
 import pytest
 from django.db import connection
 
-from ehr_integrations.auth.connection_config import BreakerPolicy
 from ehr_integrations.errors import EHRRequestRejected, EHRUnavailable
-from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client, run_sync
+from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client
 from ehr_integrations.transport import breaker, io_loop
+from ehr_integrations.transport.connection import BreakerPolicy
 from tests.ehr_integrations.sandbox_systems import fhir_requests, secret_system
 
 POLICY = BreakerPolicy(failure_rate=0.5, min_calls=4, window_s=5, open_s=1, half_open_probes=2)
@@ -21,7 +21,7 @@ SYSTEM = 4242
 
 
 def run(coro):
-    return io_loop.run(coro, timeout=5)
+    return io_loop.wait(coro, deadline=io_loop.deadline_in(5))
 
 
 async def _calls(outcomes: list[bool], endpoint: str = "Appointment") -> None:
@@ -115,16 +115,17 @@ ONE_CALL_IN_ANOTHER_PROCESS = """
 import django, json, sys, time
 django.setup()
 from ehr_integrations.errors import EHRUnavailable
-from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client, run_sync
+from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client
+from ehr_integrations.transport import io_loop
 from ehr_integrations.models import HealthSystem
 client = fhir_client(connection_config(HealthSystem.objects.get(slug="riverside")))
-run_sync(client.search("Patient", {"_count": "1"}, deadline=deadline_in(5), max_pages=1), deadline=deadline_in(5))
+io_loop.wait(client.search("Patient", {"_count": "1"}, deadline=deadline_in(5), max_pages=1), deadline=deadline_in(5))
 print("ready", flush=True)
 sys.stdin.readline()
 started = time.perf_counter()
 try:
     deadline = deadline_in(5)
-    run_sync(client.search("Appointment", {"patient": "x"}, deadline=deadline), deadline=deadline)
+    io_loop.wait(client.search("Appointment", {"patient": "x"}, deadline=deadline), deadline=deadline)
     reason = "ok"
 except EHRUnavailable as exc:
     reason = exc.reason
@@ -134,7 +135,7 @@ print(json.dumps({"reason": reason, "ms": (time.perf_counter() - started) * 1000
 
 def _appointments(client, budget: float = 5.0):
     deadline = deadline_in(budget)
-    return run_sync(client.search("Appointment", {"patient": "x"}, deadline=deadline), deadline=deadline)
+    return io_loop.wait(client.search("Appointment", {"patient": "x"}, deadline=deadline), deadline=deadline)
 
 
 def _outcome(client) -> tuple[str, float]:
@@ -183,7 +184,7 @@ def test_breaker_over_http_opens_fails_fast_in_every_process_probes_and_closes(s
         )
 
     deadline = deadline_in(5)
-    results = run_sync(five_at_once(deadline), deadline=deadline)
+    results = io_loop.wait(five_at_once(deadline), deadline=deadline)
     refused = [r for r in results if isinstance(r, EHRUnavailable)]
     assert len(refused) == 3 and {r.reason for r in refused} == {"breaker_open"}
     assert len(fhir_requests(sandbox, "/fhir/Appointment")) == 4 + 2
@@ -208,7 +209,7 @@ def _another_gateway_process() -> subprocess.Popen:
 
 def _outcome_of_patient_search(client) -> str:
     deadline = deadline_in(5)
-    run_sync(client.search("Patient", {"_count": "1"}, deadline=deadline, max_pages=1), deadline=deadline)
+    io_loop.wait(client.search("Patient", {"_count": "1"}, deadline=deadline, max_pages=1), deadline=deadline)
     return "ok"
 
 
@@ -219,7 +220,7 @@ def test_4xx_answers_do_not_count_against_the_breaker(sandbox):
     for _ in range(5):
         deadline = deadline_in(5)
         with pytest.raises(EHRRequestRejected):
-            run_sync(client.read("Patient", "missing-patient", deadline=deadline), deadline=deadline)
+            io_loop.wait(client.read("Patient", "missing-patient", deadline=deadline), deadline=deadline)
     assert run(breaker.state_of(system.pk, "Patient")) == "closed"
 
 

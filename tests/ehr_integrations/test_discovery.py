@@ -4,8 +4,9 @@ import pytest
 
 from ehr_integrations.auth import discovery
 from ehr_integrations.auth.connection_config import connection_config
-from ehr_integrations.fhir.client import deadline_in, fhir_client, run_sync
+from ehr_integrations.fhir.client import deadline_in, fhir_client
 from ehr_integrations.models import EHRConnection
+from ehr_integrations.transport import io_loop
 from tests import builders
 from tests.ehr_integrations.sandbox_systems import secret_system
 
@@ -32,7 +33,7 @@ def test_a_connection_without_a_token_url_discovers_it_on_first_use(sandbox):
     system = secret_system(sandbox, token_url="")
     client = fhir_client(connection_config(system))
     deadline = deadline_in(5)
-    assert run_sync(client.search("Patient", {"_count": "1"}, deadline=deadline, max_pages=1), deadline=deadline)
+    assert io_loop.wait(client.search("Patient", {"_count": "1"}, deadline=deadline, max_pages=1), deadline=deadline)
     assert EHRConnection.objects.get(health_system=system).discovery["token_endpoint"] == sandbox.token_url
     assert connection_config(system).token_url == sandbox.token_url
 

@@ -5,14 +5,15 @@ import asyncio
 import pytest
 
 from ehr_integrations.errors import EHRAuthError, EHRRequestRejected
-from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client, run_sync
+from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client
 from ehr_integrations.models import EHRConnection
+from ehr_integrations.transport import io_loop
 from tests.ehr_integrations.sandbox_systems import fhir_requests, jwks_system, secret_system, token_requests
 
 
 def call(coro_factory, seconds: float = 8.0):
     deadline = deadline_in(seconds)
-    return run_sync(coro_factory(deadline), deadline=deadline)
+    return io_loop.wait(coro_factory(deadline), deadline=deadline)
 
 
 def client_for(system):

@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from ehr_integrations.models import MappingRule
-from ehr_integrations.normalize.mapping import build_mapping, load_mapping, validate_expression
+from ehr_integrations.normalize.mapping import build_mapping, load_mapping, validate_expression, validate_rule
 from ehr_integrations.normalize.patient import normalize_patient
 from ehr_integrations.setup.config_as_code import apply_text
 from ehr_integrations.setup.yaml_lines import YamlError
@@ -54,10 +54,10 @@ def test_preset_defaults_apply_until_a_rule_overrides_a_field():
 
 
 @pytest.mark.django_db
-def test_saving_a_rule_through_full_clean_refuses_a_broken_expression(health_system):
+def test_a_rule_with_a_broken_expression_is_refused(health_system):
     rule = MappingRule(health_system=health_system, resource="patient", field="phone", expression="telecom.where(")
     with pytest.raises(ValidationError) as refused:
-        rule.full_clean()
+        validate_rule(rule)
     assert "expression" in refused.value.message_dict
 
 
@@ -65,7 +65,7 @@ def test_saving_a_rule_through_full_clean_refuses_a_broken_expression(health_sys
 def test_a_rule_for_a_field_outside_the_schema_is_refused(health_system):
     rule = MappingRule(health_system=health_system, resource="patient", field="ssn", expression="id")
     with pytest.raises(ValidationError) as refused:
-        rule.full_clean()
+        validate_rule(rule)
     assert "has no field 'ssn'" in refused.value.message_dict["field"][0]
 
 

@@ -8,9 +8,10 @@ import pytest
 
 from ehr_integrations.errors import EHRUnavailable
 from ehr_integrations.fhir import records
-from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client, run_sync
+from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client
 from ehr_integrations.models import MappingRule
 from ehr_integrations.normalize.mapping import load_mapping
+from ehr_integrations.transport import io_loop
 from tests import builders
 from tests.calls.conftest import wire_to_sandbox
 from tests.ehr_integrations.golden import FLAVOURS, SITE_RULES
@@ -35,7 +36,9 @@ class Site:
         deadline = deadline_in(8)
         client = fhir_client(connection_config(self.system))
         mapping = mapping or load_mapping(self.system)
-        return run_sync(getattr(records, name)(client, mapping, *args, deadline=deadline, **kwargs), deadline=deadline)
+        return io_loop.wait(
+            getattr(records, name)(client, mapping, *args, deadline=deadline, **kwargs), deadline=deadline
+        )
 
     def appointments(self, when: str):
         tz = load_mapping(self.system).tz

@@ -12,8 +12,9 @@ from django.utils import timezone
 from compliance import encryption
 from ehr_integrations.auth import signing_keys, token_cache
 from ehr_integrations.errors import EHRError
-from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client, run_sync
+from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client
 from ehr_integrations.models import EHRConnection, KeyStatus, SigningKey
+from ehr_integrations.transport import io_loop
 from tests.ehr_integrations.sandbox_systems import jwks_system
 
 
@@ -129,11 +130,11 @@ def test_key_rotation_end_to_end_while_requests_flow(sandbox, live_server, setti
             config = connection_config(system)  # read per request, as the gateway does
             deadline = deadline_in(5)
             try:
-                run_sync(
+                io_loop.wait(
                     fhir_client(config).search("Patient", {"_count": "1"}, deadline=deadline, max_pages=1),
                     deadline=deadline,
                 )
-                token = run_sync(token_cache.peek(config), deadline=deadline_in(1))
+                token = io_loop.wait(token_cache.peek(config), deadline=deadline_in(1))
                 fetched.setdefault(token.fetched_at, token.kid)
             except EHRError as exc:
                 errors.append(repr(exc))

@@ -7,15 +7,16 @@ import pytest
 
 from ehr_integrations import tasks
 from ehr_integrations.auth import token_cache
-from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client, run_sync
+from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client
 from ehr_integrations.models import KeyStatus, SigningKey
+from ehr_integrations.transport import io_loop
 from tests.ehr_integrations.sandbox_systems import secret_system, token_requests
 
 
 def _use(system) -> None:
     deadline = deadline_in(5)
     client = fhir_client(connection_config(system))
-    run_sync(client.search("Patient", {"_count": "1"}, deadline=deadline, max_pages=1), deadline=deadline)
+    io_loop.wait(client.search("Patient", {"_count": "1"}, deadline=deadline, max_pages=1), deadline=deadline)
 
 
 @pytest.mark.django_db

@@ -11,7 +11,8 @@ import pytest
 from django.db import connection
 
 from ehr_integrations.auth import token_cache
-from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client, run_sync
+from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client
+from ehr_integrations.transport import io_loop
 from tests.ehr_integrations.sandbox_systems import fhir_requests, secret_system, token_requests
 
 LIFETIME_S = 3
@@ -21,7 +22,7 @@ PROCESSES = 4
 
 def _search(client):
     deadline = deadline_in(5)
-    return run_sync(client.search("Patient", {"_count": "1"}, deadline=deadline, max_pages=1), deadline=deadline)
+    return io_loop.wait(client.search("Patient", {"_count": "1"}, deadline=deadline, max_pages=1), deadline=deadline)
 
 
 def _gateway_env() -> dict:

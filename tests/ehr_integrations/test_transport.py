@@ -8,9 +8,10 @@ from datetime import datetime
 import pytest
 
 from ehr_integrations.errors import EHRRequestRejected, EHRUnavailable
-from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client, run_sync
+from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client
 from ehr_integrations.models import EHRConnection
 from ehr_integrations.transport import http as transport
+from ehr_integrations.transport import io_loop
 from tests.ehr_integrations.sandbox_systems import fhir_requests, secret_system
 
 ONE_PATIENT = {"_count": "1"}
@@ -21,14 +22,14 @@ def _client(sandbox, **connection_fields):
     EHRConnection.objects.filter(health_system=system).update(**connection_fields)
     client = fhir_client(connection_config(system))
     deadline = deadline_in(5)
-    run_sync(client.search("Patient", ONE_PATIENT, deadline=deadline, max_pages=1), deadline=deadline)  # token
+    io_loop.wait(client.search("Patient", ONE_PATIENT, deadline=deadline, max_pages=1), deadline=deadline)  # token
     sandbox.reset_log()
     return client
 
 
 def _search(client, seconds: float = 8.0, params=ONE_PATIENT):
     deadline = deadline_in(seconds)
-    return run_sync(client.search("Patient", params, deadline=deadline, max_pages=1), deadline=deadline)
+    return io_loop.wait(client.search("Patient", params, deadline=deadline, max_pages=1), deadline=deadline)
 
 
 def _at(entry: dict) -> float:
@@ -50,7 +51,9 @@ def test_a_host_outside_the_allowlist_is_never_called(sandbox):
     elsewhere = sandbox.fhir_url.replace("127.0.0.1", "127.0.0.2")
     deadline = deadline_in(5)
     with pytest.raises(EHRRequestRejected) as refused:
-        run_sync(client._json("GET", f"{elsewhere}/Patient", endpoint="Patient", deadline=deadline), deadline=deadline)
+        io_loop.wait(
+            client._json("GET", f"{elsewhere}/Patient", endpoint="Patient", deadline=deadline), deadline=deadline
+        )
     assert refused.value.reason == "host_not_allowed"
     assert sandbox.requests() == []
 
@@ -82,7 +85,7 @@ def test_a_post_operation_is_never_retried(sandbox):
     sandbox.add_fault("/fhir/*", error_rate=1.0, error_status=503)
     deadline = deadline_in(5)
     with pytest.raises(EHRUnavailable):
-        run_sync(client.post_operation("Patient/_search", {}, deadline=deadline), deadline=deadline)
+        io_loop.wait(client.post_operation("Patient/_search", {}, deadline=deadline), deadline=deadline)
     assert len(fhir_requests(sandbox)) == 1
 
 
@@ -158,7 +161,7 @@ def test_a_request_the_http_client_refuses_to_send_is_a_transport_error_not_a_cr
         headers={"X-Injected": "a\r\nSet-Cookie: b"},  # e.g. a token endpoint's hostile access_token
     )  # fmt: skip
     with pytest.raises(EHRUnavailable) as failed:
-        run_sync(request, deadline=deadline)
+        io_loop.wait(request, deadline=deadline)
     assert failed.value.reason == "transport_error"
     assert fhir_requests(sandbox) == []
 

@@ -41,7 +41,7 @@ def test_150_concurrent_searches_on_a_warm_pool_take_about_the_ehrs_own_latency(
     patient_ids = [p["id"] for p in sandbox.patients()[:100]]
     sandbox.add_fault("/fhir/*", latency_ms=EHR_LATENCY_S * 1000)
 
-    io_loop.run(_searches(client, patient_ids), timeout=60)  # fills the keep-alive pool
-    waits = io_loop.run(_searches(client, patient_ids), timeout=60)
+    io_loop.wait(_searches(client, patient_ids), deadline=io_loop.deadline_in(60))  # fills the keep-alive pool
+    waits = io_loop.wait(_searches(client, patient_ids), deadline=io_loop.deadline_in(60))
 
     assert statistics.median(waits) < 1.5 * EHR_LATENCY_S, statistics.median(waits)

@@ -2,8 +2,8 @@
 
 from collections.abc import Sequence
 
-from calls.tools.agent_tools import AgentTool
+from calls.registry.definitions import ToolDefinition
 
 
-def render(tools: Sequence[AgentTool], *, base_url: str, health_system: str | None) -> list[dict]:
-    return [{"name": t.name, "description": t.description, "input_schema": t.parameters} for t in tools]
+def render(tools: Sequence[ToolDefinition], *, base_url: str, health_system: str | None) -> list[dict]:
+    return [{"name": t.function, "description": t.description, "input_schema": t.parameters} for t in tools]

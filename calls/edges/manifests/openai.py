@@ -2,11 +2,11 @@
 
 from collections.abc import Sequence
 
-from calls.tools.agent_tools import AgentTool
+from calls.registry.definitions import ToolDefinition
 
 
-def render(tools: Sequence[AgentTool], *, base_url: str, health_system: str | None) -> list[dict]:
+def render(tools: Sequence[ToolDefinition], *, base_url: str, health_system: str | None) -> list[dict]:
     return [
-        {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}
+        {"type": "function", "function": {"name": t.function, "description": t.description, "parameters": t.parameters}}
         for t in tools
     ]

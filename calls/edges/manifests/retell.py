@@ -2,15 +2,15 @@
 
 from collections.abc import Sequence
 
-from calls.tools.agent_tools import AgentTool
+from calls.registry.definitions import ToolDefinition
 
 
-def render(tools: Sequence[AgentTool], *, base_url: str, health_system: str | None) -> list[dict]:
+def render(tools: Sequence[ToolDefinition], *, base_url: str, health_system: str | None) -> list[dict]:
     url = f"{base_url}/api/v1/webhooks/retell/{health_system or '{health_system}'}"
     return [
         {
             "type": "custom",
-            "name": t.name,
+            "name": t.function,
             "description": t.description,
             "url": url,
             "method": "POST",

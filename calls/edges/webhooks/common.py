@@ -3,9 +3,10 @@
 import json
 from dataclasses import dataclass
 
-from calls.edges import tool_calls
 from calls.models import AgentClient, CallSession, WebhookSecret
+from calls.registry import run
 from calls.session import call_sessions
+from calls.session.access_log import AuditContext
 from calls.session.baa_gate import ensure_covered
 from calls.session.selectors import health_system_for_client
 from compliance import encryption
@@ -51,8 +52,10 @@ def platform_call(
     return call
 
 
-def run_all(call: CallSession, tool_calls_in: list[PlatformToolCall], request) -> list[tuple[PlatformToolCall, dict]]:
+def run_all(
+    call: CallSession, tool_calls: list[PlatformToolCall], context: AuditContext
+) -> list[tuple[PlatformToolCall, dict]]:
     return [
-        (tc, tool_calls.run(name=tc.name, call=call, arguments=tc.arguments, request=request)[1])
-        for tc in tool_calls_in
+        (tc, run.run_function(function=tc.name, call=call, arguments=tc.arguments, context=context)[1])
+        for tc in tool_calls
     ]

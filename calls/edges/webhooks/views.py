@@ -2,12 +2,12 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from calls.edges.tool_calls import ToolRequest
+from calls.edges.context import rest_context
 from calls.edges.webhooks import common, retell, vapi
-from calls.session.access_log import correlation_id
 
 ADAPTERS = {"vapi": vapi, "retell": retell}
 
@@ -16,7 +16,7 @@ ADAPTERS = {"vapi": vapi, "retell": retell}
 class WebhookView(APIView):
     platform = ""
 
-    def post(self, request, health_system: str):
+    def post(self, request: Request, health_system: str) -> Response:
         adapter = ADAPTERS[self.platform]
         adapter.check(request)
         if not isinstance(request.data, dict):
@@ -32,5 +32,4 @@ class WebhookView(APIView):
             external_id=external_id,
             caller_phone=caller,
         )
-        audit_request = ToolRequest.of(correlation_id=correlation_id(request), address=request.META.get("REMOTE_ADDR"))
-        return Response(adapter.reply(common.run_all(call, tool_calls, audit_request)))
+        return Response(adapter.reply(common.run_all(call, tool_calls, rest_context(request, channel=self.platform))))

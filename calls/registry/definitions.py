@@ -1,0 +1,237 @@
+"""Every agent tool, declared once. Adding a tool is one ToolDefinition here plus the service it runs.
+
+From each definition come its REST endpoint (calls/edges/views.py, calls/urls.py), its OpenAPI
+description (calls/edges/schema.py), every manifest format (calls/edges/manifests/), MCP and the
+webhook adapters (calls/registry/run.py). PHI read tools take what they fetch, store and say from
+calls/tools/tool_specs.py.
+"""
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Literal
+
+from rest_framework import serializers
+
+from calls.models import CallSession
+from calls.outcomes import Ended, Result
+from calls.registry import shapes
+from calls.registry.inputs import Input, Value, object_schema, serializer_for
+from calls.session import call_sessions, transfers
+from calls.session.access_log import AuditContext
+from calls.session.stored_answers import MEDICATION_STATUSES, RANGES
+from calls.tools import answers
+from calls.tools.tool_specs import TOOLS as READS
+from calls.tools.tool_specs import ToolSpec
+from calls.verification import turns
+from ehr_integrations.auth.scopes import TOOL_NEEDS
+from ehr_integrations.models import Purpose
+
+SAY_CONVENTION = (
+    " Answers are JSON with a `status`. `ok`: speak `say` as is (one short sentence, dates and times"
+    " already in the caller's time zone) and use `data` only to answer follow-up questions."
+    " `pending`: speak `filler`, then call again after `retry_after_ms`."
+    " `needs_more`: ask the caller for the `missing` details."
+    " `not_verified`: verify the caller first with verify_caller."
+    " `unavailable` or `escalate`: speak `say` and offer to transfer the caller to `transfer`."
+    " Never guess or fill in anything the answer does not contain."
+)
+# `?wait=0` asks a read tool for the pending/filler mode (REST only: an LLM function call waits).
+WAIT = Input(
+    "wait",
+    "choice",
+    "0: answer at once with a filler while the fetch runs; 1 (default): wait for the data",
+    default="1",
+    choices=("0", "1"),
+    invalid="must be 0 (answer at once) or 1 (wait for the data)",
+)
+Service = Callable[[CallSession, Mapping[str, Value], AuditContext], Result]
+Answers = Literal["read", "verify", "transfer", "end"]
+
+
+@dataclass(frozen=True)
+class ToolDefinition:
+    name: str  # the REST path segment under /api/v1/calls/{call_id}/ and the audit's tool name
+    function: str  # the function name an LLM calls
+    summary: str  # one line for the OpenAPI description
+    description: str  # for the LLM: what the tool does and when to call it
+    inputs: tuple[Input, ...]
+    method: Literal["GET", "POST"]  # GET reads its inputs from the query string, POST from the body
+    answers: Answers  # the envelopes it answers with (calls/edges/schema.py documents each kind)
+    service: Service
+    phi: bool = False  # answers carry PHI: gated by verification and audited
+    write: bool = False
+    read: ToolSpec | None = None  # a PHI read: what it fetches, stores and says
+    idempotent: bool = False  # POST honours Idempotency-Key
+    purpose: str = Purpose.GENERAL  # who takes over when it cannot answer
+    keeps_alive: bool = True  # a call to it counts as the call's activity (ending a call does not)
+    output: type[serializers.Serializer] | None = None  # the shape of `data` in its `ok` answer
+    output_many: bool = False  # `data` is a list of that shape
+
+    @property
+    def rest_inputs(self) -> tuple[Input, ...]:
+        """The inputs of its REST endpoint: a read also takes `wait` for the pending mode."""
+        return self.inputs + ((WAIT,) if self.read else ())
+
+    @property
+    def scopes(self) -> Mapping[str, str]:
+        """The SMART permissions (resource type -> v2 letters) its EHR work needs."""
+        return TOOL_NEEDS.get(self.name, {})
+
+    @property
+    def parameters(self) -> dict:
+        """The JSON Schema of its arguments, for function calling."""
+        return object_schema(self.inputs)
+
+    def validator(self, *, strict: bool) -> type[serializers.Serializer]:
+        """Its one serializer: strict for bodies and function arguments, lenient for a query string."""
+        return self._strict if strict else self._lenient
+
+    @cached_property
+    def _strict(self) -> type[serializers.Serializer]:
+        return serializer_for(f"{_camel(self.name)}Arguments", self.inputs)
+
+    @cached_property
+    def _lenient(self) -> type[serializers.Serializer]:
+        return serializer_for(f"{_camel(self.name)}Query", self.rest_inputs, strict=False)
+
+
+def _camel(name: str) -> str:
+    return "".join(part.title() for part in name.split("_"))
+
+
+def _read(spec: ToolSpec, output: type[serializers.Serializer], *inputs: Input, many: bool = True) -> ToolDefinition:
+    def service(call: CallSession, values: Mapping[str, Value], context: AuditContext) -> Result:
+        return answers.answer(call=call, tool=spec.name, values=values, context=context)
+
+    return ToolDefinition(
+        name=spec.name,
+        function=f"get_{spec.name}",
+        summary=spec.description,
+        description=spec.description + SAY_CONVENTION,
+        inputs=inputs,
+        method="GET",
+        answers="read",
+        service=service,
+        phi=True,
+        read=spec,
+        purpose=spec.purpose,
+        output=output,
+        output_many=many,
+    )
+
+
+def _verify(call: CallSession, values: Mapping[str, Value], context: AuditContext) -> Result:
+    return turns.submit(call=call, identifiers=values, context=context)
+
+
+def _transfer(call: CallSession, values: Mapping[str, Value], context: AuditContext) -> Result:
+    return transfers.routed(health_system=call.health_system, purpose=str(values["purpose"]))
+
+
+def _end(call: CallSession, values: Mapping[str, Value], context: AuditContext) -> Result:
+    call_sessions.end_call(call=call, reason=str(values["reason"]))
+    return Ended()
+
+
+VERIFY_INPUTS = (
+    Input("date_of_birth", "date", "YYYY-MM-DD, as the caller said it"),
+    Input("ssn_last4", "string", "last four digits of the SSN", pattern="^[0-9]{4}$", invalid="must be 4 digits"),
+    Input("mrn", "string", "medical record number", max_length=64),
+    Input("phone", "string", "the caller's phone number on file", max_length=32),
+    Input("family_name", "string", "last name", max_length=100),
+    Input("given_name", "string", "first name", max_length=100),
+)
+
+TOOLS: tuple[ToolDefinition, ...] = (
+    ToolDefinition(
+        name="verify",
+        function="verify_caller",
+        summary="Verify the caller (one turn)",
+        description=(
+            "Confirm who the caller is before anything about their health can be shared. Call it on each"
+            " turn with whichever details the caller has just given; details add up across turns. Never"
+            " tell the caller which detail was wrong." + SAY_CONVENTION
+        ),
+        inputs=VERIFY_INPUTS,
+        method="POST",
+        answers="verify",
+        service=_verify,
+        idempotent=True,
+        purpose=Purpose.VERIFICATION,
+    ),
+    _read(
+        READS["appointments"],
+        shapes.AppointmentShape,
+        Input("range", "choice", "default upcoming", default="upcoming", choices=RANGES),
+    ),
+    _read(
+        READS["medications"],
+        shapes.MedicationShape,
+        Input(
+            "status",
+            "choice",
+            "default active",
+            default="active",
+            choices=MEDICATION_STATUSES,
+            invalid="must be a FHIR MedicationRequest status, e.g. active",
+        ),
+    ),
+    _read(
+        READS["messages"],
+        shapes.MessageShape,
+        Input("limit", "integer", "default 5", default=5, minimum=1, maximum=50),
+    ),
+    _read(READS["patient"], shapes.PatientShape, many=False),
+    ToolDefinition(
+        name="transfer",
+        function="transfer",
+        summary="Who to hand the caller to",
+        description=(
+            "Find the person to hand the caller to: scheduling, pharmacy, clinical (any medical question:"
+            " never answer those yourself), verification or general. Needs no verification." + SAY_CONVENTION
+        ),
+        # An LLM is asked to name the purpose (its schema requires it); left out, it is general.
+        inputs=(Input("purpose", "choice", default=Purpose.GENERAL, choices=tuple(Purpose.values), ask=True),),
+        method="GET",
+        answers="transfer",
+        service=_transfer,
+        output=shapes.RoutedShape,
+    ),
+    ToolDefinition(
+        name="end",
+        function="end_call",
+        summary="End the call and purge its PHI",
+        description="End the call when the caller is done; everything the call held is erased." + SAY_CONVENTION,
+        inputs=(Input("reason", "string", max_length=64, default="agent_ended"),),
+        method="POST",
+        answers="end",
+        service=_end,
+        idempotent=True,
+        keeps_alive=False,
+    ),
+)
+BY_NAME = {tool.name: tool for tool in TOOLS}
+BY_FUNCTION = {tool.function: tool for tool in TOOLS}
+
+# Opening a call is not a tool on a call (there is none yet): POST /api/v1/calls, and MCP's open_call.
+E164 = r"^\+[1-9][0-9]{6,14}$"
+OPEN_CALL_FUNCTION = "open_call"
+OPEN_CALL_DESCRIPTION = (
+    "Open a call at the start of the conversation, before any other tool; pass the `call_id` it"
+    " returns to every other tool. Then verify the caller with verify_caller."
+)
+OPEN_CALL_INPUTS = (
+    Input(
+        "health_system",
+        "string",
+        "the health system's slug",
+        required=True,
+        max_length=50,
+        pattern=r"^[-a-zA-Z0-9_]+$",
+        invalid="must be a slug (letters, digits, hyphens, underscores)",
+    ),
+    Input("caller_phone", "string", "E.164 caller ID", pattern=E164, invalid="must be E.164"),
+    Input("external_id", "string", "the voice platform's call id", max_length=200, default=""),
+)
+OPEN_CALL_VALIDATOR = serializer_for("OpenCallArguments", OPEN_CALL_INPUTS)

@@ -1,0 +1,112 @@
+"""A tool's inputs, declared once: from them come its validation (a DRF serializer) and its JSON Schema.
+
+Every edge validates with the same serializer: REST query strings and bodies, MCP and webhook
+arguments. Bodies and function arguments refuse unknown fields (naming them); a query string may
+carry other parameters, which are ignored.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from rest_framework import serializers
+
+Kind = Literal["string", "integer", "date", "choice"]
+Value = str | int | date
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    kind: Kind
+    description: str = ""
+    required: bool = False
+    default: Value | None = None
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    invalid: str = ""  # the message for a value that does not match the pattern or range
+    ask: bool = False  # listed as required in the JSON Schema, so an LLM always names it (it has a default)
+
+    def field(self) -> serializers.Field:
+        """The DRF field that validates this input."""
+        options: dict[str, object] = {"required": self.required, "help_text": self.description or None}
+        if self.default is not None:
+            options["default"] = self.default
+        messages = {"invalid": self.invalid} if self.invalid else {}
+        if self.kind == "choice":
+            listed = ", ".join(self.choices)
+            messages["invalid_choice"] = self.invalid or f"must be one of {listed}"
+            return serializers.ChoiceField(choices=list(self.choices), error_messages=messages, **options)
+        if self.kind == "integer":
+            if self.minimum is not None and self.maximum is not None:
+                range_message = self.invalid or f"must be a whole number from {self.minimum} to {self.maximum}"
+                messages |= {"invalid": range_message, "min_value": range_message, "max_value": range_message}
+            return serializers.IntegerField(
+                min_value=self.minimum, max_value=self.maximum, error_messages=messages, **options
+            )
+        if self.kind == "date":
+            messages.setdefault("invalid", "must be a date as YYYY-MM-DD")
+            return serializers.DateField(input_formats=["%Y-%m-%d"], error_messages=messages, **options)
+        if self.pattern:
+            return serializers.RegexField(self.pattern, max_length=self.max_length, error_messages=messages, **options)
+        return serializers.CharField(
+            max_length=self.max_length, trim_whitespace=True, error_messages=messages, **options
+        )
+
+    def json_schema(self) -> dict:
+        """This input as a JSON Schema property (for the manifests and MCP)."""
+        schema: dict[str, object] = {"type": "integer" if self.kind == "integer" else "string"}
+        if self.kind == "date":
+            schema["format"] = "date"
+        if self.choices:
+            schema["enum"] = list(self.choices)
+        if self.minimum is not None:
+            schema["minimum"] = self.minimum
+        if self.maximum is not None:
+            schema["maximum"] = self.maximum
+        if self.max_length is not None:
+            schema["maxLength"] = self.max_length
+        if self.pattern:
+            schema["pattern"] = self.pattern
+        if self.description:
+            schema["description"] = self.description
+        return schema
+
+
+class _Inputs(serializers.Serializer):
+    strict = True
+
+    def validate(self, attrs: dict) -> dict:
+        unknown = set(self.initial_data) - set(self.fields) if self.strict else set()
+        if unknown:
+            raise serializers.ValidationError({name: "unknown field" for name in sorted(unknown)})
+        return attrs
+
+
+def serializer_for(name: str, inputs: Sequence[Input], *, strict: bool = True) -> type[serializers.Serializer]:
+    """A serializer class validating these inputs (`strict`: unknown fields are an error naming them)."""
+    fields: dict[str, object] = {spec.name: spec.field() for spec in inputs}
+    return type(name, (_Inputs,), fields | {"strict": strict})
+
+
+def parse(serializer: type[serializers.Serializer], data: Mapping[str, object]) -> dict[str, Value]:
+    """Validated values, or serializers.ValidationError naming each bad field."""
+    if not isinstance(data, Mapping):
+        raise serializers.ValidationError({"body": "must be a JSON object"})
+    checked = serializer(data=data)
+    checked.is_valid(raise_exception=True)
+    return dict(checked.validated_data)
+
+
+def object_schema(inputs: Sequence[Input]) -> dict:
+    """The JSON Schema (type object) of a tool's arguments."""
+    return {
+        "type": "object",
+        "properties": {spec.name: spec.json_schema() for spec in inputs},
+        "required": [spec.name for spec in inputs if spec.required or spec.ask],
+        "additionalProperties": False,
+    }

@@ -1,0 +1,56 @@
+"""What each tool's answer `data` looks like: the output half of its definition (OpenAPI reads these)."""
+
+from rest_framework import serializers
+
+from ehr_integrations.models import Purpose
+
+
+def _text(**kwargs) -> serializers.CharField:
+    return serializers.CharField(allow_null=True, **kwargs)
+
+
+class TransferShape(serializers.Serializer):
+    name = serializers.CharField()
+    phone = serializers.CharField(allow_blank=True)
+    purpose = serializers.ChoiceField(choices=Purpose.values)
+
+
+class AppointmentShape(serializers.Serializer):
+    id = _text()
+    datetime = _text(help_text="ISO 8601 with the health system's UTC offset")
+    provider_name = _text()
+    location = _text()
+    status = _text()
+    description = _text()
+
+
+class MedicationShape(serializers.Serializer):
+    id = _text()
+    name = _text()
+    status = _text()
+    dosage = _text()
+    prescriber_name = _text()
+    refills_remaining = serializers.IntegerField(allow_null=True)
+    last_filled = _text(help_text="YYYY-MM-DD")
+    refill_eligible = serializers.BooleanField(allow_null=True)
+
+
+class MessageShape(serializers.Serializer):
+    id = _text()
+    sent_at = _text()
+    sender = _text()
+    subject = _text()
+    status = _text()
+
+
+class PatientShape(serializers.Serializer):
+    given_name = _text()
+    family_name = _text()
+    preferred_name = _text()
+    phone = _text(help_text="E.164")
+
+
+class RoutedShape(serializers.Serializer):
+    transfer = TransferShape()
+    open_now = serializers.BooleanField()
+    say = serializers.CharField()
