@@ -1,5 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from calls.edges.api_keys import issue_key
 from calls.models import AgentClient, ApiKey, CallSession, FollowUp, WebhookSecret
@@ -20,13 +22,13 @@ class WebhookSecretForm(forms.ModelForm):
         model = WebhookSecret
         fields = ["platform"]
 
-    def clean(self):
+    def clean(self) -> dict:
         cleaned = super().clean()
         if not self.instance.pk and not cleaned.get("secret") and cleaned.get("platform"):
             self.add_error("secret", "required for a new webhook secret")
         return cleaned
 
-    def save(self, commit: bool = True):
+    def save(self, commit: bool = True) -> WebhookSecret:
         stored = super().save(commit=False)
         if self.cleaned_data.get("secret"):
             stored.secret_encrypted = encryption.encrypt(self.cleaned_data["secret"])
@@ -49,7 +51,7 @@ class ApiKeyInline(admin.TabularInline):
     fields = ["prefix", "label", "created_at", "last_used_at", "revoked_at"]
     readonly_fields = ["prefix", "created_at", "last_used_at"]
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
 
@@ -61,7 +63,7 @@ class AgentClientAdmin(admin.ModelAdmin):
     actions = ["issue_api_key"]
 
     @admin.action(description="Issue a new API key (shown once)")
-    def issue_api_key(self, request, queryset) -> None:
+    def issue_api_key(self, request: HttpRequest, queryset: QuerySet[AgentClient]) -> None:
         for client in queryset:
             key = issue_key(agent_client=client, label=f"admin:{request.user.get_username()}")
             self.message_user(request, f"New key for {client}: {key} (copy it now; it is not stored)", messages.WARNING)
@@ -73,10 +75,10 @@ class CallSessionAdmin(admin.ModelAdmin):
     list_filter = ["state", "health_system"]
     readonly_fields = [f.name for f in CallSession._meta.fields]
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
 
@@ -110,5 +112,5 @@ class FollowUpAdmin(admin.ModelAdmin):
     ]
     fields = readonly_fields[:4] + ["status"] + readonly_fields[4:]
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False

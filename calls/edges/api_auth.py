@@ -1,14 +1,16 @@
 """DRF authentication by `Authorization: Api-Key <key>`; the request user is the AgentClient."""
 
 from rest_framework import authentication, exceptions
+from rest_framework.request import Request
 
 from calls.edges.api_keys import client_for_key
+from calls.models import AgentClient
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     keyword = "Api-Key"
 
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[AgentClient, None] | None:
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header:
             return None
@@ -21,5 +23,5 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         client.is_authenticated = True
         return client, None
 
-    def authenticate_header(self, request) -> str:
+    def authenticate_header(self, request: Request) -> str:
         return self.keyword

@@ -22,10 +22,11 @@ from calls.session.access_log import AuditContext
 from calls.session.selectors import call_for_client
 from calls.tools import answers as tools
 
+Scope = dict[str, object]  # an ASGI connection scope
 REFUSED = 4404  # close code for a socket that may not see this call (sent as an HTTP 403 before accept)
 
 
-def _key(scope) -> str:
+def _key(scope: Scope) -> str:
     query = parse_qs(scope.get("query_string", b"").decode())
     if query.get("key"):
         return query["key"][0]
@@ -34,7 +35,7 @@ def _key(scope) -> str:
     return key.strip() if scheme == "Api-Key" else ""
 
 
-def _owner(scope, call_id: str) -> tuple[AgentClient | None, str | None]:
+def _owner(scope: Scope, call_id: str) -> tuple[AgentClient | None, str | None]:
     """The key's client and the call's state, or (None, None) when the key does not own the call."""
     client = client_for_key(_key(scope))
     if client is None:
@@ -75,11 +76,11 @@ class CallEventsConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"event": "ended", "call_id": self.call_id})
             await self.close()
 
-    async def disconnect(self, code) -> None:
+    async def disconnect(self, code: int) -> None:
         if getattr(self, "client", None) is not None:
             await self.channel_layer.group_discard(events.group(self.call_id), self.channel_name)
 
-    async def receive_json(self, content, **kwargs) -> None:
+    async def receive_json(self, content: object, **kwargs: object) -> None:
         """The socket only listens; anything the agent sends is ignored."""
 
     async def call_event(self, message: dict) -> None:

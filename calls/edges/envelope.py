@@ -45,7 +45,7 @@ def store_unavailable() -> Response:
     return respond(contract.store_unavailable(), headers={"Retry-After": str(contract.STORE_DOWN_RETRY_S)})
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, outcomes.CallRefusal):
         return refusal(exc)
     if isinstance(exc, STORE_FAILURES):

@@ -9,6 +9,7 @@ any gateway process can serve any request, as for the REST API.
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable, MutableMapping
 
 import mcp_types as types
 from asgiref.sync import sync_to_async
@@ -17,6 +18,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import close_old_connections
 from django.http import Http404
 from django.http.request import split_domain_port, validate_host
+from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
@@ -31,6 +33,11 @@ from calls.session.access_log import AuditContext
 from calls.session.selectors import call_for_client
 
 PATH = "/mcp"
+# ASGI: a connection scope, and the receive and send callables.
+Scope = MutableMapping[str, object]
+Receive = Callable[[], Awaitable[dict]]
+Send = Callable[[dict], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 CLIENT_SCOPE_KEY = "gateway.agent_client_id"
 INSTRUCTIONS = (
     "Tools of a healthcare voice agent gateway. Open the call with open_call and pass its call_id"
@@ -38,7 +45,7 @@ INSTRUCTIONS = (
 )
 
 
-async def _list_tools(ctx, params) -> types.ListToolsResult:
+async def _list_tools(ctx: ServerRequestContext, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
     listed = mcp_manifest.render(definitions.TOOLS, base_url="", health_system=None)["tools"]
     return types.ListToolsResult(tools=[types.Tool.model_validate(tool) for tool in listed])
 
@@ -71,7 +78,7 @@ def _open(client_id: int, arguments: dict) -> Envelope:
         close_old_connections()
 
 
-async def _call_tool(ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
+async def _call_tool(ctx: ServerRequestContext, params: types.CallToolRequestParams) -> types.CallToolResult:
     scope = ctx.request.scope
     client_address = (scope.get("client") or (None,))[0]
     arguments = dict(params.arguments or {})
@@ -97,20 +104,20 @@ server = Server(
 )
 
 
-async def _reply(send, status: int, body: dict, headers: tuple = ()) -> None:
+async def _reply(send: Send, status: int, body: dict, headers: tuple = ()) -> None:
     payload = json.dumps(body).encode()
     start_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), *headers]
     await send({"type": "http.response.start", "status": status, "headers": start_headers})
     await send({"type": "http.response.body", "body": payload})
 
 
-def _key(scope) -> str:
+def _key(scope: Scope) -> str:
     headers = dict(scope.get("headers", []))
     scheme, _, key = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
     return key.strip() if scheme in ("Api-Key", "Bearer") else ""
 
 
-def _host_allowed(scope) -> bool:
+def _host_allowed(scope: Scope) -> bool:
     host = dict(scope.get("headers", [])).get(b"host", b"").decode("latin-1")
     domain, _port = split_domain_port(host)
     return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
@@ -127,12 +134,12 @@ def _client_id(key: str) -> int | None:
 class McpMount:
     """An ASGI app serving `/mcp` with the MCP SDK and everything else with the wrapped app (Django)."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._manager: StreamableHTTPSessionManager | None = None
         self._ready: asyncio.Event | None = None
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].rstrip("/") != PATH:
             await self.app(scope, receive, send)
             return

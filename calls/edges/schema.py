@@ -4,6 +4,8 @@ Serializers here only describe responses (drf-spectacular reads them); answers a
 calls/edges/envelope.py. Each view declares its responses with one of the `*_responses` helpers.
 """
 
+from collections.abc import Callable
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -25,7 +27,7 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
     target_class = "calls.edges.api_auth.ApiKeyAuthentication"
     name = "ApiKey"
 
-    def get_security_definition(self, auto_schema) -> dict:
+    def get_security_definition(self, auto_schema: object) -> dict:
         return {
             "type": "apiKey",
             "in": "header",
@@ -185,7 +187,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 
 
-def idempotent_post(request: type[serializers.Serializer], responses: dict, summary: str):
+def idempotent_post(request: type[serializers.Serializer], responses: dict, summary: str) -> Callable:
     """The description of a POST that honours Idempotency-Key."""
     return extend_schema(request=request, responses=responses, parameters=[IDEMPOTENCY_KEY], summary=summary)
 

@@ -5,7 +5,7 @@ from rest_framework import serializers
 from ehr_integrations.models import Purpose
 
 
-def _text(**kwargs) -> serializers.CharField:
+def _text(**kwargs: object) -> serializers.CharField:
     return serializers.CharField(allow_null=True, **kwargs)
 
 

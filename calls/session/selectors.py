@@ -1,5 +1,7 @@
 """Reads scoped to the asking agent client: anything it may not see is simply not found."""
 
+from uuid import UUID
+
 from django.http import Http404
 
 from calls.models import AgentClient, CallSession, CallState
@@ -20,7 +22,7 @@ def _health_system(pk: int) -> HealthSystem:
     return _systems.get_or_load(pk, lambda: HealthSystem.objects.select_related("verification_policy").get(pk=pk))
 
 
-def call_for_client(*, client: AgentClient, call_id) -> CallSession:
+def call_for_client(*, client: AgentClient, call_id: str | UUID) -> CallSession:
     """The client's call, with its health system and policy from this process's copy (one query)."""
     call = CallSession.objects.filter(pk=call_id, agent_client=client).first()
     if call is None:
@@ -35,7 +37,7 @@ def verified_facts(call: CallSession) -> dict:
     return {"client": call.agent_client_id, "health_system": call.health_system_id, "method": call.verification_method}
 
 
-def verified_call(*, client: AgentClient, call_id, facts: dict | None) -> CallSession | None:
+def verified_call(*, client: AgentClient, call_id: str | UUID, facts: dict | None) -> CallSession | None:
     """The client's verified call from the facts its session store keeps, without a database read.
 
     The store holds them from verification until the call ends (`end` and the sweeper destroy the

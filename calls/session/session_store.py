@@ -9,6 +9,7 @@ stamps the call's last activity for the sweeper (calls/session/sweeper.py).
 
 import json
 import time
+from collections.abc import Iterable
 from datetime import datetime
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -95,13 +96,13 @@ def get(call_id: str, name: str) -> tuple[object, float] | None:
     return get_many(call_id, (name,)).get(name)
 
 
-def get_many(call_id: str, names) -> dict[str, tuple[object, float]]:
+def get_many(call_id: str, names: Iterable[str]) -> dict[str, tuple[object, float]]:
     """What is stored under each of `names` (value, epoch seconds stored), in one round trip."""
     data_keys = {_data_name(call_id, name): name for name in names}
     return _opened(call_id, data_keys, cache.get_many([_key_name(call_id), *data_keys]))
 
 
-def read_owned(call_id: str, owner: int, names) -> dict[str, tuple[object, float]] | None:
+def read_owned(call_id: str, owner: int, names: Iterable[str]) -> dict[str, tuple[object, float]] | None:
     """`get_many` and `note_activity` in one round trip, if the call is `owner`'s (see `put_many`).
 
     None, and nothing renewed, when the store holds no owner for the call or another one.

@@ -150,7 +150,7 @@ def _failed_for_now(followup: FollowUp, now: datetime, exc: Exception) -> Attemp
     return attempt
 
 
-def _finish(followup: FollowUp, status: str, retry_in_s: float | None = None, **fields) -> Attempt:
+def _finish(followup: FollowUp, status: str, retry_in_s: float | None = None, **fields: object) -> Attempt:
     """Record the attempt's result unless the row was taken over meanwhile (claimed again, or closed)."""
     if status != FollowUpStatus.OPEN:
         fields["next_attempt_at"] = None

@@ -10,7 +10,7 @@ Nothing PHI-bearing is in a pending answer, in the cache keys or in the channel 
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -24,7 +24,7 @@ from calls.session import access_log, events, session_store
 from calls.session.access_log import AuditContext
 from calls.tools import answers as tools
 from calls.tools import fillers, latency
-from calls.tools.tool_specs import TOOLS
+from calls.tools.tool_specs import TOOLS, FetchArgs
 from ehr_integrations.errors import EHRError
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def _state_key(call_id: str, name: str) -> str:
     return f"call:{call_id}:pending:{name}"
 
 
-def _query_of(args) -> dict:
+def _query_of(args: FetchArgs) -> dict:
     return {"range": args.range, "status": args.status, "limit": str(args.limit)}
 
 
@@ -83,7 +83,7 @@ def answer(
     return Pending(filler=fillers.pick(call=call, tool=tool), retry_after_ms=estimate)
 
 
-def _start(call: CallSession, tool: str, name: str, args, patient_id: str, correlation_id: str) -> None:
+def _start(call: CallSession, tool: str, name: str, args: FetchArgs, patient_id: str, correlation_id: str) -> None:
     job = Job(
         call_id=str(call.id),
         health_system=call.health_system.slug,
@@ -99,7 +99,7 @@ def _start(call: CallSession, tool: str, name: str, args, patient_id: str, corre
         _submit(_begin, job, call, args)
 
 
-def _submit(fn, *args) -> None:
+def _submit(fn: Callable[..., None], *args: object) -> None:
     """Run fn on the worker pool; a failure there is logged (no request is left to report it)."""
     _workers.submit(fn, *args).add_done_callback(_log_failure)
 
@@ -109,7 +109,7 @@ def _log_failure(done: Future) -> None:
         log.error("pending fetch step failed: %s", type(done.exception()).__name__, exc_info=done.exception())
 
 
-def _begin(job: Job, call: CallSession, args) -> None:
+def _begin(job: Job, call: CallSession, args: FetchArgs) -> None:
     """Read the connection config and start the fetch: off the request thread, so `pending` is instant."""
     try:
         future, _deadline = tools.start_fetch(call, job.tool, args)

@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import time
+from concurrent.futures import Future
 from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
@@ -13,8 +14,8 @@ from calls.session import events, session_store
 from calls.tools import latency
 from calls.tools.tool_specs import TOOLS, FetchArgs, fetch
 from ehr_integrations.errors import EHRError
-from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client
-from ehr_integrations.normalize.mapping import load_mapping
+from ehr_integrations.fhir.client import FhirClient, connection_config, deadline_in, fhir_client
+from ehr_integrations.normalize.mapping import Mapping, load_mapping
 from ehr_integrations.transport import io_loop, shared_cache
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,9 @@ def _running_key(call_id: str, tool: str) -> str:
     return f"call:{call_id}:prefetching:{tool}"
 
 
-async def _one(call_id: str, tool: str, client, mapping, args: FetchArgs, deadline: float) -> float:
+async def _one(
+    call_id: str, tool: str, client: FhirClient, mapping: Mapping, args: FetchArgs, deadline: float
+) -> float:
     started = time.monotonic()
     try:
         data = await fetch(tool, client, mapping, args, deadline=deadline)
@@ -54,7 +57,7 @@ def _announce(call_id: str, health_system: str, durations: dict[str, float]) -> 
 
 
 async def _all(
-    call_id: str, client, mapping, args: FetchArgs, deadline: float, health_system: str = ""
+    call_id: str, client: FhirClient, mapping: Mapping, args: FetchArgs, deadline: float, health_system: str = ""
 ) -> dict[str, float]:
     durations = await asyncio.gather(*(_one(call_id, t, client, mapping, args, deadline) for t in PREFETCHED))
     by_tool = dict(zip(PREFETCHED, durations, strict=True))
@@ -62,7 +65,7 @@ async def _all(
     return by_tool
 
 
-def wait_for(call_id: str, tool: str):
+def wait_for(call_id: str, tool: str) -> object | None:
     """The tool's answer from a prefetch still running for this call (in any process), once it lands.
 
     None at once when no prefetch of the tool is running, or as soon as it ends without an answer:
@@ -74,7 +77,7 @@ def wait_for(call_id: str, tool: str):
     return stored[0] if stored else None
 
 
-def start(*, call: CallSession, patient_id: str):
+def start(*, call: CallSession, patient_id: str) -> Future:
     """Start the prefetch on the I/O loop and return its future (the caller does not wait)."""
     system = call.health_system
     config = connection_config(system)

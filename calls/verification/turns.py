@@ -77,7 +77,7 @@ def _fail(call: CallSession, context: AuditContext, given: dict, candidates: lis
     return NeedsMore(missing=missing, attempts_left=left, say=RETRY_SAY)
 
 
-def _leave_unverified(call: CallSession, state: str, **fields) -> bool:
+def _leave_unverified(call: CallSession, state: str, **fields: object) -> bool:
     """Move the call from unverified to `state`; False when a concurrent turn, or `end`, moved it first.
 
     One turn wins: a call is never verified after it was escalated or ended, nor escalated after

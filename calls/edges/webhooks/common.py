@@ -24,7 +24,7 @@ def secret_for(client: AgentClient, platform: str) -> str | None:
     return encryption.decrypt(stored.secret_encrypted) if stored else None
 
 
-def arguments_of(raw) -> dict:
+def arguments_of(raw: object) -> dict:
     """Platforms send arguments as an object or as a JSON string."""
     if isinstance(raw, str):
         raw = json.loads(raw or "{}")

@@ -10,6 +10,7 @@ import hmac
 import time
 
 from rest_framework import exceptions
+from rest_framework.request import Request
 
 from calls.edges.webhooks.common import PlatformToolCall, arguments_of, secret_for
 from calls.models import WebhookPlatform
@@ -23,7 +24,7 @@ def sign(body: bytes, secret: str, timestamp_ms: int) -> str:
     return f"v={timestamp_ms},d={digest}"
 
 
-def check(request) -> None:
+def check(request: Request) -> None:
     secret = secret_for(request.user, PLATFORM)
     parts = dict(part.split("=", 1) for part in request.headers.get("X-Retell-Signature", "").split(",") if "=" in part)
     if secret is None or not parts.get("v", "").isdigit():

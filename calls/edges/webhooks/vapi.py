@@ -8,6 +8,7 @@ import hmac
 import json
 
 from rest_framework import exceptions
+from rest_framework.request import Request
 
 from calls.edges.webhooks.common import PlatformToolCall, arguments_of, secret_for
 from calls.models import WebhookPlatform
@@ -15,7 +16,7 @@ from calls.models import WebhookPlatform
 PLATFORM = WebhookPlatform.VAPI
 
 
-def check(request) -> None:
+def check(request: Request) -> None:
     secret = secret_for(request.user, PLATFORM)
     given = request.headers.get("X-Vapi-Secret", "")
     if secret is not None and not hmac.compare_digest(secret.encode(), given.encode()):

@@ -1,4 +1,4 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from calls.edges.api_keys import issue_key
@@ -9,11 +9,11 @@ from ehr_integrations.models import HealthSystem
 class Command(BaseCommand):
     help = "Create (or reuse) an agent client allowed the given health systems and print a new API key once."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name")
         parser.add_argument("--health-system", action="append", dest="slugs", required=True, metavar="SLUG")
 
-    def handle(self, *args, name: str, slugs: list[str], **options) -> None:
+    def handle(self, *args: object, name: str, slugs: list[str], **options: object) -> None:
         systems = list(HealthSystem.objects.filter(slug__in=slugs))
         missing = sorted(set(slugs) - {s.slug for s in systems})
         if missing:

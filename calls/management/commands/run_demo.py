@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management import BaseCommand, call_command
+from django.core.management import BaseCommand, CommandParser, call_command
 
 from calls.edges.api_keys import issue_key
 from calls.models import AgentClient
@@ -51,12 +51,12 @@ def _stop(process: subprocess.Popen) -> None:
 class Command(BaseCommand):
     help = "Run the gateway with the sandbox EHR and play a scripted demo call."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--sandbox-port", type=int, default=8081)
         parser.add_argument("--no-serve", action="store_true", help="play the call, then stop")
 
-    def handle(self, *args, port: int, sandbox_port: int, no_serve: bool, **options) -> None:
+    def handle(self, *args: object, port: int, sandbox_port: int, no_serve: bool, **options: object) -> None:
         call_command("migrate", verbosity=0)
         secret = secrets.token_urlsafe(24)
         sandbox = self._start_sandbox(sandbox_port)
