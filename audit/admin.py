@@ -5,9 +5,10 @@ import uuid
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -25,10 +26,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -65,7 +66,7 @@ class AuditRecordAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     actions = None
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern | URLResolver]:
         view = self.admin_site.admin_view
         return [
             path("export.csv", view(self.export_csv), name="audit_auditrecord_export_csv"),
@@ -126,7 +127,7 @@ class AuditRecordAdmin(ReadOnlyAdmin):
         }
         return TemplateResponse(request, "admin/audit/patient_report.html", context)
 
-    def _filtered(self, request: HttpRequest, *, action: str):
+    def _filtered(self, request: HttpRequest, *, action: str) -> QuerySet[AuditRecord]:
         self._require_view(request)
         changelist = self.get_changelist_instance(request)
         system = changelist.get_filters_params().get("health_system", [""])[-1]

@@ -1,9 +1,13 @@
 """Changelist filters the stock admin lacks: a free time range, and a typed-in exact value."""
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 
 
@@ -23,7 +27,7 @@ class _InputsFilter(admin.FieldListFilter):
         values = self.used_parameters.get(name) or [""]
         return values[-1]
 
-    def choices(self, changelist):
+    def choices(self, changelist: ChangeList) -> Iterator[dict[str, object]]:
         mine = set(self.expected_parameters())
         yield {
             "inputs": [(name, label, self.value(name)) for name, label in self.labelled_parameters()],
@@ -37,7 +41,7 @@ class ExactValueFilter(_InputsFilter):
     def labelled_parameters(self) -> list[tuple[str, str]]:
         return [(self.field_path, "equals")]
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Model]) -> QuerySet[Model]:
         value = self.value(self.field_path).strip()
         return queryset.filter(**{self.field_path: value}) if value else queryset
 
@@ -48,7 +52,7 @@ class TimeRangeFilter(_InputsFilter):
     def labelled_parameters(self) -> list[tuple[str, str]]:
         return [(f"{self.field_path}__gte", "from (UTC)"), (f"{self.field_path}__lt", "before (UTC)")]
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Model]) -> QuerySet[Model]:
         for name, _ in self.labelled_parameters():
             moment = parse_utc(self.value(name))
             if moment is not None:

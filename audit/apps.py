@@ -2,7 +2,7 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 
-def _ensure_append_only(sender, using: str = "default", **kwargs) -> None:
+def _ensure_append_only(sender: AppConfig, using: str = "default", **kwargs: object) -> None:
     from django.db import connections
 
     from audit import append_only

@@ -6,6 +6,7 @@ triggers let its deletes through only for rows past the six-year floor (migratio
 """
 
 from datetime import datetime
+from typing import TypedDict, Unpack
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -19,6 +20,12 @@ from audit.selectors import chain_head, chain_start, purge_run_payload
 from audit.verification import verify_audit_log
 
 LEGAL_MINIMUM_YEARS = 6  # HIPAA 45 CFR 164.316(b)(2)(i): six years from creation
+
+
+class _RunFacts(TypedDict, total=False):
+    purged: int
+    anchor_position: int
+    anchor_hash: str
 
 
 def purge_expired(*, requested_by: str, before: datetime | None = None) -> PurgeRun:
@@ -76,7 +83,7 @@ def _purge_through(last: int, *, requested_by: str, cutoff: datetime) -> PurgeRu
         )
 
 
-def _record_run(requested_by: str, cutoff: datetime, outcome: str, detail: str, **facts) -> PurgeRun:
+def _record_run(requested_by: str, cutoff: datetime, outcome: str, detail: str, **facts: Unpack[_RunFacts]) -> PurgeRun:
     run = PurgeRun(
         ran_at=timezone.now(), requested_by=requested_by, cutoff=cutoff, outcome=outcome, detail=detail[:300]
     )

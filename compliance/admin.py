@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -32,7 +33,7 @@ class ReminderInline(admin.TabularInline):
     extra = 0
     can_delete = False
 
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: BusinessAssociateAgreement | None = None) -> bool:
         return False
 
 
@@ -53,7 +54,7 @@ class BusinessAssociateAgreementAdmin(admin.ModelAdmin):
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
 
-    def get_queryset(self, request: HttpRequest):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[BusinessAssociateAgreement]:
         return super().get_queryset(request).select_related("business_associate").prefetch_related("health_systems")
 
     @admin.display(description="Days left", ordering="expiry_date")
@@ -71,7 +72,7 @@ class BusinessAssociateAgreementAdmin(admin.ModelAdmin):
         url = reverse("admin:compliance_businessassociateagreement_document", args=[obj.pk])
         return format_html('<a href="{}">Download</a>', url)
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern | URLResolver]:
         extra = [
             path("expiring/", self.admin_site.admin_view(self.expiring_view), name="compliance_baa_expiring"),
             path(

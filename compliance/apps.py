@@ -2,7 +2,7 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 
-def _sync_roles(sender, **kwargs) -> None:
+def _sync_roles(sender: AppConfig, **kwargs: object) -> None:
     from django.contrib.auth.models import Group, Permission
 
     from compliance.roles import sync_roles

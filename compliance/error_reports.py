@@ -6,17 +6,20 @@ body or a local holding a caller's identifiers never reaches a report. Headers n
 credentials (Authorization, cookies) stay hidden as in the stock filter.
 """
 
+from types import FrameType
+
+from django.http import HttpRequest
 from django.views.debug import SafeExceptionReporterFilter
 
 
 class PhiSafeExceptionReporterFilter(SafeExceptionReporterFilter):
-    def is_active(self, request) -> bool:
+    def is_active(self, request: HttpRequest | None) -> bool:
         return True
 
-    def get_post_parameters(self, request) -> dict:
+    def get_post_parameters(self, request: HttpRequest | None) -> dict[str, str]:
         if request is None:
             return {}
         return {key: self.cleansed_substitute for key in request.POST}
 
-    def get_traceback_frame_variables(self, request, tb_frame) -> list[tuple[str, str]]:
+    def get_traceback_frame_variables(self, request: HttpRequest | None, tb_frame: FrameType) -> list[tuple[str, str]]:
         return [(name, self.cleansed_substitute) for name in tb_frame.f_locals]

@@ -12,7 +12,6 @@ For views and services that hold identifiers in local variables, decorate with
 
 import logging
 import re
-from typing import Any
 
 from django.views.decorators.debug import sensitive_variables
 
@@ -72,7 +71,7 @@ def redact_text(text: str) -> str:
     return text
 
 
-def redact_value(value: Any) -> Any:
+def redact_value(value: object) -> object:
     """Redact PHI keys and patterns inside nested dicts, lists and strings."""
     if isinstance(value, str):
         return redact_text(value)
@@ -112,7 +111,7 @@ def install_record_factory() -> None:
     if getattr(current, "phi_safe", False):
         return
 
-    def factory(*args, **kwargs) -> logging.LogRecord:
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
         return redact_record(current(*args, **kwargs))
 
     factory.phi_safe = True

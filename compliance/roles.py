@@ -4,6 +4,8 @@ Synced by the roles data migration and again after every migrate, so permissions
 added later join the right role without a hand-edited list.
 """
 
+from django.contrib.auth.models import Group, Permission
+
 ONBOARDING_ENGINEER = "Onboarding engineer"
 COMPLIANCE_OFFICER = "Compliance officer"
 
@@ -28,7 +30,7 @@ ROLE_GRANTS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
 }
 
 
-def sync_roles(group_model, permission_model) -> None:
+def sync_roles(group_model: type[Group], permission_model: type[Permission]) -> None:
     for role, grants in ROLE_GRANTS.items():
         group, _ = group_model.objects.get_or_create(name=role)
         wanted = set()

@@ -11,6 +11,8 @@ FORWARDED_ALLOW_IPS (the load balancer's addresses).
 
 import os
 
+from gunicorn.workers.base import Worker
+
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1)))
 worker_class = "gthread"
@@ -26,7 +28,7 @@ accesslog = None  # URLs carry call ids only, but access logs are kept out by de
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
-def post_worker_init(worker) -> None:
+def post_worker_init(worker: Worker) -> None:
     """The application is loaded in this worker: freeze it out of garbage collection (config/gc_freeze.py)."""
     from config.gc_freeze import freeze_loaded_objects
 

@@ -4,13 +4,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.utils import DatabaseError
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 from kombu import Connection
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
 
-def healthz(request):
+def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
@@ -36,7 +36,7 @@ CHECKS = {"database": _check_database, "cache": _check_cache, "broker": _check_b
 EXPECTED_FAILURES = (DatabaseError, RedisError, BrokerError, ConnectionError, OSError, TimeoutError)
 
 
-def readyz(request):
+def readyz(request: HttpRequest) -> JsonResponse:
     failed = []
     for name, check in CHECKS.items():
         try:

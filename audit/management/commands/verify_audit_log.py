@@ -1,4 +1,4 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.sealing import seal_pending
 from audit.verification import verify_audit_log
@@ -7,10 +7,10 @@ from audit.verification import verify_audit_log
 class Command(BaseCommand):
     help = "Verify the PHI access log's hash chain and digests; name the first altered, missing or reordered record."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--no-seal", action="store_true", help="Do not seal pending records first.")
 
-    def handle(self, *args, no_seal: bool = False, **options) -> None:
+    def handle(self, *args: str, no_seal: bool = False, **options: object) -> None:
         if not no_seal:
             seal_pending()
         report = verify_audit_log()
