@@ -38,7 +38,15 @@ __all__ = [
 FHIR_JSON = "application/fhir+json"
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")  # FHIR R4 id datatype
 RESOURCE_TYPE = re.compile(r"^[A-Z][A-Za-z]{1,63}$")
-REJECTION_REASONS = {400: "bad_request", 403: "forbidden", 404: "not_found", 410: "gone", 422: "unprocessable"}
+REJECTION_REASONS = {
+    400: "bad_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    410: "gone",
+    422: "unprocessable",
+    501: "not_implemented",
+}
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,21 @@
 `$match` with certain matches where the vendor supports it and the caller gave full demographics;
 otherwise the vendor's minimum search sets, preferring demographic searches (so a wrong second
 factor still names the patient it was aimed at, for the per-patient lockout) over identifier ones.
+A refused `$match` (the site's scopes or server do not allow it) falls back to the search sets in
+the same turn and is remembered for the connection for an hour, so the next caller does not pay
+for it. Every caller value is escaped (never an OR list or a system|value pair), an MRN search
+carries the birth date when the caller gave it, and no search is by birth date alone.
 """
 
+from ehr_integrations.errors import EHRRequestRejected
 from ehr_integrations.fhir.client import FhirClient
+from ehr_integrations.fhir.escaping import escape
 from ehr_integrations.identity import mrn_search_token
 from ehr_integrations.normalize.flat import FlatPatient
 from ehr_integrations.normalize.mapping import Mapping
 from ehr_integrations.normalize.patient import normalize_patient
 from ehr_integrations.presets import Preset
+from ehr_integrations.transport import shared_cache
 
 # FHIR Patient search parameter -> the caller identifier that fills it.
 PARAM_SOURCES = {
@@ -21,10 +28,19 @@ PARAM_SOURCES = {
     "phone": "phone",
 }
 MATCH_NEEDS = ("date_of_birth", "family_name", "given_name")
+# The answers that mean "this server will not do $match for us" (not a failure to retry).
+MATCH_REFUSALS = (403, 404, 405, 501)
+MATCH_REFUSAL_KEPT_S = 3600
+
+
+def match_refusal_key(health_system_id: int) -> str:
+    return f"ehr:{health_system_id}:match_refused"
 
 
 def _usable_sets(preset: Preset, available: set[str]) -> list[tuple[str, ...]]:
-    sets = [s for s in preset.patient_search_sets if all(PARAM_SOURCES.get(p) in available for p in s)]
+    # A birth date alone names every patient born that day: never a search of its own.
+    sets = [s for s in preset.patient_search_sets if tuple(s) != ("birthdate",)]
+    sets = [s for s in sets if all(PARAM_SOURCES.get(p) in available for p in s)]
     # Demographic searches first, identifier searches last; bigger sets are more selective.
     return sorted(sets, key=lambda s: ("identifier" in s, -len(s)))
 
@@ -41,7 +57,11 @@ def extra_identifiers_needed(preset: Preset, available: set[str]) -> list[str]:
 
 
 def _params(search_set: tuple[str, ...], given: dict[str, str], preset: Preset) -> dict[str, str]:
-    params = {p: given[PARAM_SOURCES[p]] for p in search_set}
+    """The search's parameters: every caller value escaped; an MRN search narrowed by the birth date."""
+    names = list(search_set)
+    if "identifier" in names and "birthdate" not in names and "date_of_birth" in given:
+        names.append("birthdate")
+    params = {p: escape(given[PARAM_SOURCES[p]]) for p in names}
     if "identifier" in params:
         params["identifier"] = mrn_search_token(params["identifier"], preset.mrn_identifier)
     return params
@@ -84,7 +104,7 @@ async def find_candidates(
     preset = mapping.preset
     resources: list[dict] = []
     if preset.supports_match and all(k in given for k in MATCH_NEEDS):
-        resources = await _match(client, given, preset, deadline=deadline)
+        resources = await _match_unless_refused(client, given, preset, deadline=deadline)
     if not resources:
         usable = _usable_sets(preset, set(given))
         if not usable:
@@ -92,3 +112,25 @@ async def find_candidates(
         result = await client.search("Patient", _params(usable[0], given, preset), deadline=deadline, max_pages=2)
         resources = result.resources
     return [normalize_patient(resource, mapping) for resource in resources]
+
+
+async def _match_unless_refused(
+    client: FhirClient, given: dict[str, str], preset: Preset, *, deadline: float
+) -> list[dict]:
+    """`$match`, unless this connection refused it within the hour; a refusal now is remembered ([] then)."""
+    key = match_refusal_key(client.config.health_system_id)
+    try:
+        if await shared_cache.get(key, deadline=deadline):
+            return []
+    except shared_cache.CacheUnavailable:
+        pass  # not knowing costs one more $match at worst
+    try:
+        return await _match(client, given, preset, deadline=deadline)
+    except EHRRequestRejected as refused:
+        if refused.status not in MATCH_REFUSALS:
+            raise
+    try:
+        await shared_cache.set(key, True, MATCH_REFUSAL_KEPT_S, deadline=deadline)
+    except shared_cache.CacheUnavailable:
+        pass
+    return []

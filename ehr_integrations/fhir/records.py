@@ -12,6 +12,7 @@ Decisions (issue 5):
 """
 
 import asyncio
+import logging
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -25,6 +26,8 @@ from ehr_integrations.normalize.messages import message_references, normalize_me
 from ehr_integrations.normalize.patient import normalize_patient
 from ehr_integrations.normalize.references import index, reference_key
 from ehr_integrations.transport import shared_cache
+
+log = logging.getLogger(__name__)
 
 REFERENCE_TTL_S = 3600
 NEVER_HAPPENED = "entered-in-error"
@@ -127,16 +130,15 @@ async def fetch_medications(
     """The patient's medication requests with `status` (active by default), by name."""
     preset = mapping.preset
     params = _search_params(mapping, "MedicationRequest", {"patient": patient_id, "status": status})
-    searches = [client.search("MedicationRequest", params, deadline=deadline)]
+    core = client.search("MedicationRequest", params, deadline=deadline)
     if preset.dispense_search_param:
-        searches.append(
-            client.search("MedicationDispense", {preset.dispense_search_param: patient_id}, deadline=deadline)
-        )
-    results = await asyncio.gather(*searches)
-    requests = _of_type(results[0].resources, "MedicationRequest")
-    dispenses = _of_type(results[1].resources, "MedicationDispense") if len(results) > 1 else None
-    known = index(results[0].included)
-    known.update(index(r for r in results[0].resources if r.get("resourceType") == "Medication"))
+        enrichment = _dispenses(client, preset.dispense_search_param, patient_id, deadline=deadline)
+        found, dispenses = await asyncio.gather(core, enrichment)
+    else:
+        found, dispenses = await core, None
+    requests = _of_type(found.resources, "MedicationRequest")
+    known = index(found.included)
+    known.update(index(r for r in found.resources if r.get("resourceType") == "Medication"))
     wanted = set().union(*(medication_references(r, mapping, known) for r in requests))
     await _resolve(client, mapping, wanted, known, deadline=deadline)
     today = today or datetime.now(mapping.tz).date()
@@ -145,6 +147,16 @@ async def fetch_medications(
     ]
     items = [item for item in items if item.status == status]
     return sorted(items, key=lambda item: ((item.name or "").casefold(), item.id or ""))
+
+
+async def _dispenses(client: FhirClient, param: str, patient_id: str, *, deadline: float) -> list[dict] | None:
+    """The patient's dispenses, an optional enrichment: refused or failing, the refills are as prescribed (None)."""
+    try:
+        result = await client.search("MedicationDispense", {param: patient_id}, deadline=deadline)
+    except (EHRRequestRejected, EHRUnavailable) as exc:
+        log.info("medication dispenses left out: %s", exc.reason)
+        return None
+    return _of_type(result.resources, "MedicationDispense")
 
 
 def _sent_by_patient(resource: dict, patient_id: str) -> bool:

@@ -48,7 +48,9 @@ async def token(request: web.Request) -> web.Response:
         if not requested:
             raise OAuthError("invalid_scope", "scope is required")
         refused = scopes.refused(list(client.scopes), requested)
-        if refused:
+        if refused and client.grant == "narrow":
+            requested = [scope for scope in requested if scope not in refused]
+        if refused and (client.grant != "narrow" or not requested):
             raise OAuthError("invalid_scope", f"scopes not granted to this client: {' '.join(refused)}")
     except OAuthError as error:
         return error.response()

@@ -40,7 +40,7 @@ def capability_statement(state) -> dict:
                 if name not in unsupported
             ],
         }
-        if resource_type == "Patient":
+        if resource_type == "Patient" and state.strict.match != "absent":
             entry["operation"] = [
                 {"name": "match", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-match"}
             ]

@@ -19,6 +19,9 @@ class RegisteredClient:
     jwks_url: str | None = None
     jwks: dict | None = None
     secret: str | None = None
+    # "exact": a request for any scope not registered is refused (invalid_scope); "narrow": the token
+    # is issued for the registered part only and its `scope` says so (RFC 6749 3.3 allows both).
+    grant: str = "exact"
 
     @property
     def internal(self) -> bool:
@@ -37,7 +40,11 @@ def build(data: dict) -> RegisteredClient:
         raise RegistrationError("private_key_jwt needs jwks_url or jwks")
     if auth != "private_key_jwt" and not data.get("secret"):
         raise RegistrationError(f"{auth} needs a secret")
+    grant = data.get("grant", "exact")
+    if grant not in ("exact", "narrow"):
+        raise RegistrationError("grant must be exact or narrow")
     return RegisteredClient(
+        grant=grant,
         client_id=client_id,
         scopes=tuple(data.get("scopes") or ()),
         auth=auth,

@@ -3,12 +3,13 @@
 It is how tests and the demo steer the sandbox while it runs. JSON in, JSON out.
 """
 
+import dataclasses
 from ipaddress import ip_address
 
 from aiohttp import web
 
 from ehr_integrations.sandbox import clients, faults
-from ehr_integrations.sandbox.state import STATE
+from ehr_integrations.sandbox.state import STATE, StrictOptions
 
 
 @web.middleware
@@ -88,7 +89,20 @@ async def reset(request: web.Request) -> web.Response:
     state.faults.clear()
     state.log.clear()
     state.clients.clear()
+    state.strict = StrictOptions()
     return web.json_response({"reset": True})
+
+
+async def strict(request: web.Request) -> web.Response:
+    """Read or set the strict options (a PUT names the options it changes; the others stay)."""
+    state = request.app[STATE]
+    if request.method == "PUT":
+        body = await _body(request)
+        for name, value in body.items():
+            if value not in StrictOptions.CHOICES.get(name, ()):
+                return _bad(f"{name} must be one of {', '.join(StrictOptions.CHOICES.get(name, ()))}")
+        state.strict = dataclasses.replace(state.strict, **body)
+    return web.json_response(dataclasses.asdict(state.strict))
 
 
 async def patients(request: web.Request) -> web.Response:
@@ -125,6 +139,8 @@ def routes() -> list[web.RouteDef]:
         web.get("/_control/requests", read_log),
         web.delete("/_control/requests", reset_log),
         web.post("/_control/reset", reset),
+        web.get("/_control/strict", strict),
+        web.put("/_control/strict", strict),
         web.get("/_control/patients", patients),
         web.get("/_control/hard-cases", hard_cases),
         web.get("/_control/token-lifetime", token_lifetime),

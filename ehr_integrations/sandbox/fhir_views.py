@@ -141,6 +141,10 @@ async def patient_match(request: web.Request) -> web.Response:
     if refusal:
         return refusal
     state = request.app[STATE]
+    if state.strict.match == "refused":
+        return outcome_response(403, "forbidden", "this client is not authorized for Patient/$match")
+    if state.strict.match == "absent":
+        return outcome_response(404, "not-supported", "unknown operation Patient/$match")
     try:
         wanted, only_certain, count = match.parse_parameters(await request.json())
     except (ValueError, TypeError, AttributeError) as exc:

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from types import ModuleType
 
+from ehr_integrations.sandbox import search_values as sv
 from ehr_integrations.sandbox.population import Population
 from ehr_integrations.sandbox.search_params import CONTROL_PARAMS, INCLUDES, PARAMS
 from ehr_integrations.sandbox.search_values import BadSearchValue
@@ -69,7 +70,7 @@ def run(
                 f"Unknown or unsupported search parameter {key!r} for {resource_type} was ignored", warnings, strict
             )
         else:
-            criteria.append(_Criterion(name, modifier, tuple(v for v in value.split(",") if v)))
+            criteria.append(_Criterion(name, modifier, tuple(sv.alternatives(value))))
     _require_minimum(resource_type, {c.name for c in criteria}, flavour)
     try:
         ids = _filter(resource_type, criteria, known, population, flavour)

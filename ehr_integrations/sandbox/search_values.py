@@ -27,12 +27,32 @@ def string_matches(candidates: list[str], value: str, modifier: str) -> bool:
     return any(fold(c).startswith(wanted) for c in candidates)
 
 
+def _split(value: str, separator: str, *, keep: str = "", maxsplit: int = -1) -> list[str]:
+    """Split on unescaped `separator` (FHIR R4 search, "Escaping"); escapes are made literal, except
+    those of the characters in `keep`, which stay escaped for a later split."""
+    parts, current, chars = [], [], iter(value)
+    for char in chars:
+        if char == "\\":
+            following = next(chars, "")
+            current.append("\\" + following if following in keep and following else following or "\\")
+        elif char == separator and maxsplit != 0:
+            parts.append("".join(current))
+            current, maxsplit = [], maxsplit - 1
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+def alternatives(value: str) -> list[str]:
+    """The OR alternatives of a parameter value: split on unescaped commas (an escaped `|` stays for `token`)."""
+    return [part for part in _split(value, ",", keep="|\\") if part]
+
+
 def token(value: str) -> tuple[str | None, str]:
-    """`system|code` -> (system, code); `code` -> (None, code); `|code` -> ("", code)."""
-    if "|" in value:
-        system, code = value.split("|", 1)
-        return system, code
-    return None, value
+    """`system|code` -> (system, code); `code` -> (None, code); `|code` -> ("", code); `\\|` is a literal pipe."""
+    parts = _split(value, "|", maxsplit=1)
+    return (parts[0], parts[1]) if len(parts) == 2 else (None, parts[0])
 
 
 def reference_id(value: str, resource_type: str) -> str:

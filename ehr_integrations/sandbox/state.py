@@ -15,6 +15,19 @@ from ehr_integrations.sandbox.tokens import TokenStore
 
 
 @dataclass
+class StrictOptions:
+    """What real sites do and the spec allows, switched on at run time (`PUT /_control/strict`).
+
+    match: "ok"; "refused" (403 OperationOutcome: the site's grants do not cover it); "absent" (404,
+    and the CapabilityStatement does not list it).
+    """
+
+    match: str = "ok"
+
+    CHOICES = {"match": ("ok", "refused", "absent")}
+
+
+@dataclass
 class SandboxState:
     flavour: ModuleType
     population: Population
@@ -24,6 +37,7 @@ class SandboxState:
     jwks_cache: JWKSCache = field(default_factory=JWKSCache)
     log: RequestLog = field(default_factory=RequestLog)
     pages: PageStore = field(default_factory=PageStore)
+    strict: StrictOptions = field(default_factory=StrictOptions)
     base_url: str = ""
 
     @property

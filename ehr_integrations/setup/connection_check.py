@@ -10,10 +10,13 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.cache import cache
+
 from ehr_integrations.auth import discovery, scopes, smart_auth
 from ehr_integrations.auth.connection_config import connection_config
 from ehr_integrations.errors import EHRAuthError, EHRError, EHRRequestRejected, EHRUnavailable
 from ehr_integrations.fhir.client import FhirClient
+from ehr_integrations.fhir.patient_search import match_refusal_key
 from ehr_integrations.models import HealthSystem
 from ehr_integrations.transport import http as transport
 from ehr_integrations.transport import io_loop
@@ -41,7 +44,11 @@ class CheckReport:
 
 
 def check_connection(health_system: HealthSystem, *, jwks_url: str = "") -> CheckReport:
-    """Run the four steps in order; a step that needs an earlier one is skipped when that one failed."""
+    """Run the four steps in order; a step that needs an earlier one is skipped when that one failed.
+
+    A `$match` refusal remembered for this connection is forgotten: the site may have granted it since.
+    """
+    cache.delete(match_refusal_key(health_system.pk))
     config = connection_config(health_system)
     found, step = _timed("Discovery", config, jwks_url, lambda d: discovery.discover(config, deadline=d))
     steps = [dataclasses.replace(step, detail=_describe_discovery(found)) if found else step]

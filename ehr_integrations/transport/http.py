@@ -141,7 +141,7 @@ def classify(response: EHRResponse) -> EHRUnavailable | None:
     """The transient failure a response stands for (5xx, 429), or None when it is the EHR's answer."""
     if response.status_code == 429:
         return EHRUnavailable("rate_limited", retry_after.parse(response.headers.get("Retry-After")))
-    if response.status_code >= 500:
+    if response.status_code >= 500 and response.status_code != 501:  # 501: the server does not do this at all
         return EHRUnavailable("server_error", retry_after.parse(response.headers.get("Retry-After")))
     return None
 

@@ -1,0 +1,57 @@
+"""Patient search: a caller's value reaches the EHR as one literal value, never an OR list or a
+system|value pair, and no search is by birth date alone (service level, against the sandbox)."""
+
+import pytest
+
+from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client
+from ehr_integrations.fhir.escaping import escape
+from ehr_integrations.fhir.patient_search import find_candidates
+from ehr_integrations.normalize.mapping import load_mapping
+from ehr_integrations.transport import io_loop
+from tests.ehr_integrations.sandbox_systems import fhir_requests, secret_system
+
+pytestmark = pytest.mark.django_db
+
+
+def _candidates(system, **given: str) -> list[str]:
+    client = fhir_client(connection_config(system))
+    deadline = deadline_in(5)
+    found = io_loop.wait(find_candidates(client, load_mapping(system), given, deadline=deadline), deadline=deadline)
+    return [patient.id for patient in found]
+
+
+@pytest.mark.parametrize("raw, sent", [("P,Q", r"P\,Q"), ("A|B", r"A\|B"), ("x$y", r"x\$y"), ("a\\b", r"a\\b")])
+def test_every_search_special_character_is_escaped(raw, sent):
+    assert escape(raw) == sent
+
+
+def test_a_comma_list_of_mrns_matches_nobody_not_each_of_them(sandbox):
+    system = secret_system(sandbox)
+    first, second = sandbox.patients()[:2]
+    assert _candidates(system, date_of_birth=first["birth_date"], mrn=first["mrn"]) == [first["id"]]
+    assert _candidates(system, date_of_birth=first["birth_date"], mrn=f"{first['mrn']},{second['mrn']}") == []
+    assert _candidates(system, mrn=f"{first['mrn']},{second['mrn']}") == []
+
+
+@pytest.mark.parametrize("suffix", ["|", "\\", "$x", ",*"])
+def test_an_mrn_carrying_search_syntax_matches_nobody(sandbox, suffix):
+    system = secret_system(sandbox)
+    first = sandbox.patients()[0]
+    assert _candidates(system, date_of_birth=first["birth_date"], mrn=first["mrn"] + suffix) == []
+
+
+def test_a_name_carrying_a_comma_is_one_name_not_two(sandbox):
+    system = secret_system(sandbox)
+    first, second = sandbox.patients()[:2]
+    family = f"{first['family']},{second['family']}"
+    assert _candidates(system, date_of_birth=first["birth_date"], family_name=family) == []
+
+
+def test_no_search_is_by_birth_date_alone_even_where_the_vendor_allows_it(sandbox_factory):
+    sandbox = sandbox_factory(flavour="oracle_health")
+    sandbox.reset()
+    system = secret_system(sandbox, vendor="oracle_health")
+    first = sandbox.patients()[0]
+    assert _candidates(system, date_of_birth=first["birth_date"]) == []
+    assert fhir_requests(sandbox, "/fhir/Patient") == []
+    sandbox.reset()
