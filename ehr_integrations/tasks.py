@@ -5,13 +5,14 @@ signing-key rotation hourly (each run only acts when a key is due).
 """
 
 from celery import shared_task
+from django.db.models import QuerySet
 
 from ehr_integrations.auth import signing_keys, token_cache
 from ehr_integrations.fhir import client as fhir_client
 from ehr_integrations.models import AuthMethod, HealthSystem
 
 
-def _systems_with_tokens():
+def _systems_with_tokens() -> QuerySet[HealthSystem]:
     return HealthSystem.objects.filter(enabled=True, connection__isnull=False).exclude(
         connection__auth_method=AuthMethod.NONE
     )

@@ -1,7 +1,7 @@
 """Public endpoints of ehr_integrations: the JWKS every EHR fetches our assertion keys from."""
 
 from django.conf import settings
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
 from ehr_integrations.auth import signing_keys
@@ -9,7 +9,7 @@ from ehr_integrations.models import HealthSystem
 
 
 @require_GET
-def jwks(request, slug: str) -> JsonResponse:
+def jwks(request: HttpRequest, slug: str) -> JsonResponse:
     """Published, signing and retiring public keys (never a private part); EHRs cache it for max-age."""
     system = HealthSystem.objects.filter(slug=slug).first()
     if system is None:

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from ehr_integrations.admin.connectivity import CONNECTIVITY_FIELDS, ConnectivityAdminMixin, rotate_keys
 from ehr_integrations.admin.forms import EHRConnectionForm
@@ -20,7 +21,7 @@ class EHRConnectionInline(admin.StackedInline):
     readonly_fields = ["secret_stored", "discovered_at"]
 
     @admin.display(boolean=True, description="Client secret stored")
-    def secret_stored(self, obj) -> bool:
+    def secret_stored(self, obj: EHRConnection | None) -> bool:
         return bool(obj and obj.has_client_secret)
 
 
@@ -74,7 +75,7 @@ class SigningKeyAdmin(admin.ModelAdmin):
         "retired_at",
     ]
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 

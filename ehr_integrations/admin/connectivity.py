@@ -9,9 +9,11 @@ from datetime import UTC, datetime
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils.html import format_html, format_html_join
 
 from compliance.encryption import SecretUnreadable
@@ -34,7 +36,9 @@ CONNECTIVITY_FIELDS = [
 
 
 @admin.action(description="Rotate signing keys (publish now, sign after the grace period)", permissions=["change"])
-def rotate_keys(modeladmin, request, queryset) -> None:
+def rotate_keys(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[HealthSystem] | QuerySet[EHRConnection]
+) -> None:
     for obj in queryset:
         system = obj if isinstance(obj, HealthSystem) else obj.health_system
         key = signing_keys.start_rotation(system)
@@ -53,14 +57,14 @@ def _when(epoch: float | None) -> str:
 class ConnectivityAdminMixin:
     """For EHRConnectionAdmin: read-only connectivity panels and the test-connection page."""
 
-    def get_urls(self) -> list:
+    def get_urls(self) -> list[URLPattern | URLResolver]:
         view = self.admin_site.admin_view
         name = "ehr_integrations_ehrconnection_test"
         return [
             path("<path:object_id>/test-connection/", view(self.test_connection_view), name=name)
         ] + super().get_urls()
 
-    def test_connection_view(self, request, object_id: str) -> TemplateResponse:
+    def test_connection_view(self, request: HttpRequest, object_id: str) -> TemplateResponse:
         connection = get_object_or_404(EHRConnection, pk=object_id)
         if not self.has_change_permission(request, connection):
             raise PermissionDenied
@@ -78,31 +82,31 @@ class ConnectivityAdminMixin:
         return TemplateResponse(request, "admin/ehr_integrations/ehrconnection/test_connection.html", context)
 
     @admin.display(description="Test connection")
-    def test_connection_link(self, obj) -> str:
+    def test_connection_link(self, obj: EHRConnection | None) -> str:
         if not obj or not obj.pk:
             return "Save first."
         url = reverse("admin:ehr_integrations_ehrconnection_test", args=[obj.pk])
         return format_html('<a class="button" href="{}">Test connection</a>', url)
 
     @admin.display(description="JWKS URL (register it with the EHR)")
-    def jwks_url(self, obj) -> str:
+    def jwks_url(self, obj: EHRConnection | None) -> str:
         return _jwks_path(obj.health_system) if obj and obj.pk else "-"
 
     @admin.display(description="Discovered")
-    def discovery_summary(self, obj) -> str:
+    def discovery_summary(self, obj: EHRConnection | None) -> str:
         if not obj or not obj.discovery:
             return "Nothing discovered yet: run Test connection."
         return format_html("<pre>{}</pre>", json.dumps(obj.discovery, indent=2, sort_keys=True))
 
     @admin.display(description="Scope warnings")
-    def scope_warnings(self, obj) -> str:
+    def scope_warnings(self, obj: EHRConnection | None) -> str:
         warnings = scopes.warnings(obj.scope_list()) if obj else []
         if not warnings:
             return "The scopes cover every tool."
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((w,) for w in warnings)))
 
     @admin.display(description="Signing keys")
-    def signing_key_summary(self, obj) -> str:
+    def signing_key_summary(self, obj: EHRConnection | None) -> str:
         if not obj or not obj.pk:
             return "-"
         keys = obj.health_system.signing_keys.exclude(status=KeyStatus.RETIRED).order_by("-created_at")
@@ -112,7 +116,7 @@ class ConnectivityAdminMixin:
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{} {}: {} (signs from {})</li>", rows))
 
     @admin.display(description="Circuit breakers and token")
-    def breaker_summary(self, obj) -> str:
+    def breaker_summary(self, obj: EHRConnection | None) -> str:
         if not obj or not obj.pk:
             return "-"
         try:

@@ -33,7 +33,7 @@ class EHRConnectionForm(forms.ModelForm):
             "breaker_half_open_probes",
         ]
 
-    def save(self, commit: bool = True):
+    def save(self, commit: bool = True) -> EHRConnection:
         connection = super().save(commit=False)
         if self.cleaned_data.get("clear_client_secret"):
             connection.set_client_secret("")

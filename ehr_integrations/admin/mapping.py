@@ -3,8 +3,9 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import URLPattern, URLResolver, path
 
 from audit.errors import AuditUnavailable
 from ehr_integrations.errors import EHRError
@@ -77,23 +78,23 @@ class MappingRuleAdmin(admin.ModelAdmin):
     search_fields = ["field", "expression", "note"]
     change_list_template = "admin/ehr_integrations/mappingrule/change_list.html"
 
-    def get_urls(self) -> list:
+    def get_urls(self) -> list[URLPattern | URLResolver]:
         view = self.admin_site.admin_view
         return [
             path("preview/", view(self.preview_view), name="ehr_integrations_mappingrule_preview"),
             path("coverage/", view(self.coverage_view), name="ehr_integrations_mappingrule_coverage"),
         ] + super().get_urls()
 
-    def _page(self, request, template: str, title: str, **context) -> TemplateResponse:
+    def _page(self, request: HttpRequest, template: str, title: str, **context: object) -> TemplateResponse:
         if not self.has_change_permission(request):
             raise PermissionDenied
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "title": title, **context}
         return TemplateResponse(request, f"admin/ehr_integrations/mappingrule/{template}", context)
 
-    def _access(self, request, system: HealthSystem) -> mapping_preview.StaffAccess:
+    def _access(self, request: HttpRequest, system: HealthSystem) -> mapping_preview.StaffAccess:
         return mapping_preview.StaffAccess(system, request.user, request.META.get("REMOTE_ADDR"))
 
-    def preview_view(self, request) -> TemplateResponse:
+    def preview_view(self, request: HttpRequest) -> TemplateResponse:
         form = PreviewForm(request.POST or None, initial={"health_system": request.GET.get("health_system")})
         rows, error = None, None
         if request.method == "POST" and form.is_valid():
@@ -108,7 +109,7 @@ class MappingRuleAdmin(admin.ModelAdmin):
                 error = _failure(exc)
         return self._page(request, "preview.html", "Preview mapping rules", form=form, rows=rows, error=error)
 
-    def coverage_view(self, request) -> TemplateResponse:
+    def coverage_view(self, request: HttpRequest) -> TemplateResponse:
         form = CoverageForm(request.POST or None, initial={"health_system": request.GET.get("health_system")})
         report, error = None, None
         if request.method == "POST" and form.is_valid():

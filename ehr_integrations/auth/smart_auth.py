@@ -125,7 +125,7 @@ async def fetch_token(config: ConnectionConfig, *, deadline: float) -> TokenGran
     )
 
 
-def _json(response) -> dict:
+def _json(response: transport.EHRResponse) -> dict:
     try:
         body = response.json()
     except ValueError:

@@ -11,7 +11,7 @@ def default_factor_sets() -> list[list[str]]:
     return [["date_of_birth", "ssn_last4"], ["date_of_birth", "mrn"]]
 
 
-def validate_factor_sets(value) -> None:
+def validate_factor_sets(value: object) -> None:
     if not isinstance(value, list) or not value:
         raise ValidationError("factor_sets must be a non-empty list of identifier lists")
     for factor_set in value:

@@ -14,7 +14,7 @@ class Purpose(models.TextChoices):
     GENERAL = "general", "General"
 
 
-def validate_hours(value) -> None:
+def validate_hours(value: object) -> None:
     """Hours look like {"mon": ["08:00", "17:00"], ...}; a day left out is closed; {} is always open."""
     if not isinstance(value, dict):
         raise ValidationError("hours must be a mapping of weekday to [open, close]")

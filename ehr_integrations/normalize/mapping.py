@@ -15,6 +15,9 @@ from zoneinfo import ZoneInfo
 
 from antlr4 import CommonTokenStream, InputStream
 from antlr4.error.ErrorListener import ErrorListener
+from antlr4.error.Errors import RecognitionException
+from antlr4.Recognizer import Recognizer
+from antlr4.Token import Token
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Max
 from fhirpathpy import compile as compile_fhirpath
@@ -42,7 +45,15 @@ def rule_fields(resource: str) -> tuple[str, ...]:
 
 
 class _Refuse(ErrorListener):
-    def syntaxError(self, recognizer, offendingSymbol, line, column, msg, e) -> None:
+    def syntaxError(
+        self,
+        recognizer: Recognizer,
+        offendingSymbol: Token | None,
+        line: int,
+        column: int,
+        msg: str,
+        e: RecognitionException | None,
+    ) -> None:
         raise ValidationError(f"Not a valid FHIRPath expression: {msg} (at character {column + 1}).")
 
 
@@ -160,7 +171,7 @@ def _stamp(health_system: HealthSystem) -> tuple:
     return tuple(row)
 
 
-def _usable(rule) -> bool:
+def _usable(rule: MappingRule) -> bool:
     """A rule saved before validation existed (or by a bulk update) must not break every call."""
     if rule.field not in rule_fields(rule.resource):
         return False

@@ -6,6 +6,7 @@ Never a guess: a reference whose type cannot be told is used only when it is the
 import re
 from collections.abc import Iterable, Mapping
 
+from ehr_integrations.normalize.mapping import Mapping as FieldMapping
 from ehr_integrations.normalize.values import concept_text
 
 PEOPLE = ("Practitioner", "PractitionerRole")
@@ -146,7 +147,9 @@ def unresolved(candidates: list, owner: object, known: Known, types: tuple[str, 
     return reference_key(chosen.get("reference"))
 
 
-def missing(mapping, flat: str, resource: object, known: Known, named: Mapping[str, tuple[str, ...]]) -> set[str]:
+def missing(
+    mapping: FieldMapping, flat: str, resource: object, known: Known, named: Mapping[str, tuple[str, ...]]
+) -> set[str]:
     """References ("Type/id") that the named fields of one resource still need read to be spoken."""
     owner = resource if isinstance(resource, dict) else {}
     wanted = (unresolved(mapping.values(flat, field, owner), owner, known, types) for field, types in named.items())

@@ -10,7 +10,7 @@ import time
 
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import Key, KeySet
 
 from ehr_integrations.sandbox.clients import ClientRegistry, RegisteredClient
 from ehr_integrations.sandbox.jwks_cache import JWKSCache, JWKSUnavailable
@@ -62,7 +62,7 @@ async def authenticate(
     return client
 
 
-async def _key_for(client: RegisteredClient, kid: str, alg: str, jwks_cache: JWKSCache):
+async def _key_for(client: RegisteredClient, kid: str, alg: str, jwks_cache: JWKSCache) -> Key:
     try:
         if client.jwks is not None:
             key = _pick(KeySet.import_key_set(client.jwks), kid, alg)
@@ -78,7 +78,7 @@ async def _key_for(client: RegisteredClient, kid: str, alg: str, jwks_cache: JWK
     return key
 
 
-def _pick(keys: KeySet, kid: str, alg: str):
+def _pick(keys: KeySet, kid: str, alg: str) -> Key | None:
     wanted_type = "RSA" if alg.startswith("RS") else "EC"
     for key in keys.keys:
         if key.kid == kid and key.key_type == wanted_type:

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from fnmatch import fnmatchcase
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 Z_99 = 2.326347874
 ERROR_STATUSES = (429, 500, 502, 503, 504)
@@ -122,9 +123,9 @@ def _failure(request: web.Request, rule: FaultRule, status: int, reason: str) ->
     return web.json_response(outcome, status=status, headers=headers, content_type="application/fhir+json")
 
 
-def faults_middleware(faults_key: web.AppKey):
+def faults_middleware(faults_key: web.AppKey[FaultSet]) -> Middleware:
     @web.middleware
-    async def middleware(request: web.Request, handler) -> web.StreamResponse:
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith("/_control") or request.get("harness"):
             return await handler(request)
         faults: FaultSet = request.app[faults_key]

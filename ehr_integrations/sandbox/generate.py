@@ -2,9 +2,10 @@
 
 import random
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import count
+from typing import TypeVar
 
 from ehr_integrations.sandbox import vocabulary as vocab
 from ehr_integrations.sandbox.hard_cases import plant_hard_cases
@@ -23,6 +24,7 @@ from ehr_integrations.sandbox.records import (
 
 _MASK = (1 << 48) - 1
 _ODD = 0x9E3779B97F4B  # multiplying by an odd number modulo 2**48 is a bijection: ids never collide
+T = TypeVar("T")
 
 
 class Draw:
@@ -32,7 +34,7 @@ class Draw:
         self.rng = rng
         self.random = rng.random
 
-    def pick(self, options):
+    def pick(self, options: Sequence[T]) -> T:
         return options[int(self.random() * len(options))]
 
     def between(self, low: int, high: int) -> int:
@@ -204,7 +206,9 @@ class World:
         self.population.appointments[record.id] = record
         return record
 
-    def add_prescription(self, patient_id: str, primary: str, *, status: str, allowed: int, fills: int):
+    def add_prescription(
+        self, patient_id: str, primary: str, *, status: str, allowed: int, fills: int
+    ) -> MedicationRequestRecord:
         return self._prescription(patient_id, primary, status=status, allowed=allowed, fills=fills)
 
     def _prescription(

@@ -7,13 +7,14 @@ cannot be put on by an integration under test.
 import secrets
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 HEADER = "X-Sandbox-Harness"
 
 
-def harness_middleware(secret: str):
+def harness_middleware(secret: str) -> Middleware:
     @web.middleware
-    async def middleware(request: web.Request, handler) -> web.StreamResponse:
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         given = request.headers.get(HEADER, "")
         request["harness"] = bool(given) and secrets.compare_digest(given.encode(), secret.encode())
         return await handler(request)

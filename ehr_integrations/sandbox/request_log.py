@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from itertools import count
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 CLIENT_CLOSED = 499
 MAX_ENTRIES = 100_000
@@ -52,11 +53,11 @@ class RequestLog:
         self._entries.clear()
 
 
-def logging_middleware(log_key: web.AppKey):
+def logging_middleware(log_key: web.AppKey[RequestLog]) -> Middleware:
     """Runs outside the fault middleware: it sees every status, including injected faults and hangs."""
 
     @web.middleware
-    async def middleware(request: web.Request, handler) -> web.StreamResponse:
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith("/_control") or request.get("harness"):
             return await handler(request)
         log: RequestLog = request.app[log_key]

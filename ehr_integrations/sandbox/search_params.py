@@ -10,9 +10,31 @@ from types import ModuleType
 
 from ehr_integrations.sandbox import search_values as sv
 from ehr_integrations.sandbox.population import Population
+from ehr_integrations.sandbox.records import (
+    AppointmentRecord,
+    CommunicationRecord,
+    LocationRecord,
+    MedicationDispenseRecord,
+    MedicationRecord,
+    MedicationRequestRecord,
+    PatientRecord,
+    PractitionerRecord,
+)
 
 Match = Callable[[object, str, str, Population, ModuleType], bool]
 Index = Callable[[str, str, Population, ModuleType], Iterable[str] | None]
+# What a match test is given: any record (`_id`), or the records that point at a patient.
+SandboxRecord = (
+    PatientRecord
+    | PractitionerRecord
+    | LocationRecord
+    | MedicationRecord
+    | AppointmentRecord
+    | MedicationRequestRecord
+    | MedicationDispenseRecord
+    | CommunicationRecord
+)
+PatientLinked = AppointmentRecord | MedicationRequestRecord | MedicationDispenseRecord | CommunicationRecord
 
 
 @dataclass(frozen=True)
@@ -21,11 +43,11 @@ class Param:
     index: Index | None = None
 
 
-def _by_id(record, value, modifier, population, flavour) -> bool:
+def _by_id(record: SandboxRecord, value: str, modifier: str, population: Population, flavour: ModuleType) -> bool:
     return record.id == value
 
 
-def _id_index(value, modifier, population, flavour):
+def _id_index(value: str, modifier: str, population: Population, flavour: ModuleType) -> list[str]:
     return [value]
 
 
@@ -33,7 +55,7 @@ ID = Param(_by_id, _id_index)
 
 
 def _reference(attribute: str, resource_type: str) -> Param:
-    def match(record, value, modifier, population, flavour) -> bool:
+    def match(record: object, value: str, modifier: str, population: Population, flavour: ModuleType) -> bool:
         return getattr(record, attribute) == sv.reference_id(value, resource_type)
 
     return Param(match)
@@ -42,24 +64,24 @@ def _reference(attribute: str, resource_type: str) -> Param:
 def _patient_link(links: str) -> Param:
     """A `patient`/`subject` parameter answered from the population's per-patient index."""
 
-    def match(record, value, modifier, population, flavour) -> bool:
+    def match(record: PatientLinked, value: str, modifier: str, population: Population, flavour: ModuleType) -> bool:
         return record.patient_id == sv.reference_id(value, "Patient")
 
-    def index(value, modifier, population, flavour):
+    def index(value: str, modifier: str, population: Population, flavour: ModuleType) -> list[str]:
         return getattr(population, links).get(sv.reference_id(value, "Patient"), [])
 
     return Param(match, index)
 
 
 def _token_attribute(attribute: str) -> Param:
-    def match(record, value, modifier, population, flavour) -> bool:
+    def match(record: object, value: str, modifier: str, population: Population, flavour: ModuleType) -> bool:
         return getattr(record, attribute) == sv.token(value)[1]
 
     return Param(match)
 
 
 def _date_attribute(attribute: str) -> Param:
-    def match(record, value, modifier, population, flavour) -> bool:
+    def match(record: object, value: str, modifier: str, population: Population, flavour: ModuleType) -> bool:
         moment = getattr(record, attribute)
         return sv.date_matches(moment, value) if hasattr(moment, "hour") else sv.day_matches(moment, value)
 
@@ -69,80 +91,92 @@ def _date_attribute(attribute: str) -> Param:
 # Patient -------------------------------------------------------------------------------------------
 
 
-def _patient_identifier(record, value, modifier, population, flavour) -> bool:
+def _patient_identifier(
+    record: PatientRecord, value: str, modifier: str, population: Population, flavour: ModuleType
+) -> bool:
     system, code = sv.token(value)
     return any(code == v and system in (None, s) for s, v in flavour.identifier_values(record))
 
 
-def _patient_identifier_index(value, modifier, population, flavour):
+def _patient_identifier_index(value: str, modifier: str, population: Population, flavour: ModuleType) -> list[str]:
     code = sv.token(value)[1]
     hits = {population.by_mrn.get(code), population.by_ssn.get(code), population.by_mrn.get(code[1:])}
     return [hit for hit in hits if hit]
 
 
-def _family(record, value, modifier, population, flavour) -> bool:
+def _family(record: PatientRecord, value: str, modifier: str, population: Population, flavour: ModuleType) -> bool:
     return sv.string_matches([record.family], value, modifier)
 
 
-def _family_index(value, modifier, population, flavour):
+def _family_index(value: str, modifier: str, population: Population, flavour: ModuleType) -> list[str] | None:
     return population.by_family.get(value.lower(), []) if modifier == "exact" else None
 
 
-def _given(record, value, modifier, population, flavour) -> bool:
+def _given(record: PatientRecord, value: str, modifier: str, population: Population, flavour: ModuleType) -> bool:
     names = [record.given] + [n for n in (record.middle, record.preferred_name) if n]
     return sv.string_matches(names, value, modifier)
 
 
-def _name(record, value, modifier, population, flavour) -> bool:
+def _name(record: PatientRecord, value: str, modifier: str, population: Population, flavour: ModuleType) -> bool:
     return _given(record, value, modifier, population, flavour) or _family(record, value, modifier, population, flavour)
 
 
-def _birthdate(record, value, modifier, population, flavour) -> bool:
+def _birthdate(record: PatientRecord, value: str, modifier: str, population: Population, flavour: ModuleType) -> bool:
     return sv.day_matches(record.birth_date, value)
 
 
-def _birthdate_index(value, modifier, population, flavour):
+def _birthdate_index(value: str, modifier: str, population: Population, flavour: ModuleType) -> list[str] | None:
     prefix, start, _end = sv.date_range(value)
     if prefix != "eq" or len(value) != 10:
         return None
     return population.by_birth_date.get(start.date(), [])
 
 
-def _phone(record, value, modifier, population, flavour) -> bool:
+def _phone(record: PatientRecord, value: str, modifier: str, population: Population, flavour: ModuleType) -> bool:
     return bool(record.phone) and sv.phone_digits(record.phone) == sv.phone_digits(sv.token(value)[1])
 
 
-def _phone_index(value, modifier, population, flavour):
+def _phone_index(value: str, modifier: str, population: Population, flavour: ModuleType) -> list[str]:
     return population.by_phone.get(sv.phone_digits(sv.token(value)[1]), [])
 
 
-def _gender(record, value, modifier, population, flavour) -> bool:
+def _gender(record: PatientRecord, value: str, modifier: str, population: Population, flavour: ModuleType) -> bool:
     return record.gender == value
 
 
 # Practitioner and Location --------------------------------------------------------------------------
 
 
-def _practitioner_identifier(record, value, modifier, population, flavour) -> bool:
+def _practitioner_identifier(
+    record: PractitionerRecord, value: str, modifier: str, population: Population, flavour: ModuleType
+) -> bool:
     return record.npi == sv.token(value)[1]
 
 
-def _practitioner_name(record, value, modifier, population, flavour) -> bool:
+def _practitioner_name(
+    record: PractitionerRecord, value: str, modifier: str, population: Population, flavour: ModuleType
+) -> bool:
     return sv.string_matches([record.given, record.family], value, modifier)
 
 
-def _practitioner_family(record, value, modifier, population, flavour) -> bool:
+def _practitioner_family(
+    record: PractitionerRecord, value: str, modifier: str, population: Population, flavour: ModuleType
+) -> bool:
     return sv.string_matches([record.family], value, modifier)
 
 
-def _location_name(record, value, modifier, population, flavour) -> bool:
+def _location_name(
+    record: LocationRecord, value: str, modifier: str, population: Population, flavour: ModuleType
+) -> bool:
     return sv.string_matches([record.name], value, modifier or "contains")
 
 
 # Appointment and Communication ----------------------------------------------------------------------
 
 
-def _appointment_actor(record, value, modifier, population, flavour) -> bool:
+def _appointment_actor(
+    record: AppointmentRecord, value: str, modifier: str, population: Population, flavour: ModuleType
+) -> bool:
     return sv.reference_id(value, value.split("/")[-2] if "/" in value else "") in {
         record.patient_id,
         record.practitioner_id,
@@ -151,20 +185,24 @@ def _appointment_actor(record, value, modifier, population, flavour) -> bool:
 
 
 def _communication_party(attribute: str) -> Param:
-    def match(record, value, modifier, population, flavour) -> bool:
+    def match(
+        record: CommunicationRecord, value: str, modifier: str, population: Population, flavour: ModuleType
+    ) -> bool:
         ref = getattr(record, attribute)
         return value == ref or value.endswith("/" + ref) or ref.split("/", 1)[1] == value
 
     return Param(match)
 
 
-def _recipient_index(value, modifier, population, flavour):
+def _recipient_index(value: str, modifier: str, population: Population, flavour: ModuleType) -> list[str] | None:
     if "/" not in value:
         return None
     return population.communications_to.get("/".join(value.rstrip("/").split("/")[-2:]), [])
 
 
-def _medication_code(record, value, modifier, population, flavour) -> bool:
+def _medication_code(
+    record: MedicationRecord, value: str, modifier: str, population: Population, flavour: ModuleType
+) -> bool:
     return record.rxnorm == sv.token(value)[1]
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from audit.records import record_phi_access
 from ehr_integrations.errors import EHRUnavailable
 from ehr_integrations.fhir import records
-from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client
+from ehr_integrations.fhir.client import FhirClient, connection_config, deadline_in, fhir_client
 from ehr_integrations.models import HealthSystem
 from ehr_integrations.normalize.flat import field_names
 from ehr_integrations.normalize.mapping import Mapping, load_mapping
@@ -165,7 +165,9 @@ def tally(resource: str, flats: list, note: str = "") -> ResourceCoverage:
     return ResourceCoverage(resource, len(flats), fields, note)
 
 
-async def _sample_patient(client, mapping: Mapping, patient_id: str, *, deadline: float) -> dict[str, list]:
+async def _sample_patient(
+    client: FhirClient, mapping: Mapping, patient_id: str, *, deadline: float
+) -> dict[str, list | None]:
     now = datetime.now(mapping.tz)
     patient, upcoming, past, medications = await asyncio.gather(
         records.fetch_patient(client, mapping, patient_id, deadline=deadline),
@@ -184,7 +186,9 @@ async def _sample_patient(client, mapping: Mapping, patient_id: str, *, deadline
     return {"patient": [patient], "appointment": upcoming + past, "medication": medications, "message": messages}
 
 
-async def _sample(client, mapping: Mapping, patient_ids: list[str], *, deadline: float) -> list[dict[str, list]]:
+async def _sample(
+    client: FhirClient, mapping: Mapping, patient_ids: list[str], *, deadline: float
+) -> list[dict[str, list | None]]:
     if not patient_ids:
         found = await client.search("Patient", {"_count": str(SAMPLE_PATIENTS)}, deadline=deadline, max_pages=1)
         patient_ids = [r["id"] for r in found.resources if isinstance(r.get("id"), str)][:SAMPLE_PATIENTS]

@@ -62,7 +62,9 @@ async def _state(health_system_id: int, endpoint: str) -> dict:
     return await shared_cache.get(state_key(health_system_id, endpoint)) or _NEVER_OPENED
 
 
-async def before_call(health_system_id: int, endpoint: str, policy: BreakerPolicy, *, state=_UNREAD) -> Permit:
+async def before_call(
+    health_system_id: int, endpoint: str, policy: BreakerPolicy, *, state: object = _UNREAD
+) -> Permit:
     """Let a call through or fail fast with EHRUnavailable("breaker_open") without touching the EHR.
 
     `state`: the cache entry under `state_key` when the caller has read it already (None when absent).

@@ -16,17 +16,19 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TypeVar
 
 from cachetools import TTLCache
 from django.conf import settings
 from django.db import connection
+from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 
 logger = logging.getLogger(__name__)
 _ALL: list["LocalCache"] = []
 REFRESH_AFTER = 0.5  # of LOCAL_CACHE_SECONDS
 _refresher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="config-refresh")
+T = TypeVar("T")
 
 
 class LocalCache:
@@ -38,7 +40,7 @@ class LocalCache:
         self._generation = 0  # moved on by every clear: a refresh begun before it must not store
         _ALL.append(self)
 
-    def get_or_load(self, key: Hashable, load: Callable[[], Any]) -> Any:
+    def get_or_load(self, key: Hashable, load: Callable[[], T]) -> T:
         """The cached value, or `load()` (called outside the lock; None is not cached).
 
         A value older than half its time comes back at once while `load()` runs in the background.
@@ -56,7 +58,7 @@ class LocalCache:
             self.put(key, value)
         return value
 
-    def _refresh(self, key: Hashable, load: Callable[[], Any], generation: int) -> None:
+    def _refresh(self, key: Hashable, load: Callable[[], object], generation: int) -> None:
         value, failed = None, False
         try:
             value = load()
@@ -74,12 +76,12 @@ class LocalCache:
             else:
                 self._entries[key] = (value, time.monotonic())
 
-    def get(self, key: Hashable) -> Any:
+    def get(self, key: Hashable) -> object:
         with self._lock:
             found = self._entries.get(key)
         return None if found is None else found[0]
 
-    def put(self, key: Hashable, value: Any) -> None:
+    def put(self, key: Hashable, value: object) -> None:
         with self._lock:
             self._entries[key] = (value, time.monotonic())
 
@@ -88,12 +90,12 @@ class LocalCache:
             self._entries.pop(key, None)
             self._generation += 1
 
-    def clear(self, **_signal_kwargs) -> None:
+    def clear(self, **_signal_kwargs: object) -> None:
         with self._lock:
             self._entries.clear()
             self._generation += 1
 
-    def clear_on_change(self, *models) -> "LocalCache":
+    def clear_on_change(self, *models: type[Model]) -> "LocalCache":
         """Drop everything when any instance of these models is saved or deleted in this process."""
         for model in models:
             post_save.connect(self.clear, sender=model, weak=False, dispatch_uid=(self.name, model, "save"))

@@ -12,8 +12,9 @@ thread-sensitive executor, which a sync view blocked in `io_loop.run` may be hol
 import asyncio
 import time
 import weakref
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Protocol, TypeVar
 
 import redis.asyncio as aioredis
 from django.conf import settings
@@ -24,6 +25,7 @@ _executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ehr-cache")
 DEFAULT_BUDGET_S = 1.0
 REDIS_BACKEND = "django_redis.cache.RedisCache"
 DEFAULT_CLIENT = "django_redis.client.DefaultClient"
+T = TypeVar("T")
 
 try:  # django-redis wraps socket failures in its own type
     from django_redis.exceptions import ConnectionInterrupted
@@ -46,10 +48,20 @@ def _px(timeout: float) -> int:
     return max(1, int(timeout * 1000))
 
 
+class _KeysAndEncoding(Protocol):
+    """What `_Native` uses of django-redis's DefaultClient."""
+
+    def make_key(self, key: str) -> str: ...
+
+    def encode(self, value: object) -> bytes | int: ...
+
+    def decode(self, value: bytes | int | str) -> object: ...
+
+
 class _Native:
     """django-redis's keys and encoding over redis.asyncio, on the loop that created it."""
 
-    def __init__(self, client, configured: dict) -> None:
+    def __init__(self, client: _KeysAndEncoding, configured: dict) -> None:
         self.client = client  # django-redis DefaultClient of this thread's cache
         options = configured.get("OPTIONS", {})
         self.redis = aioredis.Redis.from_url(
@@ -62,21 +74,21 @@ class _Native:
     def _key(self, key: str) -> str:
         return str(self.client.make_key(key))
 
-    def _decode(self, value):
+    def _decode(self, value: bytes | None) -> object:
         return None if value is None else self.client.decode(value)
 
-    async def get(self, key: str) -> Any:
+    async def get(self, key: str) -> object:
         return self._decode(await self.redis.get(self._key(key)))
 
-    async def get_many(self, keys: list[str]) -> dict[str, Any]:
+    async def get_many(self, keys: list[str]) -> dict[str, object]:
         values = await self.redis.mget([self._key(k) for k in keys]) if keys else []
         return {k: self._decode(v) for k, v in zip(keys, values, strict=True) if v is not None}
 
-    async def set(self, key: str, value: Any, timeout: float | None) -> None:
+    async def set(self, key: str, value: object, timeout: float | None) -> None:
         px = None if timeout is None else _px(timeout)
         await self.redis.set(self._key(key), self.client.encode(value), px=px)
 
-    async def add(self, key: str, value: Any, timeout: float | None) -> bool:
+    async def add(self, key: str, value: object, timeout: float | None) -> bool:
         px = None if timeout is None else _px(timeout)
         return bool(await self.redis.set(self._key(key), self.client.encode(value), nx=True, px=px))
 
@@ -104,19 +116,19 @@ class _Threaded:
     """Any other cache backend: the blocking calls on the thread pool."""
 
     @staticmethod
-    async def _run(fn, *args) -> Any:
+    async def _run(fn: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(_executor, lambda: fn(*args))
 
-    async def get(self, key: str) -> Any:
+    async def get(self, key: str) -> object:
         return await self._run(cache.get, key)
 
-    async def get_many(self, keys: list[str]) -> dict[str, Any]:
+    async def get_many(self, keys: list[str]) -> dict[str, object]:
         return await self._run(cache.get_many, keys)
 
-    async def set(self, key: str, value: Any, timeout: float | None) -> None:
+    async def set(self, key: str, value: object, timeout: float | None) -> None:
         await self._run(cache.set, key, value, timeout)
 
-    async def add(self, key: str, value: Any, timeout: float | None) -> bool:
+    async def add(self, key: str, value: object, timeout: float | None) -> bool:
         return bool(await self._run(cache.add, key, value, timeout))
 
     async def delete(self, key: str) -> None:
@@ -157,7 +169,7 @@ def _backend() -> _Native | _Threaded:
     return native
 
 
-async def _bounded(operation, *, budget_s: float = DEFAULT_BUDGET_S, deadline: float | None = None) -> Any:
+async def _bounded(operation: Awaitable[T], *, budget_s: float = DEFAULT_BUDGET_S, deadline: float | None = None) -> T:
     timeout = budget_s if deadline is None else max(0.0, min(budget_s, deadline - time.monotonic()))
     try:
         return await asyncio.wait_for(operation, timeout)
@@ -165,19 +177,19 @@ async def _bounded(operation, *, budget_s: float = DEFAULT_BUDGET_S, deadline: f
         raise CacheUnavailable(type(exc).__name__) from None
 
 
-async def get(key: str, *, deadline: float | None = None) -> Any:
+async def get(key: str, *, deadline: float | None = None) -> object:
     return await _bounded(_backend().get(key), deadline=deadline)
 
 
-async def get_many(keys: list[str], *, deadline: float | None = None) -> dict[str, Any]:
+async def get_many(keys: list[str], *, deadline: float | None = None) -> dict[str, object]:
     return await _bounded(_backend().get_many(keys), deadline=deadline)
 
 
-async def set(key: str, value: Any, timeout: float | None, *, deadline: float | None = None) -> None:  # noqa: A001
+async def set(key: str, value: object, timeout: float | None, *, deadline: float | None = None) -> None:  # noqa: A001
     await _bounded(_backend().set(key, value, timeout), deadline=deadline)
 
 
-async def add(key: str, value: Any, timeout: float | None, *, deadline: float | None = None) -> bool:
+async def add(key: str, value: object, timeout: float | None, *, deadline: float | None = None) -> bool:
     """Store only if absent; True if this caller stored it (the cross-process claim primitive)."""
     return await _bounded(_backend().add(key, value, timeout), deadline=deadline)
 

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ehr_integrations.setup.config_as_code import apply_text
 from ehr_integrations.setup.yaml_lines import YamlError
@@ -9,10 +9,10 @@ from ehr_integrations.setup.yaml_lines import YamlError
 class Command(BaseCommand):
     help = "Create or update a health system from a YAML file (idempotent; all or nothing)."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", type=Path)
 
-    def handle(self, *args, file: Path, **options) -> None:
+    def handle(self, *args: str, file: Path, **options: object) -> None:
         try:
             text = file.read_text()
         except OSError as exc:

@@ -9,6 +9,6 @@ class Command(BaseCommand):
         "Prepend the new key, run this, then drop the old key."
     )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: str, **options: object) -> None:
         count = signing_keys.reencrypt_all()
         self.stdout.write(f"re-encrypted {count} stored secret(s) under the newest key")

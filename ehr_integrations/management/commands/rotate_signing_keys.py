@@ -1,4 +1,4 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ehr_integrations.auth import signing_keys
 from ehr_integrations.models import HealthSystem
@@ -10,11 +10,11 @@ class Command(BaseCommand):
         "(SIGNING_KEY_GRACE_S, or --grace), and the old key is retired after SIGNING_KEY_RETIRE_AFTER_S."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("slugs", nargs="*", help="health systems (default: all)")
         parser.add_argument("--grace", type=float, default=None, help="seconds before the new key signs")
 
-    def handle(self, *args, slugs: list[str], grace: float | None, **options) -> None:
+    def handle(self, *args: str, slugs: list[str], grace: float | None, **options: object) -> None:
         systems = HealthSystem.objects.filter(slug__in=slugs) if slugs else HealthSystem.objects.all()
         if slugs and len(systems) != len(set(slugs)):
             raise CommandError("unknown health system slug(s)")

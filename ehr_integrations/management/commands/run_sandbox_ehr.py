@@ -1,14 +1,28 @@
 import asyncio
 import json
 import sys
+from typing import TypedDict, Unpack
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ehr_integrations.sandbox.app import SandboxConfig, serve
-from ehr_integrations.sandbox.faults import FaultError, rule_from
+from ehr_integrations.sandbox.faults import FaultError, FaultRule, rule_from
 from ehr_integrations.sandbox.flavours import FLAVOURS
 
 REALISTIC_LATENCY = {"latency_p50_ms": 800, "latency_p99_ms": 2000}
+
+
+class _Options(TypedDict):
+    """The options `add_arguments` declares (argparse gives each its default)."""
+
+    port: int
+    host: str
+    flavour: str
+    patients: int
+    seed: int
+    token_lifetime: int
+    realistic_latency: bool
+    fault: list[str]
 
 
 class Command(BaseCommand):
@@ -16,7 +30,7 @@ class Command(BaseCommand):
     requires_system_checks: list = []
     requires_migrations_checks = False
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=8081, help="0 picks a free port")
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--flavour", choices=sorted(FLAVOURS), default="generic")
@@ -34,7 +48,7 @@ class Command(BaseCommand):
             help='a fault rule, e.g. \'{"path": "/fhir/Patient*", "error_rate": 0.2, "error_status": 503}\'',
         )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: str, **options: Unpack[_Options]) -> None:
         config = SandboxConfig(
             flavour=options["flavour"],
             patients=options["patients"],
@@ -49,7 +63,7 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
 
-    def _faults(self, options: dict) -> tuple:
+    def _faults(self, options: _Options) -> tuple[FaultRule, ...]:
         bodies = [{"path": "/fhir/*", **REALISTIC_LATENCY}] if options["realistic_latency"] else []
         try:
             bodies += [json.loads(text) for text in options["fault"]]
