@@ -18,6 +18,7 @@ A 401 triggers one forced token refresh and one retry. Reasons and messages neve
 
 import re
 from dataclasses import dataclass, field
+from typing import Unpack
 
 from ehr_integrations.auth import smart_auth, token_cache
 from ehr_integrations.auth.connection_config import connection_config
@@ -114,11 +115,13 @@ class FhirClient:
         )
         return _body(_accepted(response))
 
-    async def _json(self, method: str, url: str, *, endpoint: str, deadline: float, **kwargs) -> dict:
+    async def _json(
+        self, method: str, url: str, *, endpoint: str, deadline: float, **kwargs: Unpack[transport.RequestOptions]
+    ) -> dict:
         return _body(_accepted(await self._authorized(method, url, endpoint=endpoint, deadline=deadline, **kwargs)))
 
     async def _authorized(
-        self, method: str, url: str, *, endpoint: str, deadline: float, **kwargs
+        self, method: str, url: str, *, endpoint: str, deadline: float, **kwargs: Unpack[transport.RequestOptions]
     ) -> transport.EHRResponse:
         headers = {"Accept": FHIR_JSON, **kwargs.pop("headers", {})}
         if not smart_auth.requires_token(self.config):

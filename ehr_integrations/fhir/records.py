@@ -29,6 +29,7 @@ from ehr_integrations.transport import shared_cache
 
 log = logging.getLogger(__name__)
 
+FlatRecord = FlatPatient | Appointment | Medication | Message
 REFERENCE_TTL_S = 3600
 NEVER_HAPPENED = "entered-in-error"
 
@@ -205,7 +206,9 @@ async def _dispenses_for(client: FhirClient, mapping: Mapping, request: dict, *,
     return _of_type(result.resources, "MedicationDispense")
 
 
-async def fetch_one(client: FhirClient, mapping: Mapping, resource: str, resource_id: str, *, deadline: float):
+async def fetch_one(
+    client: FhirClient, mapping: Mapping, resource: str, resource_id: str, *, deadline: float
+) -> tuple[dict, FlatRecord]:
     """One resource by id, raw and normalized (names resolved), for the admin preview: (fhir, flat)."""
     fhir = await client.read(FHIR_TYPES[resource], resource_id, deadline=deadline)
     contained = fhir.get("contained")
@@ -216,7 +219,9 @@ async def fetch_one(client: FhirClient, mapping: Mapping, resource: str, resourc
     return fhir, normalize_any(resource, fhir, mapping, known=known, dispenses=dispenses)
 
 
-def normalize_any(resource: str, fhir: object, mapping: Mapping, *, known: dict, dispenses: list | None = None):
+def normalize_any(
+    resource: str, fhir: object, mapping: Mapping, *, known: dict, dispenses: list | None = None
+) -> FlatRecord:
     """Normalize one FHIR resource as the named flat resource, in the health system's zone."""
     tz = mapping.tz
     if resource == "patient":

@@ -3,6 +3,7 @@
 import base64
 import binascii
 import secrets
+from collections.abc import Mapping
 from urllib.parse import unquote
 
 from aiohttp import web
@@ -59,7 +60,9 @@ async def token(request: web.Request) -> web.Response:
     return web.json_response(body, headers=NO_STORE)
 
 
-async def _authenticate(request: web.Request, form, state: SandboxState) -> RegisteredClient:
+async def _authenticate(
+    request: web.Request, form: Mapping[str, str | bytes | web.FileField], state: SandboxState
+) -> RegisteredClient:
     header = request.headers.get("Authorization", "")
     methods = [
         header.lower().startswith("basic "),

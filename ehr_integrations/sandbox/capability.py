@@ -4,7 +4,7 @@ from aiohttp import web
 
 from ehr_integrations.sandbox.bundles import fhir_response
 from ehr_integrations.sandbox.search_params import PARAMS
-from ehr_integrations.sandbox.state import STATE
+from ehr_integrations.sandbox.state import STATE, SandboxState
 
 SMART_OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
 _PARAM_TYPES = {
@@ -26,7 +26,7 @@ _PARAM_TYPES = {
 }
 
 
-def capability_statement(state) -> dict:
+def capability_statement(state: SandboxState) -> dict:
     flavour = state.flavour
     resources = []
     for resource_type, params in PARAMS.items():

@@ -7,13 +7,14 @@ import dataclasses
 from ipaddress import ip_address
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from ehr_integrations.sandbox import clients, faults
 from ehr_integrations.sandbox.state import STATE, StrictOptions
 
 
 @web.middleware
-async def loopback_only(request: web.Request, handler) -> web.StreamResponse:
+async def loopback_only(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path.startswith("/_control") and not ip_address(request.remote or "192.0.2.1").is_loopback:
         return web.json_response({"error": "the control API answers loopback clients only"}, status=403)
     return await handler(request)

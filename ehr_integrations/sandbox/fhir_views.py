@@ -1,6 +1,7 @@
 """The FHIR REST endpoints: read, search (GET and POST _search) and paging, behind bearer tokens."""
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from ehr_integrations.sandbox import flavours, match, scopes, search
 from ehr_integrations.sandbox.bundles import StoredSearch, entry, fhir_response, outcome_response, searchset
@@ -12,7 +13,7 @@ PUBLIC_PATHS = frozenset({"/fhir/metadata", "/fhir/.well-known/smart-configurati
 
 
 @web.middleware
-async def bearer_middleware(request: web.Request, handler) -> web.StreamResponse:
+async def bearer_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every /fhir request except discovery needs a live bearer token (RFC 6750)."""
     if not request.path.startswith("/fhir") or request.path in PUBLIC_PATHS:
         return await handler(request)

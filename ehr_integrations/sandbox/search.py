@@ -5,7 +5,7 @@ from types import ModuleType
 
 from ehr_integrations.sandbox import search_values as sv
 from ehr_integrations.sandbox.population import Population
-from ehr_integrations.sandbox.search_params import CONTROL_PARAMS, INCLUDES, PARAMS
+from ehr_integrations.sandbox.search_params import CONTROL_PARAMS, INCLUDES, PARAMS, Param
 from ehr_integrations.sandbox.search_values import BadSearchValue
 
 DEFAULT_COUNT = 50
@@ -110,7 +110,13 @@ def _require_minimum(resource_type: str, names: set[str], flavour: ModuleType) -
         raise SearchRefused("required", f"{resource_type} search requires one of these parameter sets: {options}")
 
 
-def _filter(resource_type, criteria, known, population, flavour) -> list[str]:
+def _filter(
+    resource_type: str,
+    criteria: list[_Criterion],
+    known: dict[str, Param],
+    population: Population,
+    flavour: ModuleType,
+) -> list[str]:
     table = population.table(resource_type)
     candidates = None
     for criterion in criteria:
@@ -129,7 +135,7 @@ def _filter(resource_type, criteria, known, population, flavour) -> list[str]:
     return [record.id for record in matched]
 
 
-def _narrow(criterion, param, population, flavour) -> list[str] | None:
+def _narrow(criterion: _Criterion, param: Param, population: Population, flavour: ModuleType) -> list[str] | None:
     if param.index is None:
         return None
     result: list[str] = []

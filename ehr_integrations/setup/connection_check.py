@@ -96,7 +96,7 @@ def _search_step(config: ConnectionConfig, jwks_url: str, grant: smart_auth.Toke
         headers["Authorization"] = f"Bearer {grant.access_token}"
     url = f"{config.fhir_base_url}/Patient"
 
-    async def search(deadline: float):
+    async def search(deadline: float) -> transport.EHRResponse:
         return await transport.send(
             config, "GET", url, endpoint="Patient", deadline=deadline, params={"_count": "1"}, headers=headers
         )

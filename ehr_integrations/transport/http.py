@@ -27,6 +27,7 @@ import time
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 from urllib.parse import urlsplit
 from urllib.request import getproxies, proxy_bypass
 
@@ -53,7 +54,7 @@ class EHRResponse:
     headers: Mapping[str, str]  # case-insensitive
     content: bytes
 
-    def json(self):
+    def json(self) -> object:
         """The body parsed as JSON; ValueError when it is not JSON."""
         return json.loads(self.content)
 
@@ -119,6 +120,15 @@ def backoff(attempt: int) -> float:
 def _timeout(config: ConnectionConfig, remaining: float) -> aiohttp.ClientTimeout:
     connect = min(config.connect_timeout_s, remaining)
     return aiohttp.ClientTimeout(total=remaining, connect=connect, sock_read=min(config.read_timeout_s, remaining))
+
+
+class RequestOptions(TypedDict, total=False):
+    """What `send` passes on to the HTTP client (see `_request_options`)."""
+
+    params: Mapping[str, str | list[str]] | None
+    data: Mapping[str, str]
+    json: object
+    headers: Mapping[str, str]
 
 
 def _request_options(kwargs: dict) -> dict:
@@ -193,7 +203,7 @@ async def send(
     endpoint: str,
     deadline: float,
     retry: bool | None = None,
-    **kwargs,
+    **kwargs: Unpack[RequestOptions],
 ) -> EHRResponse:
     """Send one logical request; returns the EHR's answer (2xx-4xx except 429), else EHRUnavailable.
 
