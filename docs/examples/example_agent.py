@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import httpx
-from websockets.sync.client import connect
+from websockets.sync.client import ClientConnection, connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from calls.demo_call import SPOKEN  # noqa: E402  (what the caller says for each identifier)
@@ -27,7 +27,7 @@ def say(who: str, text: str) -> None:
     print(f"[{time.monotonic() - STARTED:6.2f}s] {who}: {text}", flush=True)
 
 
-def ask(http: httpx.Client, ws, call: str, tool: str, query: str = "") -> None:
+def ask(http: httpx.Client, ws: ClientConnection, call: str, tool: str, query: str = "") -> None:
     """One lookup in pending mode: speak the answer now, or the filler and then the socket's answer."""
     body = http.get(f"{call}/{tool}?{query}&wait=0" if query else f"{call}/{tool}?wait=0").json()
     if body["status"] != "pending":
