@@ -163,7 +163,14 @@ TOOLS: tuple[ToolDefinition, ...] = (
     _read(
         READS["appointments"],
         shapes.AppointmentShape,
-        Input("range", "choice", "default upcoming", default="upcoming", choices=RANGES),
+        Input(
+            "range",
+            "choice",
+            "upcoming (default): visits the caller is expected at; past; cancelled: cancelled or missed, from"
+            " the last 30 days on",
+            default="upcoming",
+            choices=RANGES,
+        ),
     ),
     _read(
         READS["medications"],

@@ -6,10 +6,12 @@ here; the tool definitions (calls/tools/tool_specs.py) take their query vocabula
 
 # FHIR R4 MedicationRequest.status codes: the `status` a medications query may ask for.
 MEDICATION_STATUSES = ("active", "on-hold", "cancelled", "completed", "entered-in-error", "stopped", "draft", "unknown")
-RANGES = ("upcoming", "past")
+RANGES = ("upcoming", "past", "cancelled")
 STORED_TOOLS = ("appointments", "medications", "messages")
 
 
 def variant_names() -> tuple[str, ...]:
     """Every name a non-default query's answer is stored under (see FetchArgs.variant)."""
-    return ("appointments:past",) + tuple(f"medications:{s}" for s in MEDICATION_STATUSES if s != "active")
+    return ("appointments:past", "appointments:cancelled") + tuple(
+        f"medications:{s}" for s in MEDICATION_STATUSES if s != "active"
+    )

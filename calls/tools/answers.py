@@ -18,7 +18,7 @@ from calls.session.baa_gate import ensure_covered
 from calls.session.transfers import ESCALATE_SAY, transfer_for
 from calls.tools import followups, latency, prefetch
 from calls.tools.tool_specs import TOOLS, FetchArgs, fetch, from_patient, speak, trim
-from ehr_integrations.errors import EHRError, EHRUnavailable
+from ehr_integrations.errors import EHRError, EHRRequestRejected, EHRUnavailable
 from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client
 from ehr_integrations.models import Purpose
 from ehr_integrations.normalize.mapping import load_mapping
@@ -26,6 +26,7 @@ from ehr_integrations.transport import io_loop
 
 PREFETCH_FRESH_SECONDS = 10 * 60
 NOT_SUPPORTED = "not_supported"
+NOT_PERMITTED = "not_permitted"
 
 
 def _gate(call: CallSession, tool: str, context: AuditContext) -> None:
@@ -188,9 +189,23 @@ def audit_read(
     )
 
 
+def reason_of(exc: Exception) -> str:
+    """The contract's `reason` for an EHR failure (never PHI: machine words only)."""
+    if isinstance(exc, EHRUnavailable):
+        return exc.reason
+    if isinstance(exc, EHRRequestRejected) and exc.status in (401, 403):
+        return NOT_PERMITTED
+    return "ehr_unavailable"
+
+
 def unavailable(call: CallSession, tool: str, patient_id: str, exc: Exception) -> Unavailable:
-    """The refusal for a failed fetch, with a staff follow-up opened for it."""
-    reason = exc.reason if isinstance(exc, EHRUnavailable) else "ehr_unavailable"
+    """The refusal for a failed fetch, typed by cause, with a staff follow-up opened for it.
+
+    `not_permitted`: the site's grants do not cover the core query (onboarding asks for the scope;
+    waiting will not help, so the follow-up goes to staff at once); a 429 keeps `rate_limited` and its
+    Retry-After; anything else the EHR cannot answer now is `ehr_unavailable` or its own reason.
+    """
+    reason = reason_of(exc)
     retry_after = exc.retry_after if isinstance(exc, EHRUnavailable) else None
     if reason != NOT_SUPPORTED:  # nothing to retry: this EHR cannot answer it at all
         followups.open_followup(call=call, tool=tool, patient_reference=patient_id, reason=reason)
@@ -199,5 +214,5 @@ def unavailable(call: CallSession, tool: str, patient_id: str, exc: Exception) -
         reason=reason,
         transfer=transfer,
         say=TOOLS[tool].unavailable_say,
-        retry_after_ms=int((retry_after or 30) * 1000),
+        retry_after_ms=None if reason == NOT_PERMITTED else int((retry_after or 30) * 1000),
     )

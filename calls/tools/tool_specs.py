@@ -38,7 +38,9 @@ class FetchArgs:
     @property
     def variant(self) -> str:
         """The cache name of this query's answer: the default query is what prefetch stores."""
-        return {"upcoming": "", "past": ":past"}[self.range] + ("" if self.status == "active" else f":{self.status}")
+        return {"upcoming": "", "past": ":past", "cancelled": ":cancelled"}[self.range] + (
+            "" if self.status == "active" else f":{self.status}"
+        )
 
 
 class Fetcher(Protocol):
@@ -85,7 +87,10 @@ TOOLS: dict[str, ToolSpec] = {
     for spec in (
         ToolSpec(
             name="appointments",
-            description="The verified caller's upcoming (or past) appointments: date and time, provider, location.",
+            description=(
+                "The verified caller's upcoming appointments (or past, or cancelled and missed ones):"
+                " date and time, provider, location."
+            ),
             purpose=Purpose.SCHEDULING,
             resource_types=("Appointment",),
             data_category="appointments",

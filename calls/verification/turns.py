@@ -13,11 +13,11 @@ from calls.session import access_log, call_sessions, events, selectors, session_
 from calls.session.access_log import AuditContext
 from calls.session.baa_gate import ensure_covered
 from calls.session.transfers import ESCALATE_SAY, transfer_for
-from calls.tools import prefetch
+from calls.tools import answers, prefetch
 from calls.verification import attempt_limits, status
 from calls.verification.identity_match import complete_sets, missing_for_next_set, satisfies
 from compliance.phi_logging import sensitive_phi
-from ehr_integrations.errors import EHRError
+from ehr_integrations.errors import EHRError, EHRUnavailable
 from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client
 from ehr_integrations.fhir.patient_search import find_candidates
 from ehr_integrations.models import Purpose
@@ -147,10 +147,16 @@ def submit(*, call: CallSession, identifiers: Mapping[str, object], context: Aud
     # No verdict from the EHR, the turn does not count; a verdict does (even if something fails after it).
     try:
         candidates = _search(call, given)
-    except (EHRError, TimeoutError):
+    except EHRError as exc:
         attempt_limits.give_back_attempt(call)
         transfer = transfer_for(health_system=call.health_system, purpose=Purpose.VERIFICATION)
-        raise Unavailable(reason="ehr_unavailable", transfer=transfer, say=EHR_DOWN_SAY) from None
+        retry_after = exc.retry_after if isinstance(exc, EHRUnavailable) else None
+        raise Unavailable(
+            reason=answers.reason_of(exc),
+            transfer=transfer,
+            say=EHR_DOWN_SAY,
+            retry_after_ms=int(retry_after * 1000) if retry_after else None,
+        ) from None
     except BaseException:
         attempt_limits.give_back_attempt(call)
         raise

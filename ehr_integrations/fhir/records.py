@@ -13,7 +13,8 @@ Decisions (issue 5):
 
 import asyncio
 import logging
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ehr_integrations.errors import EHRRequestRejected, EHRUnavailable
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 FlatRecord = FlatPatient | Appointment | Medication | Message
 REFERENCE_TTL_S = 3600
 NEVER_HAPPENED = "entered-in-error"
+CANCELLED_LOOKBACK = timedelta(days=30)
 
 
 def _cache_key(client: FhirClient, reference: str) -> str:
@@ -96,11 +98,14 @@ async def fetch_appointments(
     deadline: float,
     limit: int = 5,
 ) -> list[Appointment]:
-    """Upcoming (start >= now, soonest first) or past (latest first) appointments, at most `limit`."""
-    if when not in ("upcoming", "past"):
-        raise ValueError("when must be 'upcoming' or 'past'")
-    moment = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    bound = f"ge{moment}" if when == "upcoming" else f"lt{moment}"
+    """At most `limit` appointments: `upcoming` (start >= now, soonest first, only those the caller is
+    expected at), `past` (latest first) or `cancelled` (cancelled or missed, from CANCELLED_LOOKBACK ago
+    on, soonest first). Statuses are the preset's vocabulary; entered-in-error is never listed."""
+    if when not in ("upcoming", "past", "cancelled"):
+        raise ValueError("when must be 'upcoming', 'past' or 'cancelled'")
+    since = now - CANCELLED_LOOKBACK if when == "cancelled" else now
+    moment = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    bound = f"lt{moment}" if when == "past" else f"ge{moment}"
     params = _search_params(mapping, "Appointment", {"patient": patient_id, "date": bound})
     result = await client.search("Appointment", params, deadline=deadline)
     resources = _of_type(result.resources, "Appointment")
@@ -108,12 +113,14 @@ async def fetch_appointments(
     wanted = set().union(*(appointment_references(r, mapping, known) for r in resources))
     await _resolve(client, mapping, wanted, known, deadline=deadline)
     items = [normalize_appointment(r, mapping, tz=tz, known=known) for r in resources]
-    cutoff = now.astimezone(tz)
+    cutoff = since.astimezone(tz)
+    wanted_statuses = {"upcoming": mapping.preset.expected_statuses, "cancelled": mapping.preset.cancelled_statuses}
     items = [
         item
         for item in items
         if item.datetime and item.status != NEVER_HAPPENED
-        and (_when(item.datetime) >= cutoff) == (when == "upcoming")
+        and (_when(item.datetime) >= cutoff) == (when != "past")
+        and (when not in wanted_statuses or item.status in wanted_statuses[when])
     ]  # fmt: skip
     items.sort(key=lambda item: _when(item.datetime), reverse=when == "past")
     return items[:limit]
@@ -132,11 +139,14 @@ async def fetch_medications(
     preset = mapping.preset
     params = _search_params(mapping, "MedicationRequest", {"patient": patient_id, "status": status})
     core = client.search("MedicationRequest", params, deadline=deadline)
+    # dispenses None: the vendor gives none (refills as prescribed); fills_unknown: the enrichment failed.
+    dispenses, fills_unknown = None, False
     if preset.dispense_search_param:
         enrichment = _dispenses(client, preset.dispense_search_param, patient_id, deadline=deadline)
         found, dispenses = await asyncio.gather(core, enrichment)
+        fills_unknown = dispenses is None
     else:
-        found, dispenses = await core, None
+        found = await core
     requests = _of_type(found.resources, "MedicationRequest")
     known = index(found.included)
     known.update(index(r for r in found.resources if r.get("resourceType") == "Medication"))
@@ -147,11 +157,14 @@ async def fetch_medications(
         normalize_medication(r, mapping, today=today, tz=mapping.tz, dispenses=dispenses, known=known) for r in requests
     ]
     items = [item for item in items if item.status == status]
+    if fills_unknown:  # never invent: what the fills would tell is not known
+        items = [replace(item, refills_remaining=None, last_filled=None, refill_eligible=None) for item in items]
     return sorted(items, key=lambda item: ((item.name or "").casefold(), item.id or ""))
 
 
 async def _dispenses(client: FhirClient, param: str, patient_id: str, *, deadline: float) -> list[dict] | None:
-    """The patient's dispenses, an optional enrichment: refused or failing, the refills are as prescribed (None)."""
+    """The patient's dispenses, an optional enrichment: refused or failing, None (the medications are
+    then answered with refills left, last fill and eligibility empty, not guessed)."""
     try:
         result = await client.search("MedicationDispense", {param: patient_id}, deadline=deadline)
     except (EHRRequestRejected, EHRUnavailable) as exc:

@@ -74,6 +74,8 @@ def say_appointments(
 ) -> str:
     """ "Your next appointment is Tuesday, December 2nd at 3:30 PM with Dr. Lily Chen at Riverside Family Medicine." """
     now = (now or datetime.now(tz)).astimezone(tz)
+    if when == "cancelled":
+        return _say_cancelled(items, tz, now)
     moments = [_moment(_get(i, "datetime"), tz) for i in items]
     past = when == "past" or (when is None and bool(moments) and all(m and m < now for m in moments))
     kind = "past" if past else "upcoming"
@@ -88,6 +90,19 @@ def say_appointments(
     others = len(active) - 1
     if others:
         sentence += f", and you have {others} more {'before' if past else 'after'} that"
+    return sentence + "."
+
+
+def _say_cancelled(items: Sequence[Appointment | Mapping], tz: ZoneInfo, now: datetime) -> str:
+    """ "Your appointment on Tuesday, December 2nd at 3:30 PM with Dr. Lily Chen was cancelled." """
+    if not items:
+        return "I don't see any cancelled or missed appointments."
+    first = _get(items[0], "status")
+    verb = "was missed" if first == "noshow" else "was cancelled"
+    sentence = f"Your appointment {_visit(items[0], tz, now, on=True)} {verb}"
+    others = len(items) - 1
+    if others:
+        sentence += f", and {_plural(others, 'other')} {'was' if others == 1 else 'were'} cancelled or missed too"
     return sentence + "."
 
 
@@ -111,12 +126,17 @@ def say_medications(items: Sequence[Medication | Mapping]) -> str:
         return f"You have one {adjective}medication, {_get(named[0], 'name')}, {_refills(named[0])}."
     names = spoken_list([str(_get(i, "name")) for i in named])
     refillable = [str(_get(i, "name")) for i in named if _get(i, "refill_eligible")]
-    if not refillable:
+    unknown = [str(_get(i, "name")) for i in named if _get(i, "refill_eligible") is None]
+    if len(unknown) == len(named):  # never "none can be refilled" when it is not known
+        tail = "I can't tell right now whether they can be refilled"
+    elif not refillable:
         tail = "none of them can be refilled right now"
     elif len(refillable) == len(named):
         tail = "all of them can be refilled"
     else:
         tail = f"{spoken_list(refillable)} can be refilled"
+    if unknown and len(unknown) < len(named):
+        tail += f", and I can't tell for {spoken_list(unknown)}"
     return f"You have {len(named)} {adjective}medications: {names}; {tail}."
 
 

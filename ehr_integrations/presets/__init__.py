@@ -16,6 +16,10 @@ import yaml
 from ehr_integrations.identity import Coding, MrnRule
 
 PRESET_DIR = Path(__file__).resolve().parent
+# FHIR R4 Appointment.status: whom the caller is expected at, and what was cancelled or missed
+# (entered-in-error is neither: it never happened). A preset's `appointment_statuses` may differ.
+EXPECTED_STATUSES = ("proposed", "pending", "booked", "arrived", "checked-in", "waitlist")
+CANCELLED_STATUSES = ("cancelled", "noshow")
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,9 @@ class Preset:
     # Resource types whose names the gateway may read to resolve a reference (never patient data).
     readable_references: tuple[str, ...]
     mrn_identifier: MrnRule
+    # Appointment statuses (flat, after mapping) the caller is expected at, and cancelled or missed ones.
+    expected_statuses: frozenset[str]
+    cancelled_statuses: frozenset[str]
     # Flat resource -> field -> FHIRPath; a missing field is computed (see normalize/).
     fields: MappingProxyType
 
@@ -73,6 +80,8 @@ def _build(data: dict[str, Any]) -> Preset:
         search_extras=_frozen(caps.get("search_extras") or {}),
         readable_references=tuple(caps.get("readable_references", ())),
         mrn_identifier=_mrn_rule(caps.get("mrn_identifier") or {}),
+        expected_statuses=frozenset((caps.get("appointment_statuses") or {}).get("expected", EXPECTED_STATUSES)),
+        cancelled_statuses=frozenset((caps.get("appointment_statuses") or {}).get("cancelled", CANCELLED_STATUSES)),
         fields=_frozen(data["fields"]),
     )
 

@@ -54,8 +54,12 @@ class ConnectionConfig:
 
     @property
     def credentials_fingerprint(self) -> str:
-        """Changes whenever what a token is issued for changes (cache keys use it, never the secret)."""
-        parts = (self.client_id, self.token_url, self.auth_method, " ".join(self.scopes))
+        """Changes whenever what a token is issued for changes (cache keys use it, never the secret).
+
+        The FHIR base, not the token URL: a connection that discovers its token endpoint on first use
+        keeps the same key before and after (one token request, not two).
+        """
+        parts = (self.client_id, self.fhir_base_url, self.auth_method, " ".join(self.scopes))
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:16]
 
 

@@ -3,12 +3,12 @@
 import pytest
 
 from ehr_integrations.auth import discovery
-from ehr_integrations.auth.connection_config import connection_config
+from ehr_integrations.auth.connection_config import connection_config, forget
 from ehr_integrations.fhir.client import deadline_in, fhir_client
 from ehr_integrations.models import EHRConnection
 from ehr_integrations.transport import io_loop
 from tests import builders
-from tests.ehr_integrations.sandbox_systems import secret_system
+from tests.ehr_integrations.sandbox_systems import secret_system, token_requests
 
 
 @pytest.mark.django_db
@@ -36,6 +36,17 @@ def test_a_connection_without_a_token_url_discovers_it_on_first_use(sandbox):
     assert io_loop.wait(client.search("Patient", {"_count": "1"}, deadline=deadline, max_pages=1), deadline=deadline)
     assert EHRConnection.objects.get(health_system=system).discovery["token_endpoint"] == sandbox.token_url
     assert connection_config(system).token_url == sandbox.token_url
+
+
+@pytest.mark.django_db(transaction=True)
+def test_discovering_the_token_url_on_first_use_costs_one_token_request_not_two(sandbox):
+    system = secret_system(sandbox, token_url="")
+    for _ in range(3):  # a fresh configuration copy each time, as every new process and every reload has
+        forget()
+        client = fhir_client(connection_config(system))
+        deadline = deadline_in(5)
+        io_loop.wait(client.search("Patient", {"_count": "1"}, deadline=deadline, max_pages=1), deadline=deadline)
+    assert len(token_requests(sandbox)) == 1
 
 
 @pytest.mark.django_db

@@ -50,6 +50,17 @@ def test_only_a_cancelled_appointment_is_said_to_be_cancelled():
     )
 
 
+def test_the_cancelled_list_says_what_was_cancelled_or_missed():
+    cancelled = visit("2025-12-02T15:30:00-05:00", status="cancelled")
+    missed = visit("2025-11-20T09:00:00-05:00", status="noshow")
+    assert say_appointments([cancelled, missed], TZ, when="cancelled", now=NOW) == (
+        "Your appointment on Tuesday, December 2nd at 3:30 PM with Dr. Lily Chen at Riverside Family Medicine"
+        " was cancelled, and 1 other was cancelled or missed too."
+    )
+    assert say_appointments([missed], TZ, when="cancelled", now=NOW).endswith(" was missed.")
+    assert say_appointments([], TZ, when="cancelled", now=NOW) == "I don't see any cancelled or missed appointments."
+
+
 def test_a_missing_provider_is_left_out_not_invented():
     said = say_appointments([visit("2025-12-02T15:30:00-05:00", provider=None)], TZ, now=NOW)
     assert said == "Your next appointment is Tuesday, December 2nd at 3:30 PM at Riverside Family Medicine."
@@ -109,3 +120,10 @@ def test_patient_line_uses_public_fields_only():
     assert "1980" not in said and "1234567" not in said and "6789" not in said
     assert say_patient(patient.public()) == said
     assert say_patient({}) == "I couldn't find a name on your record."
+
+
+def test_refills_that_are_not_known_are_never_said_to_be_none():
+    unknown = [medication("lisinopril", None, None), medication("simvastatin", None, None)]
+    assert say_medications(unknown).endswith("; I can't tell right now whether they can be refilled.")
+    mixed = [medication("lisinopril", 2, True), medication("simvastatin", None, None)]
+    assert say_medications(mixed).endswith("; lisinopril can be refilled, and I can't tell for simvastatin.")
