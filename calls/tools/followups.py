@@ -19,7 +19,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from calls.models import CallSession, FollowUp, FollowUpStatus
-from calls.tools.tool_specs import FetchArgs, fetch
+from calls.session import access_log
+from calls.session.access_log import AuditContext
+from calls.tools.tool_specs import TOOLS, FetchArgs, fetch
 from ehr_integrations.errors import EHRAuthError, EHRRequestRejected, EHRUnavailable
 from ehr_integrations.fhir.client import REJECTION_REASONS, connection_config, deadline_in, fhir_client
 from ehr_integrations.normalize.mapping import load_mapping
@@ -88,7 +90,7 @@ def retry(followup_id: int, *, now: datetime | None = None) -> Attempt:
         status=FollowUpStatus.RETRYING, claimed_at=now, last_attempt_at=now, attempts=F("attempts") + 1
     ):
         return Attempt("skipped")
-    followup = FollowUp.objects.select_related("health_system").get(pk=followup_id)
+    followup = FollowUp.objects.select_related("health_system", "call__health_system").get(pk=followup_id)
     try:
         _fetch_again(followup, now)
     except (EHRUnavailable, TimeoutError) as exc:
@@ -130,11 +132,34 @@ def _enqueue(followup_id: int, delay_s: float) -> None:
 
 
 def _fetch_again(followup: FollowUp, now: datetime) -> None:
+    """The lookup again, within the connection's deadline; a read that reached the EHR is audited."""
     system = followup.health_system
     config = connection_config(system)
     args = FetchArgs(patient_id=followup.patient_reference, tz=ZoneInfo(system.time_zone), now=now)
-    coro = fetch(followup.tool, fhir_client(config), load_mapping(system), args, deadline=deadline_in(10))
-    io_loop.wait(coro, deadline=io_loop.deadline_in(11))
+    deadline = deadline_in(config.request_deadline_s)
+    coro = fetch(followup.tool, fhir_client(config), load_mapping(system), args, deadline=deadline)
+    try:
+        io_loop.wait(coro, deadline=deadline)
+    except EHRUnavailable:
+        _audit(followup, "unavailable")
+        raise
+    _audit(followup, "success")
+
+
+def _audit(followup: FollowUp, outcome: str) -> None:
+    """The retry's read of the patient's records, in the access log like any other (no PHI leaves)."""
+    spec = TOOLS[followup.tool]
+    if followup.call is None:  # the call record is gone; the follow-up keeps only what staff need
+        return
+    access_log.record(
+        call=followup.call,
+        context=AuditContext.background(),
+        action="read",
+        outcome=outcome,
+        patient_reference=followup.patient_reference,
+        resource_types=list(spec.resource_types),
+        data_category=spec.data_category,
+    )
 
 
 def _failed_for_now(followup: FollowUp, now: datetime, exc: Exception) -> Attempt:

@@ -232,3 +232,21 @@ def test_task_names_stay_stable_and_the_beat_runs_the_sweep():
     assert retry_followup.name == followups.RETRY_TASK == "calls.tasks.retry_followup"
     assert retry_open_followups.name == "calls.tasks.retry_open_followups"
     assert settings.CELERY_BEAT_SCHEDULE["calls-retry-followups"]["task"] == retry_open_followups.name
+
+
+def test_every_retry_that_reaches_the_ehr_is_in_the_access_log(call, patient, sandbox):
+    from audit.models import AuditRecord
+
+    sandbox.add_fault("/fhir/Appointment*", outage=True)
+    followup = opened(call, patient)
+    before = AuditRecord.objects.filter(call_session=str(call.id)).count()
+    followups.retry(followup.pk, now=followup.next_attempt_at)
+    sandbox.clear_faults()
+    followup.refresh_from_db()
+    followups.retry(followup.pk, now=followup.next_attempt_at)
+    records = AuditRecord.objects.filter(call_session=str(call.id)).order_by("id")[before:]
+    assert [(r.action, r.outcome, r.patient_reference) for r in records] == [
+        ("read", "unavailable", followup.patient_reference),
+        ("read", "success", followup.patient_reference),
+    ]
+    assert all(r.resource_types == ["Appointment"] for r in records)

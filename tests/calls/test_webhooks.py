@@ -105,3 +105,19 @@ def test_retell_refuses_a_missing_wrong_or_stale_signature(api, agent):
 
 def test_a_webhook_needs_the_api_key(client):
     assert client.post("/api/v1/webhooks/vapi/riverside", {}, content_type="application/json").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"message": "x"},
+        {"message": {"type": "tool-calls", "call": "c", "toolCallList": []}},
+        {"message": {"type": "tool-calls", "call": {"id": "c"}, "toolCallList": [{"function": "verify_caller"}]}},
+        {"message": {"type": "tool-calls", "call": {"id": "c"}, "toolCallList": "all of them"}},
+        {"message": {"type": "tool-calls", "call": {"id": "c"}, "customer": ["+1"], "toolCallList": []}},
+    ],
+)
+def test_a_vapi_message_of_the_wrong_shape_is_a_json_400_naming_the_field(api, agent, body):
+    response = api.post("/api/v1/webhooks/vapi/riverside", body, format="json")
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    assert response.json()["status"] == "error" and response.json()["errors"]

@@ -3,6 +3,8 @@
 import json
 from dataclasses import dataclass
 
+from rest_framework import exceptions
+
 from calls.models import AgentClient, CallSession, WebhookSecret
 from calls.registry import run
 from calls.session import call_sessions
@@ -10,6 +12,7 @@ from calls.session.access_log import AuditContext
 from calls.session.baa_gate import ensure_covered
 from calls.session.selectors import health_system_for_client
 from compliance import encryption
+from ehr_integrations.identity import normalize_phone
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,19 @@ class PlatformToolCall:
 def secret_for(client: AgentClient, platform: str) -> str | None:
     stored = WebhookSecret.objects.filter(agent_client=client, platform=platform).first()
     return encryption.decrypt(stored.secret_encrypted) if stored else None
+
+
+def object_at(parent: dict, key: str, where: str) -> dict:
+    """A nested object of a platform's body ({} when absent); any other type is a 400 naming it."""
+    value = parent.get(key) or {}
+    if not isinstance(value, dict):
+        raise exceptions.ValidationError({where: "must be a JSON object"})
+    return value
+
+
+def caller_number(raw: object) -> str | None:
+    """The platform's caller number in E.164, or None: it keys the per-caller limits, so one spelling."""
+    return normalize_phone(raw) if isinstance(raw, str) else None
 
 
 def arguments_of(raw: object) -> dict:

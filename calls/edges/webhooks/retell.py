@@ -12,7 +12,7 @@ import time
 from rest_framework import exceptions
 from rest_framework.request import Request
 
-from calls.edges.webhooks.common import PlatformToolCall, arguments_of, secret_for
+from calls.edges.webhooks.common import PlatformToolCall, arguments_of, caller_number, object_at, secret_for
 from calls.models import WebhookPlatform
 
 PLATFORM = WebhookPlatform.RETELL
@@ -38,13 +38,13 @@ def check(request: Request) -> None:
 
 def parse(body: dict) -> tuple[str, str | None, list[PlatformToolCall]]:
     """(Retell call id, caller number, the one function call)."""
-    call = body.get("call") or {}
+    call = object_at(body, "call", "call")
     if not call.get("call_id") or not body.get("name"):
         raise exceptions.ValidationError({"body": "needs name and call.call_id"})
     caller = call.get("from_number") if call.get("direction", "inbound") == "inbound" else call.get("to_number")
     return (
         str(call["call_id"]),
-        caller,
+        caller_number(caller),
         [PlatformToolCall(id="", name=str(body["name"]), arguments=arguments_of(body.get("args") or {}))],
     )
 
