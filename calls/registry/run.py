@@ -80,7 +80,8 @@ def open_call(*, client: AgentClient, arguments: object) -> CallSession:
 
 
 def open_call_envelope(*, client: AgentClient, arguments: object) -> Envelope:
-    """`open_call` for MCP, as (HTTP status, envelope): the same answer as POST /api/v1/calls."""
+    """`open_call` for MCP, as (HTTP status, envelope): the statuses of POST /api/v1/calls, and a 404
+    that names the health system (the REST handler names every 404 after the call)."""
     try:
         call = open_call(client=client, arguments=arguments)
     except Http404:

@@ -143,6 +143,9 @@ def _fetch_again(followup: FollowUp, now: datetime) -> None:
     except EHRUnavailable:
         _audit(followup, "unavailable")
         raise
+    except EHRRequestRejected:  # the attempt is audited too, refused or not
+        _audit(followup, "denied")
+        raise
     _audit(followup, "success")
 
 

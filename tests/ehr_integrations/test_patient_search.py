@@ -33,7 +33,9 @@ def test_a_comma_list_of_mrns_matches_nobody_not_each_of_them(sandbox):
     assert _candidates(system, mrn=f"{first['mrn']},{second['mrn']}") == []
 
 
-@pytest.mark.parametrize("suffix", ["|", "\\", "$x", ",*"])
+# Unescaped, ",*" would be an OR with a second alternative and find the patient; the suffixes "|",
+# "\\" and "$x" matched nobody with or without escaping (a review caught that), so they are not here.
+@pytest.mark.parametrize("suffix", [",*", f",{'0' * 3}"])
 def test_an_mrn_carrying_search_syntax_matches_nobody(sandbox, suffix):
     system = secret_system(sandbox)
     first = sandbox.patients()[0]
