@@ -32,7 +32,7 @@ MAX_JTI_LENGTH = 151
 class TokenGrant:
     access_token: str = field(repr=False)
     expires_in: float
-    scope: str
+    scope: str  # granted; the requested scopes when the response says nothing (RFC 6749 section 5.1)
     kid: str | None  # the signing key the assertion used (None for secret-based auth)
 
 
@@ -120,7 +120,7 @@ async def fetch_token(config: ConnectionConfig, *, deadline: float) -> TokenGran
     return TokenGrant(
         access_token=token,
         expires_in=float(body.get("expires_in") or 300),
-        scope=str(body.get("scope", "")),
+        scope=str(body.get("scope") or form["scope"]),
         kid=kid,
     )
 

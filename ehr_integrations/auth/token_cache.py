@@ -38,6 +38,7 @@ class CachedToken:
     expires_at: float  # wall clock, shared by every process
     fetched_at: float
     kid: str | None = None
+    scope: str = ""  # what the token response granted (the requested scopes when it did not say)
 
     def usable(self, now: float) -> bool:
         skew = min(EXPIRY_SKEW_S, 0.1 * (self.expires_at - self.fetched_at))
@@ -73,10 +74,20 @@ async def peek(config: ConnectionConfig) -> CachedToken | None:
 
 async def access_token(config: ConnectionConfig, *, deadline: float) -> str:
     """A valid access token; waits for a fetch only when no usable token exists anywhere."""
+    return (await current(config, deadline=deadline)).access_token
+
+
+async def granted_scopes(config: ConnectionConfig, *, deadline: float) -> tuple[str, ...]:
+    """The scopes the current token was granted (a token is fetched if there is none)."""
+    return tuple((await current(config, deadline=deadline)).scope.split())
+
+
+async def current(config: ConnectionConfig, *, deadline: float) -> CachedToken:
+    """The valid token entry, as `access_token` finds it."""
     now = time.time()
     mine = _copies.get(_key(config, "token"))
     if mine and mine.usable(now) and not mine.refresh_due(now):
-        return mine.access_token
+        return mine
     try:
         current = await peek(config)
     except shared_cache.CacheUnavailable:
@@ -85,9 +96,9 @@ async def access_token(config: ConnectionConfig, *, deadline: float) -> str:
         _copies.put(_key(config, "token"), current)
         if current.refresh_due(now):
             _refresh_in_background(config)
-        return current.access_token
+        return current
     STATS.waits += 1
-    return (await _single_flight(config, NEEDED, None, deadline)).access_token
+    return await _single_flight(config, NEEDED, None, deadline)
 
 
 async def replacement_token(config: ConnectionConfig, *, rejected: str, deadline: float) -> str:
@@ -190,7 +201,7 @@ async def _fetch_unless_done(config: ConnectionConfig, mode: str, rejected: str 
         raise
     STATS.fetches += 1
     now = time.time()
-    entry = CachedToken(grant.access_token, now + grant.expires_in, now, grant.kid)
+    entry = CachedToken(grant.access_token, now + grant.expires_in, now, grant.kid, grant.scope)
     await shared_cache.set(_key(config, "token"), asdict(entry), max(grant.expires_in, 1))
     await shared_cache.delete(_key(config, "failure"))
     logger.info("EHR token for %s fetched (%s, lives %ss)", config.slug, mode, int(grant.expires_in))
@@ -203,7 +214,7 @@ async def _fetch_uncached(config: ConnectionConfig, deadline: float) -> CachedTo
     grant = await smart_auth.fetch_token(config, deadline=deadline)
     STATS.fetches += 1
     now = time.time()
-    return CachedToken(grant.access_token, now + grant.expires_in, now, grant.kid)
+    return CachedToken(grant.access_token, now + grant.expires_in, now, grant.kid, grant.scope)
 
 
 async def _release(config: ConnectionConfig, owner: str) -> None:

@@ -13,7 +13,7 @@ from django.db import connection
 from ehr_integrations.auth import token_cache
 from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client
 from ehr_integrations.transport import io_loop
-from tests.ehr_integrations.sandbox_systems import fhir_requests, secret_system, token_requests
+from tests.ehr_integrations.sandbox_systems import SCOPES, SECRET, fhir_requests, secret_system, token_requests
 
 LIFETIME_S = 3
 AHEAD = 0.15  # refresh when 15% of the lifetime is left
@@ -143,3 +143,16 @@ def test_a_process_uses_its_copy_of_the_shared_token_without_asking_the_cache(sa
     waits = token_cache.STATS.waits
     _search(client)
     assert token_cache.STATS.waits == waits and len(token_requests(sandbox)) == 1
+
+
+@pytest.mark.django_db
+def test_the_token_keeps_what_the_response_granted_not_what_was_asked(sandbox):
+    system = secret_system(sandbox)
+    narrowed = [s for s in SCOPES if "MedicationDispense" not in s]
+    sandbox.register_client(
+        f"gw-{system.slug}", scopes=narrowed, grant="narrow", auth="client_secret_basic", secret=SECRET
+    )
+    config = connection_config(system)
+    deadline = deadline_in(5)
+    granted = io_loop.wait(token_cache.granted_scopes(config, deadline=deadline), deadline=deadline)
+    assert set(granted) == set(narrowed) and len(config.scopes) == len(narrowed) + 1
