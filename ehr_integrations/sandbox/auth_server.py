@@ -19,6 +19,7 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 async def smart_configuration(request: web.Request) -> web.Response:
     state = request.app[STATE]
+    v2_only = state.strict.scopes == "v2"
     return web.json_response(
         {
             "issuer": state.base_url,
@@ -26,11 +27,11 @@ async def smart_configuration(request: web.Request) -> web.Response:
             "token_endpoint_auth_methods_supported": ["private_key_jwt", "client_secret_basic", "client_secret_post"],
             "token_endpoint_auth_signing_alg_values_supported": list(assertion.ALGORITHMS),
             "grant_types_supported": ["client_credentials"],
-            "scopes_supported": ["system/*.read", "system/*.rs"],
+            "scopes_supported": ["system/*.rs"] if v2_only else ["system/*.read", "system/*.rs"],
             "capabilities": [
                 "client-confidential-asymmetric",
                 "client-confidential-symmetric",
-                "permission-v1",
+                *([] if v2_only else ["permission-v1"]),
                 "permission-v2",
             ],
         }
@@ -48,6 +49,8 @@ async def token(request: web.Request) -> web.Response:
         requested = str(form.get("scope", "")).split()
         if not requested:
             raise OAuthError("invalid_scope", "scope is required")
+        if state.strict.scopes == "v2":
+            _refuse_v1(requested)
         refused = scopes.refused(list(client.scopes), requested)
         if refused and client.grant == "narrow":
             requested = [scope for scope in requested if scope not in refused]
@@ -58,6 +61,15 @@ async def token(request: web.Request) -> web.Response:
     access_token, lifetime = state.tokens.issue(client.client_id, requested)
     body = {"access_token": access_token, "token_type": "bearer", "expires_in": lifetime, "scope": " ".join(requested)}
     return web.json_response(body, headers=NO_STORE)
+
+
+def _refuse_v1(requested: list[str]) -> None:
+    v1 = [scope for scope in requested if scopes.is_v1(scope)]
+    if v1:
+        raise OAuthError(
+            "invalid_scope",
+            f"this server grants SMART v2 scopes only (for example system/Patient.rs); v1 scopes: {' '.join(v1)}",
+        )
 
 
 async def _authenticate(

@@ -26,8 +26,8 @@ def operation_outcome(*issues: dict) -> dict:
     return {"resourceType": "OperationOutcome", "issue": list(issues)}
 
 
-def outcome_response(status: int, code: str, diagnostics: str) -> web.Response:
-    return fhir_response(operation_outcome(issue("error", code, diagnostics)), status=status)
+def outcome_response(status: int, code: str, diagnostics: str, headers: dict | None = None) -> web.Response:
+    return fhir_response(operation_outcome(issue("error", code, diagnostics)), status=status, headers=headers)
 
 
 def entry(fhir_url: str, resource: dict, mode: str, **search: object) -> dict:

@@ -3,7 +3,7 @@
 from aiohttp import web
 
 from ehr_integrations.sandbox.bundles import fhir_response
-from ehr_integrations.sandbox.search_params import PARAMS
+from ehr_integrations.sandbox.search_params import INCLUDES, PARAMS
 from ehr_integrations.sandbox.state import STATE, SandboxState
 
 SMART_OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
@@ -40,6 +40,8 @@ def capability_statement(state: SandboxState) -> dict:
                 if name not in unsupported
             ],
         }
+        if resource_type in INCLUDES and state.strict.include == "ok":
+            entry["searchInclude"] = [f"{resource_type}:{name}" for name in INCLUDES[resource_type]]
         if resource_type == "Patient" and state.strict.match != "absent":
             entry["operation"] = [
                 {"name": "match", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-match"}

@@ -3,14 +3,14 @@
 It is how tests and the demo steer the sandbox while it runs. JSON in, JSON out.
 """
 
-import dataclasses
 from ipaddress import ip_address
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from ehr_integrations.sandbox import clients, faults
-from ehr_integrations.sandbox.state import STATE, StrictOptions
+from ehr_integrations.sandbox.state import STATE
+from ehr_integrations.sandbox.strict import StrictOptionError, StrictOptions
 
 
 @web.middleware
@@ -85,7 +85,7 @@ async def reset_log(request: web.Request) -> web.Response:
 
 
 async def reset(request: web.Request) -> web.Response:
-    """Faults, request log and registered clients back to a fresh start (the data stays)."""
+    """Faults, request log, registered clients and strict options back to a fresh start (the data stays)."""
     state = request.app[STATE]
     state.faults.clear()
     state.log.clear()
@@ -98,12 +98,11 @@ async def strict(request: web.Request) -> web.Response:
     """Read or set the strict options (a PUT names the options it changes; the others stay)."""
     state = request.app[STATE]
     if request.method == "PUT":
-        body = await _body(request)
-        for name, value in body.items():
-            if value not in StrictOptions.CHOICES.get(name, ()):
-                return _bad(f"{name} must be one of {', '.join(StrictOptions.CHOICES.get(name, ()))}")
-        state.strict = dataclasses.replace(state.strict, **body)
-    return web.json_response(dataclasses.asdict(state.strict))
+        try:
+            state.strict = state.strict.updated(await _body(request))
+        except StrictOptionError as exc:
+            return web.json_response({"error": str(exc), "field": exc.field}, status=400)
+    return web.json_response(state.strict.public(state.flavour.MRN_SYSTEM))
 
 
 async def patients(request: web.Request) -> web.Response:

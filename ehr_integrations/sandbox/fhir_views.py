@@ -50,7 +50,7 @@ async def read(request: web.Request) -> web.Response:
     record = state.population.table(resource_type).get(resource_id)
     if record is None:
         return outcome_response(404, "not-found", f"{resource_type}/{resource_id} is not known")
-    return fhir_response(flavours.render(state.flavour, resource_type, record, state.population))
+    return fhir_response(flavours.render(state.served_flavour, resource_type, record, state.population))
 
 
 async def search_get(request: web.Request) -> web.Response:
@@ -58,6 +58,10 @@ async def search_get(request: web.Request) -> web.Response:
 
 
 async def search_post(request: web.Request) -> web.Response:
+    if request.app[STATE].strict.post_search == "refused":
+        return outcome_response(
+            405, "not-supported", "POST [type]/_search is not supported; search with GET", headers={"Allow": "GET"}
+        )
     form = await request.post()
     return await _search(request, list(request.query.items()) + [(k, str(v)) for k, v in form.items()])
 
@@ -73,7 +77,14 @@ async def _search(request: web.Request, query: list[tuple[str, str]]) -> web.Res
         return _page(request, state, params)
     strict = "handling=strict" in request.headers.get("Prefer", "").replace(" ", "")
     try:
-        result = search.run(resource_type, query, population=state.population, flavour=state.flavour, strict=strict)
+        result = search.run(
+            resource_type,
+            query,
+            population=state.population,
+            flavour=state.served_flavour,
+            strict=strict,
+            options=state.strict,
+        )
     except search.SearchRefused as refused:
         return outcome_response(400, refused.code, refused.diagnostics)
     stored = StoredSearch(resource_type, result.ids, result.includes)
@@ -94,7 +105,9 @@ def _bundle(
 ) -> web.Response:
     table = state.population.table(stored.resource_type)
     page_ids = stored.ids[offset : offset + count]
-    resources = [flavours.render(state.flavour, stored.resource_type, table[i], state.population) for i in page_ids]
+    resources = [
+        flavours.render(state.served_flavour, stored.resource_type, table[i], state.population) for i in page_ids
+    ]
     entries = [entry(state.fhir_url, resource, "match") for resource in resources]
     entries += [entry(state.fhir_url, r, "include") for r in _included(state, resources, stored.includes)]
     next_url = None
@@ -118,7 +131,7 @@ def _included(state: SandboxState, resources: list[dict], includes: list[str]) -
                     resource_type, resource_id = ref.split("/", 1)
                     record = state.population.table(resource_type).get(resource_id)
                     if record is not None:
-                        seen[ref] = flavours.render(state.flavour, resource_type, record, state.population)
+                        seen[ref] = flavours.render(state.served_flavour, resource_type, record, state.population)
     return list(seen.values())
 
 
@@ -154,7 +167,7 @@ async def patient_match(request: web.Request) -> web.Response:
     entries = [
         entry(
             state.fhir_url,
-            flavours.render(state.flavour, "Patient", state.population.patients[m.patient_id], state.population),
+            flavours.render(state.served_flavour, "Patient", state.population.patients[m.patient_id], state.population),
             "match",
             score=m.score,
             extension=[{"url": match.MATCH_GRADE, "valueCode": m.grade}],

@@ -2,7 +2,8 @@
 
 Verification and normalization must cope with them: two people with the same name and birth date,
 a patient without a phone, a shared household phone, cancelled and past appointments, and a
-medication with no refills left. `complete` is a patient with one of everything (golden tests).
+medication with no refills left. `complete` is a patient with one of everything (golden tests);
+`mrn_decoy` carries its MRN value under another system when the site's MRN system is in use.
 """
 
 from typing import TYPE_CHECKING
@@ -20,6 +21,8 @@ def plant_hard_cases(world: "World") -> dict[str, object]:
     if len(ids) < MINIMUM_PATIENTS:
         return {}
     complete, twin_a, twin_b, no_phone, household_a, household_b = ids[:MINIMUM_PATIENTS]
+    # With mrn_system=site this patient carries `complete`'s MRN value as an account number.
+    mrn_decoy = ids[MINIMUM_PATIENTS] if len(ids) > MINIMUM_PATIENTS else no_phone
     clinician = world.practitioner_ids[0]
     first = patients[complete]
     patients[complete] = first._replace(phone=first.phone or "+18165550100", preferred_name=None)
@@ -51,4 +54,5 @@ def plant_hard_cases(world: "World") -> dict[str, object]:
         "no_refills": no_refills.id,
         "stopped_medication": stopped.id,
         "message": message.id,
+        "mrn_decoy": mrn_decoy,
     }

@@ -59,6 +59,15 @@ class Population:
             self.communications_of[message.patient_id].append(message.id)
             self.communications_to[message.recipient].append(message.id)
 
+    def identifier_candidates(self, value: str) -> list[str]:
+        """Patients who may carry an identifier with this value: MRN, SSN, Epic's EPI (E + MRN), and
+        the decoy of mrn_system=site. A superset: the flavour's identifiers decide."""
+        hits = {self.by_mrn.get(value), self.by_ssn.get(value), self.by_mrn.get(value[1:])}
+        complete = self.hard_cases.get("complete")
+        if complete and self.patients[complete].mrn == value:
+            hits.add(self.hard_cases["mrn_decoy"])
+        return [hit for hit in hits if hit]
+
     def by_birth_date_text(self, text: str) -> list[str]:
         try:
             return self.by_birth_date.get(date.fromisoformat(text), [])

@@ -32,6 +32,12 @@ def parse(text: str) -> Scope | None:
     return None
 
 
+def is_v1(text: str) -> bool:
+    """Whether a scope is written in SMART v1 grammar (`.read`, `.write`, `.*`)."""
+    action = text.partition("/")[2].partition(".")[2].split("?", 1)[0]
+    return action in V1_PERMISSIONS
+
+
 def covers(granted: Scope, wanted: Scope) -> bool:
     return (
         granted.context == wanted.context

@@ -7,6 +7,7 @@ from ehr_integrations.sandbox import search_values as sv
 from ehr_integrations.sandbox.population import Population
 from ehr_integrations.sandbox.search_params import CONTROL_PARAMS, INCLUDES, PARAMS, Param
 from ehr_integrations.sandbox.search_values import BadSearchValue
+from ehr_integrations.sandbox.strict import StrictOptions
 
 DEFAULT_COUNT = 50
 MAX_COUNT = 1000
@@ -49,8 +50,12 @@ def run(
     population: Population,
     flavour: ModuleType,
     strict: bool,
+    options: StrictOptions,
 ) -> SearchResult:
-    """The ids matching the query, in the server's order, with what to include and any warnings."""
+    """The ids matching the query, in the server's order, with what to include and any warnings.
+
+    `strict` is the client's `Prefer: handling=strict`; `options` the site's strict options."""
+    query = _admit_includes(query, options)
     known = {
         name: param
         for name, param in PARAMS[resource_type].items()
@@ -76,7 +81,25 @@ def run(
         ids = _filter(resource_type, criteria, known, population, flavour)
     except BadSearchValue as exc:
         raise SearchRefused("invalid", str(exc)) from exc
+    _cap(resource_type, len(ids), options)
     return SearchResult(ids=ids, count=count, includes=includes, warnings=warnings)
+
+
+def _admit_includes(query: list[tuple[str, str]], options: StrictOptions) -> list[tuple[str, str]]:
+    """The query without `_include` where the site ignores it; SearchRefused where it refuses it."""
+    if options.include == "ok" or not any(key.partition(":")[0] == "_include" for key, _ in query):
+        return query
+    if options.include == "refused":
+        raise SearchRefused("not-supported", "_include is not supported by this server")
+    return [(key, value) for key, value in query if key.partition(":")[0] != "_include"]
+
+
+def _cap(resource_type: str, matched: int, options: StrictOptions) -> None:
+    # Epic answers a Patient search past its cap with error 4127 instead of a first page.
+    if resource_type == "Patient" and options.result_cap is not None and matched > options.result_cap:
+        raise SearchRefused(
+            "too-costly", f"4127: too many results; narrow the search (more than {options.result_cap} patients match)"
+        )
 
 
 def _unknown(message: str, warnings: list[str], strict: bool) -> None:

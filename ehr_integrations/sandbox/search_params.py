@@ -99,9 +99,7 @@ def _patient_identifier(
 
 
 def _patient_identifier_index(value: str, modifier: str, population: Population, flavour: ModuleType) -> list[str]:
-    code = sv.token(value)[1]
-    hits = {population.by_mrn.get(code), population.by_ssn.get(code), population.by_mrn.get(code[1:])}
-    return [hit for hit in hits if hit]
+    return population.identifier_candidates(sv.token(value)[1])
 
 
 def _family(record: PatientRecord, value: str, modifier: str, population: Population, flavour: ModuleType) -> bool:

@@ -5,26 +5,15 @@ from types import ModuleType
 
 from aiohttp import web
 
+from ehr_integrations.sandbox import site_identifiers
 from ehr_integrations.sandbox.bundles import PageStore
 from ehr_integrations.sandbox.clients import ClientRegistry
 from ehr_integrations.sandbox.faults import FaultSet
 from ehr_integrations.sandbox.jwks_cache import JWKSCache
 from ehr_integrations.sandbox.population import Population
 from ehr_integrations.sandbox.request_log import RequestLog
+from ehr_integrations.sandbox.strict import StrictOptions
 from ehr_integrations.sandbox.tokens import TokenStore
-
-
-@dataclass
-class StrictOptions:
-    """What real sites do and the spec allows, switched on at run time (`PUT /_control/strict`).
-
-    match: "ok"; "refused" (403 OperationOutcome: the site's grants do not cover it); "absent" (404,
-    and the CapabilityStatement does not list it).
-    """
-
-    match: str = "ok"
-
-    CHOICES = {"match": ("ok", "refused", "absent")}
 
 
 @dataclass
@@ -39,6 +28,17 @@ class SandboxState:
     pages: PageStore = field(default_factory=PageStore)
     strict: StrictOptions = field(default_factory=StrictOptions)
     base_url: str = ""
+
+    _site_flavour: ModuleType | None = field(default=None, init=False, repr=False)
+
+    @property
+    def served_flavour(self) -> ModuleType:
+        """The flavour as the strict options change it (mrn_system=site wraps it, see site_identifiers)."""
+        if self.strict.mrn_system == "flavour":
+            return self.flavour
+        if self._site_flavour is None:
+            self._site_flavour = site_identifiers.overlay(self.flavour, self.population)
+        return self._site_flavour
 
     @property
     def fhir_url(self) -> str:
