@@ -51,6 +51,7 @@ def setup_django(*, database_url: str, redis_url: str, key_prefix: str, gateway_
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         CACHE_KEY_PREFIX=key_prefix,
+        EHR_ALLOWED_NETWORKS="127.0.0.0/8",  # the sandbox EHR on loopback (production: empty)
         LOG_LEVEL="WARNING",
         **gateway_secrets,
     )

@@ -6,6 +6,7 @@ DATABASE_URL, REDIS_URL and CELERY_BROKER_URL switch it to Postgres, Redis and a
 With DEBUG off, the secrets must come from the environment or the process refuses to start.
 """
 
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -31,6 +32,17 @@ def _secret(name: str, dev_default: str) -> str:
     if not DEBUG:
         raise ImproperlyConfigured(f"{name} must be set when DEBUG is off")
     return dev_default
+
+
+def _cidrs(name: str) -> list[str]:
+    """A comma-separated list of networks (CIDRs); a typo stops the process instead of allowing nothing."""
+    values = [value.strip() for value in env.list(name, default=[]) if value.strip()]
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {value!r} is not a network (CIDR such as 10.0.0.0/8)") from None
+    return values
 
 
 SECRET_KEY = _secret("SECRET_KEY", _DEV_SECRET)
@@ -219,6 +231,15 @@ SANDBOX_URL = env.str("SANDBOX_URL", default="")
 SESSION_IDLE_TTL_SECONDS = env.int("SESSION_IDLE_TTL_SECONDS", default=30 * 60)
 # How long a process trusts its copy of configuration and API keys (ehr_integrations/transport/local_cache.py).
 LOCAL_CACHE_SECONDS = env.float("LOCAL_CACHE_SECONDS", default=5.0)
+
+# EHR address policy (ehr_integrations/address_policy.py): networks besides the public
+# internet an EHR or token URL may point at. Empty in production; the sandbox, tests, bench and demo
+# use 127.0.0.0/8; an on-premises site lists its network.
+EHR_ALLOWED_NETWORKS = _cidrs("EHR_ALLOWED_NETWORKS")
+# Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (config/proxy_trust.py); empty: none.
+TRUSTED_PROXY_CIDRS = _cidrs("TRUSTED_PROXY_CIDRS")
+# Where gunicorn (config/gunicorn.py) listens; put the load balancer's side here, never 0.0.0.0 by accident.
+BIND_ADDRESS = env.str("BIND_ADDRESS", default="127.0.0.1")
 
 # EHR connectivity (ehr_integrations: token_cache, signing_keys, jwks). Short values in tests only.
 EHR_TOKEN_MIN_REFRESH_INTERVAL_S = env.float("EHR_TOKEN_MIN_REFRESH_INTERVAL_S", default=60.0)

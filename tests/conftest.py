@@ -1,6 +1,9 @@
 """Shared fixtures: personas and model builders. Tests run on real Postgres and Redis (see Makefile)."""
 
+import os
+
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from django.db.backends.signals import connection_created
@@ -11,6 +14,13 @@ from tests import builders
 from tests.audit.unwritable import audit_log_unwritable as _audit_log_unwritable
 
 pytest_plugins = ["tests.fixtures.sandbox"]
+
+# The sandbox EHR and the tests' own servers listen on loopback: allowed through the address policy's
+# setting, as the demo and the bench do (production leaves it empty). The environment variable
+# reaches the gateway processes some tests start; a test of the policy itself overrides the setting.
+LOOPBACK = "127.0.0.0/8"
+os.environ["EHR_ALLOWED_NETWORKS"] = LOOPBACK
+settings.EHR_ALLOWED_NETWORKS = [LOOPBACK]
 
 
 def _allow_test_flush_of_audit_log(sender, connection, **kwargs) -> None:

@@ -1,6 +1,8 @@
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from compliance import encryption
+from ehr_integrations import address_policy
 from ehr_integrations.models.health_system import HealthSystem
 
 
@@ -48,6 +50,11 @@ class EHRConnection(models.Model):
 
     def __str__(self) -> str:
         return f"EHR connection of {self.health_system}"
+
+    def clean(self) -> None:
+        """The EHR address policy at save (address_policy.py) for a configured token URL."""
+        if errors := address_policy.ehr_url_errors(token_url=self.token_url):
+            raise ValidationError(errors)
 
     @property
     def has_client_secret(self) -> bool:

@@ -4,6 +4,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
+from ehr_integrations import address_policy
+
 
 class Vendor(models.TextChoices):
     EPIC = "epic", "Epic"
@@ -41,3 +43,12 @@ class HealthSystem(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """The EHR address policy at save (address_policy.py): the URL's text and the confirmed hosts."""
+        errors = address_policy.ehr_url_errors(fhir_base_url=self.fhir_base_url)
+        refused = [r for h in self.extra_allowed_hosts.split() if (r := address_policy.host_refusal(h))]
+        if refused:
+            errors["extra_allowed_hosts"] = f"{address_policy.RULE}: {refused[0]} ({address_policy.HINT})."
+        if errors:
+            raise ValidationError(errors)

@@ -8,8 +8,10 @@
 - Retries only for idempotent requests (GET), only on transient failures (timeouts, connection
   errors, 5xx, 429), with jittered exponential backoff; `Retry-After` is honoured in both forms and
   shared with every process; when it outlasts the deadline it is passed up in EHRUnavailable.
-- https is required except on loopback; only the health system's allowed hosts may be called,
-  redirects are not followed (no SSRF through a mis-typed or hostile URL).
+- The address policy (address_policy.py): https to a public address, or to a network in
+  EHR_ALLOWED_NETWORKS; names are resolved by a resolver that checks every address and the
+  connection goes to those addresses only. Only the health system's allowed hosts may be called,
+  redirects are never followed (no SSRF, and no credential sent on to where a redirect points).
 - Every attempt goes through the breaker of its (health system, endpoint).
 Nothing here logs a URL (FHIR search URLs carry identifiers) or a header.
 """
@@ -33,8 +35,9 @@ from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 
+from ehr_integrations import address_policy
 from ehr_integrations.errors import EHRRequestRejected, EHRUnavailable
-from ehr_integrations.transport import breaker, retry_after, shared_cache
+from ehr_integrations.transport import breaker, resolver, retry_after, shared_cache
 from ehr_integrations.transport.connection import ConnectionConfig, host_of
 
 logger = logging.getLogger(__name__)
@@ -64,7 +67,10 @@ def _session() -> aiohttp.ClientSession:
     session = _sessions.get(loop)
     if session is None or session.closed:
         connector = aiohttp.TCPConnector(
-            limit=MAX_CONNECTIONS, limit_per_host=MAX_PER_HOST, keepalive_timeout=KEEPALIVE_S
+            limit=MAX_CONNECTIONS,
+            limit_per_host=MAX_PER_HOST,
+            keepalive_timeout=KEEPALIVE_S,
+            resolver=resolver.PolicyResolver(exempt=_proxy_hosts()),
         )
         session = _sessions[loop] = aiohttp.ClientSession(
             connector=connector,
@@ -81,6 +87,11 @@ def _proxy_for(scheme: str, host: str) -> str | None:
     """The egress proxy for this scheme and host from the environment (NO_PROXY honoured), or None."""
     proxy = getproxies().get(scheme)
     return None if proxy is None or proxy_bypass(host) else proxy
+
+
+def _proxy_hosts() -> set[str]:
+    """The configured egress proxies' hosts: internal by design, so not held to the address policy."""
+    return {host_of(url) for url in getproxies().values() if "://" in url}
 
 
 def _close(loop: asyncio.AbstractEventLoop, session: aiohttp.ClientSession, pid: int) -> None:
@@ -102,12 +113,11 @@ def is_loopback(host: str | None) -> bool:
 
 
 def check_url(config: ConnectionConfig, url: str) -> None:
-    """Refuse plain http outside loopback and any host the health system does not allow."""
-    parts = urlsplit(url)
-    host = host_of(url)
-    if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback(host)):
-        raise EHRRequestRejected(0, "https_required")
-    if host not in config.allowed_hosts:
+    """Refuse what the address policy refuses by the URL's text, and any host the health system does not allow."""
+    refusal = address_policy.url_refusal(url)
+    if refusal is not None:
+        raise EHRRequestRejected(0, refusal.code)
+    if host_of(url) not in config.allowed_hosts:
         raise EHRRequestRejected(0, "host_not_allowed")
 
 
@@ -158,7 +168,7 @@ def classify(response: EHRResponse) -> EHRUnavailable | None:
 
 async def _attempt(
     config: ConnectionConfig, method: str, url: str, deadline: float, kwargs: dict
-) -> tuple[EHRResponse | None, EHRUnavailable | None]:
+) -> tuple[EHRResponse | None, EHRUnavailable | EHRRequestRejected | None]:
     remaining = deadline - time.monotonic()
     try:
         async with asyncio.timeout(remaining):
@@ -175,7 +185,9 @@ async def _attempt(
         return None, EHRUnavailable("timeout")
     except aiohttp.ClientSSLError:
         return None, EHRUnavailable("tls_error")
-    except aiohttp.ClientConnectorError:
+    except aiohttp.ClientConnectorError as exc:
+        if isinstance(exc.os_error, resolver.AddressRefused):
+            return None, EHRRequestRejected(0, "address_not_allowed")
         return None, EHRUnavailable("connect_error")
     except (aiohttp.ClientError, ValueError, OSError):  # ValueError: e.g. a header the EHR's token made invalid
         return None, EHRUnavailable("transport_error")
@@ -224,6 +236,8 @@ async def send(
         logger.info("EHR %s %s %s %s in %.0f ms", config.slug, method, endpoint, status, _ms_since(started))
         if failure is None:
             return response
+        if isinstance(failure, EHRRequestRejected):
+            raise failure  # the name resolved to an address the policy refuses: nothing was sent
         if failure.retry_after:
             await retry_after.hold(config.health_system_id, failure.retry_after)
         pause = max(backoff(attempt), failure.retry_after or 0.0)

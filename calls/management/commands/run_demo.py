@@ -24,6 +24,7 @@ from ehr_integrations.models import HealthSystem
 from ehr_integrations.setup.config_as_code import apply_text
 
 DEMO_YAML = Path(settings.BASE_DIR) / "docs" / "examples" / "riverside.yaml"
+DEMO_NETWORK = "127.0.0.0/8"
 
 
 def _wait_until_up(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
@@ -48,6 +49,14 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
+def _allow_loopback_ehr() -> None:
+    """The demo's EHR is the sandbox on loopback: allowed through the address policy's setting, here and in
+    the gateway process started below (production leaves EHR_ALLOWED_NETWORKS empty)."""
+    if not settings.EHR_ALLOWED_NETWORKS:
+        os.environ["EHR_ALLOWED_NETWORKS"] = DEMO_NETWORK
+        settings.EHR_ALLOWED_NETWORKS = [DEMO_NETWORK]
+
+
 class Command(BaseCommand):
     help = "Run the gateway with the sandbox EHR and play a scripted demo call."
 
@@ -57,6 +66,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-serve", action="store_true", help="play the call, then stop")
 
     def handle(self, *args: object, port: int, sandbox_port: int, no_serve: bool, **options: object) -> None:
+        _allow_loopback_ehr()
         call_command("migrate", verbosity=0)
         secret = secrets.token_urlsafe(24)
         sandbox = self._start_sandbox(sandbox_port)
