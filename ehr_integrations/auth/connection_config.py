@@ -5,11 +5,19 @@ own thread (`connection_config(health_system)`) and pass it in. It holds decrypt
 never log it (the secret fields are excluded from repr).
 """
 
+import dataclasses
 import time
 
 from ehr_integrations.auth import signing_keys
 from ehr_integrations.models import AuthMethod, EHRConnection, HealthSystem, SigningKey
-from ehr_integrations.transport.connection import BreakerPolicy, ConnectionConfig, SigningMaterial, host_of
+from ehr_integrations.presets import preset
+from ehr_integrations.transport.connection import (
+    BreakerPolicy,
+    ConnectionConfig,
+    SigningMaterial,
+    host_of,
+    origin_of,
+)
 from ehr_integrations.transport.local_cache import LocalCache
 
 _configs = LocalCache("connection_config").clear_on_change(EHRConnection, HealthSystem, SigningKey)
@@ -19,6 +27,30 @@ def allowed_hosts(health_system: HealthSystem, token_url: str) -> frozenset[str]
     hosts = {host_of(health_system.fhir_base_url), host_of(token_url)}
     hosts.update(h.lower() for h in health_system.extra_allowed_hosts.split())
     return frozenset(h for h in hosts if h)
+
+
+def confirmed_token_hosts(health_system: HealthSystem, configured_token_url: str) -> frozenset[str]:
+    """Hosts a discovered token endpoint may name besides the FHIR base's origin (see token_endpoint_allowed)."""
+    hosts = {host_of(configured_token_url), *(h.lower() for h in health_system.extra_allowed_hosts.split())}
+    hosts.update(_preset_token_hosts(health_system.vendor))
+    return frozenset(h for h in hosts if h)
+
+
+def _preset_token_hosts(vendor: str) -> tuple[str, ...]:
+    try:
+        return preset(vendor).token_hosts
+    except KeyError:
+        return ()
+
+
+def token_endpoint_allowed(config: ConnectionConfig, token_url: str) -> bool:
+    """A discovered token endpoint is used only on the FHIR base's origin (scheme, host, port) or on a
+    confirmed host: a discovery document is a claim from outside, and the credential goes where it points."""
+    try:
+        same_origin = origin_of(token_url) == origin_of(config.fhir_base_url)
+    except ValueError:
+        return False
+    return same_origin or host_of(token_url) in config.confirmed_token_hosts
 
 
 def token_url_of(connection: EHRConnection) -> str:
@@ -47,19 +79,18 @@ def forget() -> None:
 def _read(health_system: HealthSystem) -> ConnectionConfig:
     connection = EHRConnection.objects.select_related("health_system").get(health_system=health_system)
     system = connection.health_system
-    token_url = token_url_of(connection)
     key, key_until = None, None
     if connection.auth_method == AuthMethod.PRIVATE_KEY_JWT:
         current = signing_keys.signing_key_for(system)
         key = SigningMaterial(current.kid, current.algorithm, signing_keys.private_pem(current))
         switch = signing_keys.next_switch(system)
         key_until = switch.timestamp() if switch else None
-    return ConnectionConfig(
+    config = ConnectionConfig(
         health_system_id=system.pk,
         slug=system.slug,
         vendor=system.vendor,
         fhir_base_url=system.fhir_base_url.rstrip("/"),
-        token_url=token_url,
+        token_url=connection.token_url,
         auth_method=connection.auth_method,
         client_id=connection.client_id,
         client_secret=connection.client_secret(),
@@ -76,6 +107,11 @@ def _read(health_system: HealthSystem) -> ConnectionConfig:
             open_s=float(connection.breaker_open_s),
             half_open_probes=connection.breaker_half_open_probes,
         ),
-        allowed_hosts=allowed_hosts(system, token_url),
+        allowed_hosts=allowed_hosts(system, connection.token_url),
         signing_key_until=key_until,
+        confirmed_token_hosts=confirmed_token_hosts(system, connection.token_url),
     )
+    discovered = token_url_of(connection)
+    if config.token_url or not discovered or not token_endpoint_allowed(config, discovered):
+        return config  # a stored endpoint the rule refuses is discovered again, and refused with a diagnosis
+    return dataclasses.replace(config, token_url=discovered, allowed_hosts=config.allowed_hosts | {host_of(discovered)})

@@ -6,6 +6,9 @@ vendors want their client id on these unauthenticated requests (Epic: `Epic-Clie
 The result is stored in EHRConnection.discovery for the admin and for `connection_config`. A
 connection with neither a configured nor a stored token URL discovers it on first use
 (`with_token_url`, on the I/O loop), shares it through the cache and stores it.
+A discovered token endpoint is a claim from outside: it is used only on the FHIR base's origin
+or a confirmed host (`connection_config.token_endpoint_allowed`), else discovery stops with
+`token_endpoint_not_allowed` before any credential is sent.
 """
 
 import dataclasses
@@ -13,7 +16,7 @@ import dataclasses
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
-from ehr_integrations.auth.connection_config import connection_config, forget
+from ehr_integrations.auth.connection_config import connection_config, forget, token_endpoint_allowed
 from ehr_integrations.errors import EHRRequestRejected, EHRUnavailable
 from ehr_integrations.models import EHRConnection, HealthSystem
 from ehr_integrations.presets import preset
@@ -55,9 +58,17 @@ async def discover(config: ConnectionConfig, *, deadline: float) -> dict:
         if exc.reason != "server_error":
             raise
         document = {}  # servers that never implemented the well-known file may answer it with a 5xx
-    if isinstance(document, dict) and document.get("token_endpoint"):
-        return {"source": "smart-configuration", **{k: document[k] for k in KEPT_FIELDS if k in document}}
-    return await _from_capability_statement(config, deadline=deadline)
+    if isinstance(document, dict) and isinstance(document.get("token_endpoint"), str) and document["token_endpoint"]:
+        found = {"source": "smart-configuration", **{k: document[k] for k in KEPT_FIELDS if k in document}}
+    else:
+        found = await _from_capability_statement(config, deadline=deadline)
+    _check_token_endpoint(config, found["token_endpoint"])
+    return found
+
+
+def _check_token_endpoint(config: ConnectionConfig, token_url: object) -> None:
+    if not isinstance(token_url, str) or not token_endpoint_allowed(config, token_url):
+        raise EHRRequestRejected(0, "token_endpoint_not_allowed")
 
 
 async def _from_capability_statement(config: ConnectionConfig, *, deadline: float) -> dict:
@@ -76,13 +87,23 @@ async def _from_capability_statement(config: ConnectionConfig, *, deadline: floa
     return {"source": "metadata", "token_endpoint": uris["token"], **{k: v for k, v in uris.items() if k != "token"}}
 
 
-def oauth_uris(statement: dict) -> dict[str, str]:
-    """The oauth-uris extension of a CapabilityStatement: {"token": ..., "authorize": ...}."""
-    for rest in statement.get("rest") or []:
-        for extension in (rest.get("security") or {}).get("extension") or []:
+def oauth_uris(statement: object) -> dict[str, str]:
+    """The oauth-uris extension of a CapabilityStatement: {"token": ..., "authorize": ...}; {} for any other shape."""
+    for rest in _dicts(statement.get("rest") if isinstance(statement, dict) else None):
+        security = rest.get("security")
+        for extension in _dicts(security.get("extension") if isinstance(security, dict) else None):
             if extension.get("url") == OAUTH_URIS:
-                return {e["url"]: e["valueUri"] for e in extension.get("extension") or [] if "valueUri" in e}
+                found = _dicts(extension.get("extension"))
+                return {
+                    e["url"]: e["valueUri"]
+                    for e in found
+                    if isinstance(e.get("valueUri"), str) and isinstance(e.get("url"), str)
+                }
     return {}
+
+
+def _dicts(value: object) -> list[dict]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 DISCOVERY_CACHE_S = 3600
@@ -103,10 +124,14 @@ async def with_token_url(config: ConnectionConfig, *, deadline: float) -> Connec
 
 
 def completed(config: ConnectionConfig, document: dict) -> ConnectionConfig:
-    """The config with the discovered token URL (and its host allowed), unless one is configured."""
+    """The config with the discovered token URL (and its host allowed), unless one is configured.
+
+    Raises EHRRequestRejected when the rule refuses the endpoint (a document from the shared cache is checked too).
+    """
     if config.token_url:
         return config
-    token_url = document["token_endpoint"]
+    token_url = document.get("token_endpoint")
+    _check_token_endpoint(config, token_url)
     return dataclasses.replace(config, token_url=token_url, allowed_hosts=config.allowed_hosts | {host_of(token_url)})
 
 

@@ -30,6 +30,9 @@ class Preset:
     patient_search_sets: tuple[tuple[str, ...], ...]
     # The header that carries our client id on unauthenticated discovery requests (Epic: Epic-Client-ID).
     client_id_header: str | None
+    # Hosts of the vendor's authorization server that a discovered token endpoint may name besides the
+    # FHIR base's own origin (auth/connection_config.token_endpoint_allowed).
+    token_hosts: tuple[str, ...]
     # Communication search parameter naming the patient; None: no patient-level Communication search.
     communication_search_param: str | None
     # MedicationDispense search parameter naming the patient; None: the vendor gives no dispenses.
@@ -74,6 +77,7 @@ def _build(data: dict[str, Any]) -> Preset:
         supports_match=bool(caps["supports_match"]),
         patient_search_sets=tuple(tuple(s) for s in caps["patient_search_sets"]),
         client_id_header=caps.get("client_id_header"),
+        token_hosts=tuple(h.lower() for h in caps.get("token_hosts") or ()),
         communication_search_param=caps.get("communication_search_param"),
         dispense_search_param=caps.get("dispense_search_param"),
         includes=MappingProxyType({k: tuple(v) for k, v in (caps.get("includes") or {}).items()}),

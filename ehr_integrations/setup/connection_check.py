@@ -194,6 +194,12 @@ REJECTIONS = {
     "https_required": "The URL must use https; plain http is allowed only for a loopback sandbox.",
     "host_not_allowed": "That host is not allowed for this health system "
     "(allowed: the FHIR base host, the token URL host and the extra allowed hosts).",
+    "address_not_allowed": "Refused by the EHR address policy: the URL names or resolves to a loopback, private, "
+    "link-local or cloud metadata address. EHR and token URLs must be https to a public address "
+    "(an on-premises network can be allowed with EHR_ALLOWED_NETWORKS).",
+    "token_endpoint_not_allowed": "The discovery document names a token endpoint outside the FHIR base's origin and "
+    "the confirmed hosts: no credential was sent. If that host really is the EHR's authorization server, add it to "
+    "the extra allowed hosts or enter the token URL by hand.",
     "no_token_endpoint": "Neither .well-known/smart-configuration nor the CapabilityStatement names a token endpoint; "
     "enter the token URL by hand.",
     "no_discovery": "The server answered neither .well-known/smart-configuration nor /metadata; "

@@ -44,6 +44,9 @@ class ConnectionConfig:
     max_retries: int
     breaker: BreakerPolicy
     allowed_hosts: frozenset[str]
+    # Hosts the onboarding engineer confirmed for tokens besides the FHIR base's origin: the extra
+    # allowed hosts, the configured token URL's host and the vendor preset's authorization hosts.
+    confirmed_token_hosts: frozenset[str] = frozenset()
     # When a published key's grace period ends and assertions must switch to it (epoch seconds).
     signing_key_until: float | None = field(default=None, compare=False)
 
@@ -65,3 +68,10 @@ class ConnectionConfig:
 
 def host_of(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
+
+
+def origin_of(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port filled in; ValueError for a bad port."""
+    parts = urlsplit(url)
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower().rstrip("."), parts.port or default
