@@ -19,6 +19,7 @@ from audit.errors import AuditUnavailable
 from audit.models import AuditRecord, PurgeRun
 from audit.records import record_phi_access
 from audit.sealing import seal_pending
+from audit.selectors import incident_count
 from audit.verification import verify_audit_log
 
 
@@ -58,13 +59,25 @@ class AuditRecordAdmin(ReadOnlyAdmin):
         ("health_system", ExactValueFilter),
         ("agent_client", ExactValueFilter),
         ("patient_reference", ExactValueFilter),
+        ("call_session", ExactValueFilter),
         "outcome",
         "action",
+        "seal__verdict",
     ]
     ordering = ["-recorded_at", "-id"]
     list_per_page = 100
     show_full_result_count = False
     actions = None
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        incidents = incident_count()
+        if incidents:
+            messages.warning(
+                request,
+                f"{incidents} audit incident(s): records whose MAC was invalid when sealed (forged, or altered "
+                "before sealing), quarantined in the chain. Filter by seal verdict to list them.",
+            )
+        return super().changelist_view(request, extra_context)
 
     def get_urls(self) -> list[URLPattern | URLResolver]:
         view = self.admin_site.admin_view

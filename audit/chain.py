@@ -1,8 +1,10 @@
-"""The hash chain's arithmetic: a canonical form of a record and the keyed link over it.
+"""The hash chain's arithmetic: a canonical form of a record and the keyed link over a seal.
 
-link(position) = HMAC-SHA256(AUDIT_HMAC_KEY, "position|previous hash|canonical record").
-The canonical form is compact JSON with sorted keys over every stored field, the row id
-included, so a changed, moved or swapped row no longer matches its seal.
+seal hash = HMAC-SHA256(AUDIT_HMAC_KEY, "audit-seal/2|" + every field of the seal but its hash):
+position, previous hash, record id, event id, sealed_at, verdict and the SHA-256 of the canonical
+record. The canonical form is compact JSON with sorted keys over every stored field of the record,
+the row id included, so a changed, moved or swapped row no longer matches its seal, and a seal
+whose sealed_at or any other field changed no longer matches its own hash.
 """
 
 import hashlib
@@ -12,7 +14,7 @@ from datetime import UTC
 
 from django.conf import settings
 
-from audit.models import AuditRecord
+from audit.models import AuditRecord, AuditSeal
 
 GENESIS = "0" * 64
 CANONICAL_FIELDS = (
@@ -42,9 +44,26 @@ def canonical(record: AuditRecord) -> str:
     return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def link(*, position: int, previous_hash: str, record: AuditRecord) -> str:
-    message = f"{position}|{previous_hash}|{canonical(record)}".encode()
-    return hmac.new(_key(b"audit-chain"), message, hashlib.sha256).hexdigest()
+SEAL_FORMAT = "audit-seal/2"
+
+
+def record_digest(record: AuditRecord) -> str:
+    return hashlib.sha256(canonical(record).encode()).hexdigest()
+
+
+def seal_hash(seal: AuditSeal) -> str:
+    """The link a seal must carry: a keyed MAC over all of its other fields."""
+    fields = {
+        "position": seal.position,
+        "previous_hash": seal.previous_hash,
+        "record_id": seal.record_id,
+        "event_id": str(seal.event_id),
+        "sealed_at": seal.sealed_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "record_digest": seal.record_digest,
+        "verdict": seal.verdict,
+    }
+    message = SEAL_FORMAT + "|" + json.dumps(fields, sort_keys=True, separators=(",", ":"))
+    return hmac.new(_key(b"audit-chain"), message.encode(), hashlib.sha256).hexdigest()
 
 
 def sign(payload: str, *, purpose: str) -> str:

@@ -19,8 +19,22 @@ GATEWAY = "urn:voice-ehr-gateway"
 
 ACTIONS = {"read": "R", "search": "E", "verify": "E", "match": "E", "create": "C", "update": "U", "delete": "D"}
 SUBTYPES = {"read": "read", "search": "search-type", "verify": "search-type", "match": "search-type"}
-# FHIR audit-event-outcome: 0 success, 4 minor failure, 8 serious failure.
-OUTCOMES = {Outcome.SUCCESS: "0", Outcome.DENIED: "4", Outcome.FAILED: "8", Outcome.UNAVAILABLE: "8"}
+# FHIR audit-event-outcome: 0 success, 4 minor failure (refused), 8 serious failure (could not be done).
+OUTCOMES = {
+    Outcome.SUCCESS: "0",
+    Outcome.WRONG_DETAILS: "4",
+    Outcome.LOCKED: "4",
+    Outcome.BUDGET_SPENT: "4",
+    Outcome.ESCALATED: "4",
+    Outcome.EHR_UNAVAILABLE: "8",
+    Outcome.NOT_PERMITTED: "4",
+    Outcome.WRITE_REQUESTED: "0",
+    Outcome.WRITE_CONFIRMED: "0",
+    Outcome.WRITE_FAILED: "8",
+    Outcome.DENIED: "4",
+    Outcome.FAILED: "8",
+    Outcome.UNAVAILABLE: "8",
+}
 
 
 def audit_event(record: AuditRecord) -> dict:

@@ -1,8 +1,9 @@
 """The PHI access log: append-only records, and the seals that chain them (HMAC-SHA256).
 
 Both tables refuse UPDATE, DELETE and TRUNCATE at the database (see audit/append_only.py).
-Records are written on the request path with one INSERT; a sealer chains them in order shortly
-after (audit/sealing.py), so writers never serialize on the chain head.
+Records are written on the request path with one INSERT, each carrying a MAC under a key the
+database never holds (audit/record_mac.py); a sealer checks the MAC and chains them in order
+shortly after (audit/sealing.py), so writers never serialize on the chain head.
 """
 
 import uuid
@@ -11,7 +12,21 @@ from django.db import models
 
 
 class Outcome(models.TextChoices):
+    """The audit outcome vocabulary, shared by reads, verification attempts and writes."""
+
     SUCCESS = "success", "Success"
+    # Verification attempts (calls/verification/turns.py).
+    WRONG_DETAILS = "wrong_details", "Wrong details"
+    LOCKED = "locked", "Locked"
+    BUDGET_SPENT = "budget_spent", "Budget spent"
+    ESCALATED = "escalated", "Escalated"
+    EHR_UNAVAILABLE = "ehr_unavailable", "EHR unavailable"
+    NOT_PERMITTED = "not_permitted", "Not permitted"
+    # Writes to the EHR: requested before the EHR call, confirmed or failed after it.
+    WRITE_REQUESTED = "write_requested", "Write requested"
+    WRITE_CONFIRMED = "write_confirmed", "Write confirmed"
+    WRITE_FAILED = "write_failed", "Write failed"
+    # Reads: refused before any EHR call, failed, or answered `unavailable`.
     DENIED = "denied", "Denied"
     FAILED = "failed", "Failed"
     UNAVAILABLE = "unavailable", "Unavailable"
@@ -37,6 +52,9 @@ class AuditRecord(models.Model):
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
     source_address = models.CharField(max_length=64, null=True, blank=True)
     verification_method = models.CharField(max_length=64, null=True, blank=True)
+    # HMAC-SHA256 over every field above and the id (fixed before the INSERT), under AUDIT_RECORD_KEY.
+    mac_key = models.CharField(max_length=16, default="", editable=False, help_text="Which record key made the MAC.")
+    mac = models.CharField(max_length=64, default="", editable=False)
 
     class Meta:
         ordering = ["-recorded_at", "-id"]
@@ -47,8 +65,14 @@ class AuditRecord(models.Model):
         return f"{self.event_id} {self.action} {self.outcome}"
 
 
+class SealVerdict(models.TextChoices):
+    GENUINE = "genuine", "Genuine"
+    # The record's MAC did not verify when it was sealed: forged, or altered before sealing.
+    QUARANTINED = "quarantined", "Quarantined (MAC invalid)"
+
+
 class AuditSeal(models.Model):
-    """A link of the hash chain: HMAC(key, previous hash | position | canonical record)."""
+    """A link of the hash chain: HMAC(key, every field of the seal), the record's content digest included."""
 
     position = models.BigIntegerField(primary_key=True)
     # No database constraint: a record deleted behind the triggers' back must leave its seal behind.
@@ -58,9 +82,15 @@ class AuditSeal(models.Model):
     previous_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64)
     sealed_at = models.DateTimeField()
+    record_digest = models.CharField(max_length=64, default="", help_text="SHA-256 of the canonical record.")
+    verdict = models.CharField(max_length=16, choices=SealVerdict.choices, default=SealVerdict.GENUINE)
 
     class Meta:
         ordering = ["position"]
+        # The admin's incident notice counts quarantined seals on every page: a small partial index.
+        indexes = [
+            models.Index(fields=["verdict"], condition=models.Q(verdict="quarantined"), name="audit_seal_quarantined")
+        ]
 
     def __str__(self) -> str:
         return f"seal {self.position}"

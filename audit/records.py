@@ -3,6 +3,9 @@
 Call it outside a long transaction when you can: in autocommit the record is durable at once,
 even if later work fails. Inside an atomic block it runs in a savepoint, so a refused write
 leaves the caller's transaction usable for its own error handling.
+
+The record's id is drawn from its sequence first, so that its MAC (audit/record_mac.py) can
+cover it: two statements, one row.
 """
 
 import logging
@@ -10,8 +13,10 @@ import re
 from datetime import datetime
 
 from django.db import DatabaseError, connection, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
+from audit import record_mac
 from audit.errors import AuditRecordInvalid, AuditUnavailable
 from audit.models import AuditRecord, Outcome
 
@@ -59,16 +64,41 @@ def record_phi_access(
     )
     _validate(record)
     try:
-        if connection.in_atomic_block:
+        if connection.in_atomic_block or connection.vendor != "postgresql":
             with transaction.atomic():
-                record.save(force_insert=True)
+                _insert(record)
         else:
-            record.save(force_insert=True)
+            _insert(record)  # autocommit: a sequence value needs no transaction of its own
     except DatabaseError as exc:
         # The database message may quote values; log only its type.
         logger.error("PHI access record not written (%s); failing closed", type(exc).__name__)
         raise AuditUnavailable("audit log unwritable") from None
     return record
+
+
+_SEQUENCES: dict[str, str] = {}
+
+
+def _insert(record: AuditRecord) -> None:
+    record.pk = _next_id(connection)
+    record_mac.sign(record)
+    record.save(force_insert=True)
+
+
+def _next_id(db: BaseDatabaseWrapper) -> int:
+    table = AuditRecord._meta.db_table
+    with db.cursor() as cursor:
+        if db.vendor != "postgresql":
+            # SQLite (the demo): writes are serialized, and this runs in the INSERT's transaction.
+            cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+            row = cursor.fetchone()
+            cursor.execute(f"SELECT MAX(id) FROM {table}")  # noqa: S608 (a constant)
+            return max(row[0] if row else 0, cursor.fetchone()[0] or 0) + 1
+        if db.alias not in _SEQUENCES:
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+            _SEQUENCES[db.alias] = cursor.fetchone()[0]
+        cursor.execute("SELECT nextval(%s)", [_SEQUENCES[db.alias]])
+        return cursor.fetchone()[0]
 
 
 def _now_ms() -> datetime:

@@ -1,7 +1,8 @@
 """Retention: PHI access records are kept at least six years; older ones may be purged.
 
 The purge removes a prefix of the chain (records and seals old enough), leaves a signed anchor
-so verification resumes after it, and records every run, refused ones included. The append-only
+so verification resumes after it, and records every run, refused ones included. A purge then
+writes a signed tombstone checkpoint naming the chain's new start, so it never reads as truncation. The append-only
 triggers let its deletes through only for rows past the six-year floor (migration 0002).
 """
 
@@ -13,7 +14,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from audit import chain
+from audit import chain, checkpoints
 from audit.models import AuditRecord, AuditSeal, PurgeOutcome, PurgeRun
 from audit.sealing import seal_pending
 from audit.selectors import chain_head, chain_start, purge_run_payload
@@ -78,9 +79,11 @@ def _purge_through(last: int, *, requested_by: str, cutoff: datetime) -> PurgeRu
         record_ids = list(prefix.values_list("record_id", flat=True))
         prefix.delete()
         purged, _ = AuditRecord.objects.filter(pk__in=record_ids).delete()
-        return _record_run(
+        run = _record_run(
             requested_by, cutoff, PurgeOutcome.PURGED, "", purged=purged, anchor_position=last, anchor_hash=anchor.hash
         )
+    checkpoints.write(kind="tombstone")
+    return run
 
 
 def _record_run(requested_by: str, cutoff: datetime, outcome: str, detail: str, **facts: Unpack[_RunFacts]) -> PurgeRun:

@@ -1,10 +1,10 @@
-"""Reads of the chain's ends: the newest seal, and the anchor a retention purge left."""
+"""Reads of the chain's ends (the newest seal, the anchor a retention purge left) and its incidents."""
 
 from dataclasses import dataclass
 from datetime import UTC
 
 from audit import chain
-from audit.models import AuditSeal, PurgeOutcome, PurgeRun
+from audit.models import AuditSeal, PurgeOutcome, PurgeRun, SealVerdict
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,11 @@ class ChainStart:
 
 def chain_head() -> AuditSeal | None:
     return AuditSeal.objects.order_by("-position").first()
+
+
+def incident_count() -> int:
+    """Records the sealer quarantined (their MAC failed): the admin's incident notice."""
+    return AuditSeal.objects.filter(verdict=SealVerdict.QUARANTINED).count()
 
 
 def chain_start() -> ChainStart:

@@ -4,6 +4,7 @@ Runs Django in the bench process against the bench's own database, with the same
 processes get, so the client secret it encrypts is one they can decrypt.
 """
 
+import base64
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ def new_secrets() -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(50),
         "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "AUDIT_HMAC_KEY": secrets.token_urlsafe(32),
+        "AUDIT_RECORD_KEY": secrets.token_urlsafe(32),
+        "AUDIT_CHECKPOINT_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
     }
 
 

@@ -23,6 +23,8 @@ DEBUG = env.bool("DEBUG", default=True)
 _DEV_SECRET = "embedded-development-only-secret-key-not-for-production-use-0123456789"
 _DEV_FERNET = "ZW1iZWRkZWQtZGV2LWtleS1ub3QtZm9yLXByb2QtMDA="
 _DEV_AUDIT_KEY = "embedded-development-only-audit-hmac-key"
+_DEV_AUDIT_RECORD_KEY = "embedded-development-only-audit-record-key"
+_DEV_AUDIT_CHECKPOINT_KEY = "ZW1iZWRkZWQtZGV2LW9ubHktY2hlY2twb2ludC1rZXk="  # base64 of a 32-byte Ed25519 seed
 
 
 def _secret(name: str, dev_default: str) -> str:
@@ -49,6 +51,10 @@ SECRET_KEY = _secret("SECRET_KEY", _DEV_SECRET)
 # Fernet keys for secrets at rest, newest first; older keys still decrypt (rotation).
 FIELD_ENCRYPTION_KEYS = _secret("FIELD_ENCRYPTION_KEYS", _DEV_FERNET).split(",")
 AUDIT_HMAC_KEY = _secret("AUDIT_HMAC_KEY", _DEV_AUDIT_KEY)
+# Keys of each audit record's MAC, newest first; older keys still verify (rotation over six years).
+AUDIT_RECORD_KEY = _secret("AUDIT_RECORD_KEY", _DEV_AUDIT_RECORD_KEY).split(",")
+# Ed25519 private key (base64 of the 32-byte seed) signing the chain-head checkpoints.
+AUDIT_CHECKPOINT_KEY = _secret("AUDIT_CHECKPOINT_KEY", _DEV_AUDIT_CHECKPOINT_KEY)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -256,6 +262,12 @@ AUDIT_DIGEST_DIR = env.path("AUDIT_DIGEST_DIR", default=BASE_DIR / "var" / "audi
 AUDIT_SEAL_GRACE_S = env.int("AUDIT_SEAL_GRACE_S", default=300)
 AUDIT_SEAL_LOOKBACK_S = env.int("AUDIT_SEAL_LOOKBACK_S", default=24 * 3600)
 AUDIT_RETENTION_YEARS = env.int("AUDIT_RETENTION_YEARS", default=6)
+# Checkpoints (audit/checkpoints.py): after every seal and at least this often; a second directory
+# (another mount) may witness them; retired signing keys' public halves (base64) still verify.
+AUDIT_SEAL_EVERY_S = env.float("AUDIT_SEAL_EVERY_S", default=5.0)
+AUDIT_CHECKPOINT_EVERY_S = env.float("AUDIT_CHECKPOINT_EVERY_S", default=60.0)
+AUDIT_CHECKPOINT_WITNESS_DIR = env.str("AUDIT_CHECKPOINT_WITNESS_DIR", default="")
+AUDIT_CHECKPOINT_PUBLIC_KEYS = env.list("AUDIT_CHECKPOINT_PUBLIC_KEYS", default=[])
 BAA_REMINDER_DAYS = (60, 30, 7)
 COMPLIANCE_NOTIFY_EMAILS = env.list("COMPLIANCE_NOTIFY_EMAILS", default=[])
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="gateway@localhost")

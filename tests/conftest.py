@@ -42,6 +42,12 @@ def audit_log_unwritable(db):
 
 
 @pytest.fixture(autouse=True)
+def _audit_checkpoints_in_tmp(settings, tmp_path):
+    # Sealing appends signed checkpoints there; one test's must not judge the next test's chain.
+    settings.AUDIT_DIGEST_DIR = tmp_path / "audit-digests"
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache():
     cache.clear()
     local_cache.clear_all()

@@ -11,8 +11,9 @@ from fhirclient.models.auditevent import AuditEvent
 
 from audit.admin import AuditRecordAdmin
 from audit.models import AuditRecord
+from audit.sealing import seal_pending
 from tests.audit.factories import phi_access
-from tests.audit.tamper import as_superuser_without_triggers
+from tests.audit.tamper import as_superuser_without_triggers, forged_insert
 
 CHANGELIST = reverse("admin:audit_auditrecord_changelist")
 
@@ -142,7 +143,7 @@ def test_integrity_button_names_the_first_tampered_record(officer_client, log):
 
     response = officer_client.post(reverse("admin:audit_auditrecord_verify"), follow=True)
 
-    assert f"Integrity check FAILED: altered: position 2, record id {log[1].pk}" in response.content.decode()
+    assert f"Integrity check FAILED: altered: record at position 2, record id {log[1].pk}" in response.content.decode()
 
 
 def test_patient_access_report_lists_only_that_patient(officer_client, log):
@@ -159,3 +160,23 @@ def test_patient_access_report_downloads_as_csv(officer_client, log):
 
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert [r["agent_client"] for r in rows] == ["Other Voice"]
+
+
+def test_a_quarantined_record_raises_a_notice_and_is_found_by_the_verdict_filter(officer_client, log):
+    as_superuser_without_triggers(forged_insert(like=log[0]))
+    seal_pending()
+    forged = AuditRecord.objects.get(patient_reference="pat-forged")
+
+    response = officer_client.get(CHANGELIST)
+    listed = officer_client.get(CHANGELIST, {"seal__verdict__exact": "quarantined"})
+
+    assert "1 audit incident(s)" in response.content.decode()
+    assert [r.pk for r in listed.context["cl"].result_list] == [forged.pk]
+
+
+def test_filtering_by_call_lists_only_that_calls_records(officer_client, log):
+    mine = phi_access(call_session="call-under-review")
+
+    response = officer_client.get(CHANGELIST, {"call_session": "call-under-review"})
+
+    assert [r.pk for r in response.context["cl"].result_list] == [mine.pk]

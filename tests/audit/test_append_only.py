@@ -91,8 +91,9 @@ def test_embedded_sqlite_database_gets_equivalent_triggers(tmp_path: Path):
     with sqlite3.connect(db_file) as db:
         db.execute(
             "INSERT INTO audit_auditrecord (event_id, recorded_at, health_system, agent_client, correlation_id,"
-            " action, resource_types, resource_ids, data_category, purpose, outcome)"
-            " VALUES ('e1', '2026-01-01 00:00:00.000', 'riverside', 'a', 'c', 'read', '[]', '[]', 'x', 'y', 'success')"
+            " action, resource_types, resource_ids, data_category, purpose, outcome, mac_key, mac)"
+            " VALUES ('e1', '2026-01-01 00:00:00.000', 'riverside', 'a', 'c', 'read', '[]', '[]', 'x', 'y', 'success',"
+            " '', '')"
         )
         for statement in ("UPDATE audit_auditrecord SET outcome = 'denied'", "DELETE FROM audit_auditrecord"):
             with pytest.raises(sqlite3.DatabaseError, match="append-only"):
@@ -100,8 +101,9 @@ def test_embedded_sqlite_database_gets_equivalent_triggers(tmp_path: Path):
         # Rows past the six-year floor may go (the purge's path on SQLite).
         db.execute(
             "INSERT INTO audit_auditrecord (event_id, recorded_at, health_system, agent_client, correlation_id,"
-            " action, resource_types, resource_ids, data_category, purpose, outcome)"
-            " VALUES ('e0', '2001-01-01 00:00:00.000', 'riverside', 'a', 'c', 'read', '[]', '[]', 'x', 'y', 'success')"
+            " action, resource_types, resource_ids, data_category, purpose, outcome, mac_key, mac)"
+            " VALUES ('e0', '2001-01-01 00:00:00.000', 'riverside', 'a', 'c', 'read', '[]', '[]', 'x', 'y', 'success',"
+            " '', '')"
         )
         db.execute("DELETE FROM audit_auditrecord WHERE event_id = 'e0'")
         assert db.execute("SELECT count(*) FROM audit_auditrecord").fetchone() == (1,)

@@ -32,7 +32,7 @@ def test_exporting_again_without_new_records_writes_no_new_file(db, digest_dir):
     export_digest()
     export_digest()
 
-    assert len(list(digest_dir.iterdir())) == 1
+    assert len(list(digest_dir.glob("audit-digest-*.json"))) == 1
 
 
 def test_no_digest_before_the_first_record(db):

@@ -10,25 +10,14 @@ from audit.models import AuditRecord, AuditSeal, PurgeOutcome, PurgeRun
 from audit.retention import purge_expired, years_before
 from audit.sealing import seal_pending
 from audit.verification import verify_audit_log
-from tests.audit.factories import phi_access
+from tests.audit.factories import phi_access, phi_access_written_at
 from tests.audit.tamper import as_superuser_without_triggers
 
 
 def recorded_years_ago(years: float, n: int) -> list[AuditRecord]:
     moment = timezone.now() - timedelta(days=365.25 * years)
     made = [
-        AuditRecord.objects.create(
-            recorded_at=moment,
-            health_system="riverside",
-            agent_client="Acme Voice",
-            correlation_id=f"old-{n}-{i}",
-            patient_reference=f"pat-{i}",
-            action="read",
-            data_category="appointments",
-            purpose="scheduling",
-            outcome="success",
-        )
-        for i in range(n)
+        phi_access_written_at(moment, correlation_id=f"old-{n}-{i}", patient_reference=f"pat-{i}") for i in range(n)
     ]
     seal_pending(now=moment + timedelta(seconds=5))
     return made

@@ -23,7 +23,7 @@ def test_digest_task_and_command_write_into_the_digest_directory(db, settings, t
     phi_access()
     call_command("export_audit_digest")
 
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
+    assert sorted(p.name for p in tmp_path.glob("audit-digest-*")) == [
         "audit-digest-000000000001.json",
         "audit-digest-000000000002.json",
     ]

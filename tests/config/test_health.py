@@ -34,6 +34,8 @@ def test_production_settings_pass_check_deploy():
         "SECRET_KEY": "x" * 20 + "prod-only-secret-with-enough-entropy-1234567890!@#",
         "FIELD_ENCRYPTION_KEYS": "ZW1iZWRkZWQtZGV2LWtleS1ub3QtZm9yLXByb2QtMDA=",
         "AUDIT_HMAC_KEY": "prod-audit-key",
+        "AUDIT_RECORD_KEY": "prod-audit-record-key",
+        "AUDIT_CHECKPOINT_KEY": "cHJvZC1vbmx5LWNoZWNrcG9pbnQta2V5LTMyLWJ5dGU=",
         "ALLOWED_HOSTS": "gateway.example.org",
     }
     result = subprocess.run(

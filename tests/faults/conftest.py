@@ -53,6 +53,8 @@ class DrillGateway:
             "SECRET_KEY": settings.SECRET_KEY,
             "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
             "AUDIT_HMAC_KEY": settings.AUDIT_HMAC_KEY,
+            "AUDIT_RECORD_KEY": ",".join(settings.AUDIT_RECORD_KEY),
+            "AUDIT_CHECKPOINT_KEY": settings.AUDIT_CHECKPOINT_KEY,
             "CACHE_KEY_PREFIX": "drill",
             "DATABASE_POOL_TIMEOUT_S": "1",  # a dead database answers within a second, not ten
         }
