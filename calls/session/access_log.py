@@ -1,7 +1,7 @@
 """Audit records for a call's PHI accesses, filled from the call and the edge's AuditContext in one place."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from audit.errors import AuditUnavailable
@@ -52,21 +52,51 @@ def record(
     purpose: str = "TREAT",
 ) -> None:
     """Write the record; if it cannot be written, refuse with `unavailable` so no PHI leaves."""
+    _write(
+        call,
+        context,
+        action=action,
+        outcome=outcome,
+        patient_reference=patient_reference,
+        resource_types=list(resource_types),
+        resource_ids=list(resource_ids),
+        data_category=data_category,
+        purpose=purpose,
+        verification_method=call.verification_method or None,
+    )
+
+
+def record_attempt(
+    *, call: CallSession, context: AuditContext, outcome: str, factors: Iterable[str], patient_reference: str | None
+) -> None:
+    """Audit one verification attempt, whatever its outcome (audit.models.Outcome), without PHI.
+
+    `factors` are the names of the identifiers tried (never their values); `patient_reference` only
+    when the search found exactly one patient, so an attempt never links unrelated patients.
+    """
+    _write(
+        call,
+        context,
+        action="verify",
+        outcome=outcome,
+        patient_reference=patient_reference,
+        resource_types=["Patient"],
+        resource_ids=[patient_reference] if patient_reference else [],
+        data_category="demographics",
+        purpose="TREAT",
+        verification_method="+".join(sorted(factors))[:64] or None,
+    )
+
+
+def _write(call: CallSession, context: AuditContext, **fields: object) -> None:
     try:
         record_phi_access(
             health_system=call.health_system.slug,
             agent_client=str(call.agent_client_id),
             call_session=str(call.id),
             correlation_id=context.correlation_id,
-            patient_reference=patient_reference,
-            action=action,
-            resource_types=list(resource_types),
-            resource_ids=list(resource_ids),
-            data_category=data_category,
-            purpose=purpose,
-            outcome=outcome,
             source_address=context.source_address,
-            verification_method=call.verification_method or None,
+            **fields,
         )
     except AuditUnavailable:
         transfer = transfer_for(health_system=call.health_system, purpose=Purpose.GENERAL)

@@ -7,11 +7,12 @@ from datetime import date
 
 from django.utils import timezone
 
+from audit.models import Outcome
 from calls.models import CallSession, CallState
 from calls.outcomes import CallEnded, Escalate, NeedsMore, Unavailable, Verified
 from calls.session import access_log, call_sessions, events, selectors, session_store
 from calls.session.access_log import AuditContext
-from calls.session.baa_gate import ensure_covered
+from calls.session.baa_gate import NotCovered, ensure_covered
 from calls.session.transfers import ESCALATE_SAY, transfer_for
 from calls.tools import answers, prefetch
 from calls.verification import attempt_limits, status
@@ -41,6 +42,17 @@ def _preset(call: CallSession) -> Preset:
     return preset(call.health_system.vendor)
 
 
+def _ensure_covered(call: CallSession, context: AuditContext) -> None:
+    """The BAA gate; a refused attempt is audited too (ONC 170.315(d)(2): attempts, not only accesses)."""
+    try:
+        ensure_covered(client=call.agent_client, health_system=call.health_system)
+    except NotCovered:
+        access_log.record_attempt(
+            call=call, context=context, outcome=Outcome.NOT_PERMITTED, factors=(), patient_reference=None
+        )
+        raise
+
+
 @sensitive_phi
 def _accumulate(call: CallSession, identifiers: Mapping[str, object]) -> dict[str, str]:
     stored = session_store.get(str(call.id), "identifiers")
@@ -61,15 +73,21 @@ def _search(call: CallSession, given: dict[str, str]) -> list[FlatPatient]:
 
 
 @sensitive_phi
-def _fail(call: CallSession, context: AuditContext, given: dict, candidates: list[FlatPatient]) -> NeedsMore:
+def _fail(
+    call: CallSession,
+    context: AuditContext,
+    given: dict,
+    candidates: list[FlatPatient],
+    outcome: str = Outcome.WRONG_DETAILS,
+) -> NeedsMore:
     policy = call.health_system.verification_policy
     session_store.put(str(call.id), "identifiers", {})
     failures = attempt_limits.call_failures(call)  # this turn was counted before the search
     attempt_limits.record_caller_failure(call_sessions.caller_phone(call))
     for candidate in candidates:
         attempt_limits.record_patient_failure(policy, candidate.id)
-    reference = candidates[0].id if len(candidates) == 1 else None
-    access_log.record(call=call, context=context, action="verify", outcome="denied", patient_reference=reference)
+    reference = candidates[0].id if len(candidates) == 1 else None  # the search found exactly one patient
+    access_log.record_attempt(call=call, context=context, outcome=outcome, factors=given, patient_reference=reference)
     left = max(0, policy.max_failures_per_call - failures)
     if left == 0:
         return _escalate_unverified(call)
@@ -134,21 +152,30 @@ def submit(*, call: CallSession, identifiers: Mapping[str, object], context: Aud
         return Verified(say=VERIFIED_SAY)
     policy = call.health_system.verification_policy
     if call.state == CallState.ESCALATED or attempt_limits.caller_blocked(policy, call_sessions.caller_phone(call)):
+        refused = Outcome.ESCALATED if call.state == CallState.ESCALATED else Outcome.LOCKED
+        access_log.record_attempt(
+            call=call, context=context, outcome=refused, factors=identifiers, patient_reference=None
+        )
         raise _escalate(call)
-    ensure_covered(client=call.agent_client, health_system=call.health_system)
+    _ensure_covered(call, context)
     given = _accumulate(call, identifiers)
     sets = complete_sets(policy.factor_sets, policy.name_parts_required, given, _preset(call))
     if not sets:
         missing = missing_for_next_set(policy.factor_sets, policy.name_parts_required, given, _preset(call))
         return NeedsMore(missing=missing, attempts_left=status.attempts_left(call), say=ASK_SAY)
     if not attempt_limits.reserve_attempt(call, policy):  # concurrent turns have used up this call's attempts
-        access_log.record(call=call, context=context, action="verify", outcome="denied", patient_reference=None)
+        access_log.record_attempt(
+            call=call, context=context, outcome=Outcome.BUDGET_SPENT, factors=given, patient_reference=None
+        )
         return _escalate_unverified(call)
     # No verdict from the EHR, the turn does not count; a verdict does (even if something fails after it).
     try:
         candidates = _search(call, given)
     except EHRError as exc:
         attempt_limits.give_back_attempt(call)
+        access_log.record_attempt(
+            call=call, context=context, outcome=Outcome.EHR_UNAVAILABLE, factors=given, patient_reference=None
+        )
         transfer = transfer_for(health_system=call.health_system, purpose=Purpose.VERIFICATION)
         retry_after = exc.retry_after if isinstance(exc, EHRUnavailable) else None
         raise Unavailable(
@@ -162,8 +189,12 @@ def submit(*, call: CallSession, identifiers: Mapping[str, object], context: Aud
         raise
     matched = [p for p in candidates if satisfies(p, given)]
     if len(matched) > 1:
-        access_log.record(call=call, context=context, action="verify", outcome="denied", patient_reference=None)
+        access_log.record_attempt(
+            call=call, context=context, outcome=Outcome.ESCALATED, factors=given, patient_reference=None
+        )
         return _escalate_unverified(call)
-    if len(matched) == 1 and not attempt_limits.patient_locked(policy, matched[0].id):
+    if len(matched) == 1 and attempt_limits.patient_locked(policy, matched[0].id):
+        return _fail(call, context, given, candidates, outcome=Outcome.LOCKED)
+    if len(matched) == 1:
         return _succeed(call, context, matched[0], sets[0])
     return _fail(call, context, given, candidates)
