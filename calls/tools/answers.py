@@ -19,7 +19,8 @@ from calls.session.transfers import ESCALATE_SAY, transfer_for
 from calls.tools import followups, latency, prefetch
 from calls.tools.tool_specs import TOOLS, FetchArgs, fetch, from_patient, speak, trim
 from ehr_integrations.errors import EHRError, EHRRequestRejected, EHRUnavailable
-from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client
+from ehr_integrations.fhir.client import connection_config, deadline_in
+from ehr_integrations.fhir.site import client_for
 from ehr_integrations.models import Purpose
 from ehr_integrations.normalize.mapping import load_mapping
 from ehr_integrations.transport import io_loop
@@ -65,7 +66,7 @@ def start_fetch(call: CallSession, tool: str, args: FetchArgs) -> tuple[Future, 
     system = call.health_system
     config = connection_config(system)
     deadline = deadline_in(config.request_deadline_s)
-    return io_loop.spawn(fetch(tool, fhir_client(config), load_mapping(system), args, deadline=deadline)), deadline
+    return io_loop.spawn(fetch(tool, client_for(system), load_mapping(system), args, deadline=deadline)), deadline
 
 
 def _live(call: CallSession, tool: str, args: FetchArgs) -> object:

@@ -23,7 +23,8 @@ from calls.session import access_log
 from calls.session.access_log import AuditContext
 from calls.tools.tool_specs import TOOLS, FetchArgs, fetch
 from ehr_integrations.errors import EHRAuthError, EHRRequestRejected, EHRUnavailable
-from ehr_integrations.fhir.client import REJECTION_REASONS, connection_config, deadline_in, fhir_client
+from ehr_integrations.fhir.client import REJECTION_REASONS, connection_config, deadline_in
+from ehr_integrations.fhir.site import client_for
 from ehr_integrations.normalize.mapping import load_mapping
 from ehr_integrations.transport import io_loop
 
@@ -137,7 +138,7 @@ def _fetch_again(followup: FollowUp, now: datetime) -> None:
     config = connection_config(system)
     args = FetchArgs(patient_id=followup.patient_reference, tz=ZoneInfo(system.time_zone), now=now)
     deadline = deadline_in(config.request_deadline_s)
-    coro = fetch(followup.tool, fhir_client(config), load_mapping(system), args, deadline=deadline)
+    coro = fetch(followup.tool, client_for(system), load_mapping(system), args, deadline=deadline)
     try:
         io_loop.wait(coro, deadline=deadline)
     except EHRUnavailable:

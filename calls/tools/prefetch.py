@@ -14,7 +14,8 @@ from calls.session import events, session_store
 from calls.tools import latency
 from calls.tools.tool_specs import TOOLS, FetchArgs, fetch
 from ehr_integrations.errors import EHRError
-from ehr_integrations.fhir.client import FhirClient, connection_config, deadline_in, fhir_client
+from ehr_integrations.fhir.client import FhirClient, connection_config, deadline_in
+from ehr_integrations.fhir.site import client_for
 from ehr_integrations.normalize.mapping import Mapping, load_mapping
 from ehr_integrations.transport import io_loop, shared_cache
 
@@ -86,5 +87,5 @@ def start(*, call: CallSession, patient_id: str) -> Future:
     until = time.time() + config.request_deadline_s
     timeout = int(config.request_deadline_s) + 1
     cache.set_many({_running_key(str(call.id), tool): until for tool in PREFETCHED}, timeout=timeout)
-    coro = _all(str(call.id), fhir_client(config), load_mapping(system), args, deadline, system.slug)
+    coro = _all(str(call.id), client_for(system), load_mapping(system), args, deadline, system.slug)
     return io_loop.spawn(coro)

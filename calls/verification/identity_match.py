@@ -6,8 +6,10 @@ from compliance.phi_logging import sensitive_phi
 from ehr_integrations.fhir.patient_search import extra_identifiers_needed
 from ehr_integrations.identity import normalize_phone
 from ehr_integrations.normalize.flat import FlatPatient
+from ehr_integrations.normalize.names import name_key
 from ehr_integrations.presets import Preset
 
+NAME_FACTORS = frozenset({"family_name", "given_name"})
 # Identifier the caller gives -> attribute of the flat patient it must equal.
 FACTOR_FIELDS = {
     "date_of_birth": "birth_date",
@@ -25,6 +27,8 @@ def _canonical(name: str, value: object) -> str:
     text = str(value).strip()
     if name == "phone":
         return normalize_phone(text) or ""
+    if name in NAME_FACTORS:
+        return name_key(text)
     return text.casefold()
 
 

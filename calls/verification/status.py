@@ -2,14 +2,14 @@
 
 from calls.models import CallSession
 from calls.verification.identity_match import missing_for_next_set
+from ehr_integrations.fhir.site import site_preset
 from ehr_integrations.models import HealthSystem
-from ehr_integrations.presets import preset
 
 
 def required_identifiers(health_system: HealthSystem) -> list[str]:
     """The smallest identifier set that verifies at this health system (what the agent should ask for)."""
     policy = health_system.verification_policy
-    return missing_for_next_set(policy.factor_sets, policy.name_parts_required, {}, preset(health_system.vendor))
+    return missing_for_next_set(policy.factor_sets, policy.name_parts_required, {}, site_preset(health_system))
 
 
 def attempts_left(call: CallSession) -> int:

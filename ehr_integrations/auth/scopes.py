@@ -9,18 +9,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ehr_integrations.query_plans import PLANS
+
 V1 = re.compile(r"^(patient|user|system)/(\*|[A-Z][A-Za-z]+)\.(read|write|\*)$")
 V2 = re.compile(r"^(patient|user|system)/(\*|[A-Z][A-Za-z]+)\.(c?r?u?d?s?)(\?.+)?$")
 V1_PERMISSIONS = {"read": "rs", "write": "cud", "*": "cruds"}
 
-# What each agent tool reads. Kept here (not in calls) because dependencies point from calls to us.
-TOOL_NEEDS: dict[str, dict[str, str]] = {
-    "verify": {"Patient": "rs"},
-    "patient": {"Patient": "r"},
-    "appointments": {"Appointment": "s", "Practitioner": "r", "Location": "r"},
-    "medications": {"MedicationRequest": "s", "Medication": "r", "MedicationDispense": "s"},
-    "messages": {"Communication": "s"},
-}
+# What each agent tool reads (its query plan's core and enrichments).
+TOOL_NEEDS: dict[str, dict[str, str]] = {tool: plan.needs() for tool, plan in PLANS.items()}
 
 
 @dataclass(frozen=True)
@@ -43,12 +39,25 @@ def parse(scope: str) -> Scope | None:
     return None
 
 
+def as_v2(scope: str) -> str:
+    """A SMART v1 resource scope in v2 grammar (`system/Patient.read` -> `system/Patient.rs`); others as given."""
+    if match := V1.match(scope):
+        context, resource, action = match.groups()
+        return f"{context}/{resource}.{V1_PERMISSIONS[action]}"
+    return scope
+
+
 def _covering(scopes: list[Scope], resource_type: str, permission: str) -> list[Scope]:
     return [
         s
         for s in scopes
         if s.context == "system" and s.resource_type in (resource_type, "*") and permission in s.permissions
     ]
+
+
+def covers(scopes: list[Scope], resource_type: str, permission: str) -> bool:
+    """Whether the parsed (system-level) scopes allow the permission, a query-narrowed scope included."""
+    return bool(_covering(scopes, resource_type, permission))
 
 
 @dataclass(frozen=True)

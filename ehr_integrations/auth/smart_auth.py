@@ -9,6 +9,7 @@ sandbox only.
 """
 
 import base64
+import dataclasses
 import secrets
 import time
 import uuid
@@ -18,14 +19,16 @@ from urllib.parse import quote, urlsplit
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 
-from ehr_integrations.auth import discovery
+from ehr_integrations.auth import discovery, scopes
 from ehr_integrations.errors import EHRAuthError, EHRUnavailable
 from ehr_integrations.transport import http as transport
+from ehr_integrations.transport import shared_cache
 from ehr_integrations.transport.connection import ConnectionConfig, SigningMaterial
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_LIFETIME_S = 240  # spec maximum is 300; stay under it despite clock skew
 MAX_JTI_LENGTH = 151
+SCOPE_GRAMMAR_KEPT_S = 86400
 
 
 @dataclass(frozen=True)
@@ -93,8 +96,37 @@ def requires_token(config: ConnectionConfig) -> bool:
 
 
 async def fetch_token(config: ConnectionConfig, *, deadline: float) -> TokenGrant:
-    """Ask the token endpoint for a new access token. Never retried: a 5xx or timeout is EHRUnavailable."""
+    """Ask the token endpoint for a new access token. Never retried: a 5xx or timeout is EHRUnavailable.
+
+    A server that grants SMART v2 scopes only refuses v1 ones (`invalid_scope`): the same scopes are
+    then asked once in v2 grammar (`.read` -> `.rs`), and the connection remembers to ask so.
+    """
     config = await discovery.with_token_url(config, deadline=deadline)
+    grammar_key = f"ehr:{config.health_system_id}:{config.credentials_fingerprint}:scope_grammar"
+    v2 = tuple(scopes.as_v2(s) for s in config.scopes)
+    if v2 != config.scopes and await _cached(grammar_key, deadline=deadline) == "v2":
+        return await _request_token(dataclasses.replace(config, scopes=v2), deadline=deadline)
+    try:
+        return await _request_token(config, deadline=deadline)
+    except EHRAuthError as refused:
+        if refused.error != "invalid_scope" or v2 == config.scopes:
+            raise
+    grant = await _request_token(dataclasses.replace(config, scopes=v2), deadline=deadline)
+    try:
+        await shared_cache.set(grammar_key, "v2", SCOPE_GRAMMAR_KEPT_S, deadline=deadline)
+    except shared_cache.CacheUnavailable:
+        pass
+    return grant
+
+
+async def _cached(key: str, *, deadline: float) -> object:
+    try:
+        return await shared_cache.get(key, deadline=deadline)
+    except shared_cache.CacheUnavailable:
+        return None
+
+
+async def _request_token(config: ConnectionConfig, *, deadline: float) -> TokenGrant:
     form, headers, kid = token_request(config)
     try:
         response = await transport.send(

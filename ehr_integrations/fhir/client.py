@@ -18,11 +18,14 @@ A 401 triggers one forced token refresh and one retry. Reasons and messages neve
 
 import re
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Unpack
 
 from ehr_integrations.auth import smart_auth, token_cache
 from ehr_integrations.auth.connection_config import connection_config
 from ehr_integrations.errors import EHRAuthError, EHRRequestRejected, EHRUnavailable
+from ehr_integrations.fhir import capabilities, refusals
+from ehr_integrations.presets import preset
 from ehr_integrations.transport import http as transport
 from ehr_integrations.transport import io_loop
 from ehr_integrations.transport.connection import ConnectionConfig
@@ -39,6 +42,7 @@ __all__ = [
 FHIR_JSON = "application/fhir+json"
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")  # FHIR R4 id datatype
 RESOURCE_TYPE = re.compile(r"^[A-Z][A-Za-z]{1,63}$")
+POST_SEARCH_REFUSALS = (404, 405)  # the server does not take searches as a form body: GET it is
 REJECTION_REASONS = {
     400: "bad_request",
     403: "forbidden",
@@ -62,20 +66,38 @@ deadline_in = io_loop.deadline_in
 
 
 class FhirClient:
-    def __init__(self, config: ConnectionConfig) -> None:
+    def __init__(self, config: ConnectionConfig, site: capabilities.Inputs | None = None) -> None:
         self.config = config
+        self.site = site or capabilities.Inputs(preset(config.vendor), capabilities.ServerFacts(), MappingProxyType({}))
+        self._known: tuple[tuple, capabilities.Capabilities] | None = None
+        self._refused: frozenset[str] | None = None  # read once per client (one agent request or prefetch)
+
+    async def capabilities(self, *, deadline: float) -> capabilities.Capabilities:
+        """The effective capabilities now: the site's, the current token's grant and remembered refusals."""
+        granted = None
+        if smart_auth.requires_token(self.config):
+            granted = await token_cache.granted_scopes(self.config, deadline=deadline)
+        if self._refused is None:
+            self._refused = await refusals.refused(self.config, deadline=deadline)
+        known = (granted, self._refused)
+        if self._known is None or self._known[0] != known:
+            self._known = (known, capabilities.effective(self.site, *known))
+        return self._known[1]
 
     async def search(
         self, resource_type: str, params: dict[str, str | list[str]], *, deadline: float, max_pages: int = 5
     ) -> SearchResult:
-        """GET [base]/[type]?params, following `next` links (checked against the host allowlist)."""
+        """A search, following `next` links (checked against the host allowlist). The parameters go in a
+        form body (`POST [type]/_search`: an EHR's access logs are PHI too) unless the site refused
+        that (404/405, remembered) or is set to GET; then `GET [type]?params`."""
         url: str | None = f"{self.config.fhir_base_url}/{_checked_type(resource_type)}"
-        query: dict | None = params
         resources: list[dict] = []
         included: dict[tuple[str, str], dict] = {}
         warnings: list[dict] = []
-        for _ in range(max_pages):
-            bundle = await self._json("GET", url, endpoint=resource_type, deadline=deadline, params=query)
+        bundle = await self._first_page(url, resource_type, params, deadline=deadline)
+        for page in range(max_pages):
+            if page:
+                bundle = await self._json("GET", url, endpoint=resource_type, deadline=deadline)
             if bundle.get("resourceType") != "Bundle":
                 raise EHRUnavailable("invalid_response")
             for entry in bundle.get("entry") or []:
@@ -89,10 +111,28 @@ class FhirClient:
                     warnings.append(resource)
                 else:
                     resources.append(resource)
-            url, query = _next_link(bundle), None
+            url = _next_link(bundle)
             if url is None:
                 break
         return SearchResult(resources, list(included.values()), truncated=url is not None, warnings=warnings)
+
+    async def remember_refusal(self, name: str, *, deadline: float) -> None:
+        """The server answered that it will not do `name` (refusals.NAMES): not asked again for the hour."""
+        self._refused = (self._refused or frozenset()) | {name}
+        await refusals.remember(self.config, name, deadline=deadline)
+
+    async def _first_page(self, url: str, resource_type: str, params: dict, *, deadline: float) -> dict:
+        if (await self.capabilities(deadline=deadline)).post_search:
+            try:
+                return await self._json(
+                    "POST", f"{url}/_search", endpoint=resource_type, deadline=deadline, retry=True, data=params,
+                    headers={"Content-Type": "application/x-www-form-urlencoded"},
+                )  # fmt: skip
+            except EHRRequestRejected as refused:
+                if refused.status not in POST_SEARCH_REFUSALS:
+                    raise
+            await self.remember_refusal("post_search", deadline=deadline)
+        return await self._json("GET", url, endpoint=resource_type, deadline=deadline, params=params)
 
     async def read(self, resource_type: str, resource_id: str, *, deadline: float) -> dict:
         """GET [base]/[type]/[id]; a missing resource is EHRRequestRejected(404, "not_found")."""
@@ -116,21 +156,24 @@ class FhirClient:
         return _body(_accepted(response))
 
     async def _json(
-        self, method: str, url: str, *, endpoint: str, deadline: float, **kwargs: Unpack[transport.RequestOptions]
-    ) -> dict:
-        return _body(_accepted(await self._authorized(method, url, endpoint=endpoint, deadline=deadline, **kwargs)))
+        self, method: str, url: str, *, endpoint: str, deadline: float, retry: bool | None = None,
+        **kwargs: Unpack[transport.RequestOptions],
+    ) -> dict:  # fmt: skip
+        response = await self._authorized(method, url, endpoint=endpoint, deadline=deadline, retry=retry, **kwargs)
+        return _body(_accepted(response))
 
     async def _authorized(
-        self, method: str, url: str, *, endpoint: str, deadline: float, **kwargs: Unpack[transport.RequestOptions]
-    ) -> transport.EHRResponse:
+        self, method: str, url: str, *, endpoint: str, deadline: float, retry: bool | None = None,
+        **kwargs: Unpack[transport.RequestOptions],
+    ) -> transport.EHRResponse:  # fmt: skip
         headers = {"Accept": FHIR_JSON, **kwargs.pop("headers", {})}
         if not smart_auth.requires_token(self.config):
             return await transport.send(
-                self.config, method, url, endpoint=endpoint, deadline=deadline, headers=headers, **kwargs
+                self.config, method, url, endpoint=endpoint, deadline=deadline, headers=headers, retry=retry, **kwargs
             )
         token = await token_cache.access_token(self.config, deadline=deadline)
         response = await transport.send(
-            self.config, method, url, endpoint=endpoint, deadline=deadline,
+            self.config, method, url, endpoint=endpoint, deadline=deadline, retry=retry,
             headers={**headers, "Authorization": f"Bearer {token}"}, **kwargs,
         )  # fmt: skip
         if response.status_code != 401:
@@ -138,7 +181,7 @@ class FhirClient:
         # A 401 means the request was not processed, so even a POST may be sent once more.
         token = await token_cache.replacement_token(self.config, rejected=token, deadline=deadline)
         response = await transport.send(
-            self.config, method, url, endpoint=endpoint, deadline=deadline,
+            self.config, method, url, endpoint=endpoint, deadline=deadline, retry=retry,
             headers={**headers, "Authorization": f"Bearer {token}"}, **kwargs,
         )  # fmt: skip
         if response.status_code == 401:

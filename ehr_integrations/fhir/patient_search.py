@@ -15,9 +15,9 @@ from ehr_integrations.fhir.escaping import escape
 from ehr_integrations.identity import mrn_search_token
 from ehr_integrations.normalize.flat import FlatPatient
 from ehr_integrations.normalize.mapping import Mapping
+from ehr_integrations.normalize.names import same_name
 from ehr_integrations.normalize.patient import normalize_patient
 from ehr_integrations.presets import Preset
-from ehr_integrations.transport import shared_cache
 
 # FHIR Patient search parameter -> the caller identifier that fills it.
 PARAM_SOURCES = {
@@ -28,13 +28,10 @@ PARAM_SOURCES = {
     "phone": "phone",
 }
 MATCH_NEEDS = ("date_of_birth", "family_name", "given_name")
-# The answers that mean "this server will not do $match for us" (not a failure to retry).
+NAME_PARAMS = ("family", "given")
+# The answers that mean "this server will not do $match for us" (not a failure to retry); a 401 is
+# never one (the client refreshes the token and asks once more).
 MATCH_REFUSALS = (403, 404, 405, 501)
-MATCH_REFUSAL_KEPT_S = 3600
-
-
-def match_refusal_key(health_system_id: int) -> str:
-    return f"ehr:{health_system_id}:match_refused"
 
 
 def _usable_sets(preset: Preset, available: set[str]) -> list[tuple[str, ...]]:
@@ -98,10 +95,13 @@ async def find_candidates(
 ) -> list[FlatPatient]:
     """Patients the EHR returns for what the caller said, as flat patients (identifiers included).
 
-    A certain `$match` answers alone; when it finds no certain match, the vendor's search sets run,
+    A certain `$match` answers alone; when it finds no certain match, the site's search sets run,
     so a wrong second factor still yields the patient it was aimed at (for the per-patient lockout).
+    A name the caller gave must equal the candidate's (compared locally, case and accents aside):
+    a server's prefix search for "Ann" never makes Anna or Annabel a candidate.
     """
-    preset = mapping.preset
+    caps = (await client.capabilities(deadline=deadline)).require("verify")
+    preset = caps.preset
     resources: list[dict] = []
     if preset.supports_match and all(k in given for k in MATCH_NEEDS):
         resources = await _match_unless_refused(client, given, preset, deadline=deadline)
@@ -110,27 +110,26 @@ async def find_candidates(
         if not usable:
             return []
         result = await client.search("Patient", _params(usable[0], given, preset), deadline=deadline, max_pages=2)
-        resources = result.resources
+        searched = [PARAM_SOURCES[p] for p in usable[0] if p in NAME_PARAMS]
+        return [
+            c for c in (normalize_patient(r, mapping) for r in result.resources) if _names_agree(c, given, searched)
+        ]
     return [normalize_patient(resource, mapping) for resource in resources]
+
+
+def _names_agree(candidate: FlatPatient, given: dict[str, str], searched: list[str]) -> bool:
+    """The name parts the search used equal the candidate's (the server matched them as prefixes)."""
+    return all(same_name(given[key], getattr(candidate, key)) for key in searched)
 
 
 async def _match_unless_refused(
     client: FhirClient, given: dict[str, str], preset: Preset, *, deadline: float
 ) -> list[dict]:
-    """`$match`, unless this connection refused it within the hour; a refusal now is remembered ([] then)."""
-    key = match_refusal_key(client.config.health_system_id)
-    try:
-        if await shared_cache.get(key, deadline=deadline):
-            return []
-    except shared_cache.CacheUnavailable:
-        pass  # not knowing costs one more $match at worst
+    """`$match`; a refusal now is remembered for the connection ([] then: the search sets run)."""
     try:
         return await _match(client, given, preset, deadline=deadline)
     except EHRRequestRejected as refused:
         if refused.status not in MATCH_REFUSALS:
             raise
-    try:
-        await shared_cache.set(key, True, MATCH_REFUSAL_KEPT_S, deadline=deadline)
-    except shared_cache.CacheUnavailable:
-        pass
+    await client.remember_refusal("match", deadline=deadline)
     return []

@@ -18,7 +18,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ehr_integrations.errors import EHRRequestRejected, EHRUnavailable
-from ehr_integrations.fhir.client import FhirClient
+from ehr_integrations.fhir.capabilities import Capabilities
+from ehr_integrations.fhir.client import FhirClient, SearchResult
 from ehr_integrations.normalize.appointments import appointment_references, normalize_appointment
 from ehr_integrations.normalize.flat import Appointment, FlatPatient, Medication, Message
 from ehr_integrations.normalize.mapping import Mapping
@@ -53,9 +54,10 @@ async def _read_reference(client: FhirClient, reference: str, *, deadline: float
     return resource
 
 
-async def _resolve(client: FhirClient, mapping: Mapping, wanted: set[str], known: dict, *, deadline: float) -> None:
+async def _resolve(client: FhirClient, wanted: set[str], known: dict, *, deadline: float) -> None:
     """Add the readable referenced resources to `known`: from the shared cache, else one read each."""
-    readable = sorted(r for r in wanted if r.split("/")[0] in mapping.preset.readable_references)
+    caps = await client.capabilities(deadline=deadline)
+    readable = sorted(r for r in wanted if r.split("/")[0] in caps.preset.readable_references)
     if not readable:
         return
     keys = {reference: _cache_key(client, reference) for reference in readable}
@@ -69,9 +71,21 @@ async def _resolve(client: FhirClient, mapping: Mapping, wanted: set[str], known
     known.update({reference: resource for reference, resource in zip(missing, reads, strict=True) if resource})
 
 
-def _search_params(mapping: Mapping, resource_type: str, params: dict) -> dict:
-    includes = mapping.preset.includes_for(resource_type)
-    return {**mapping.preset.extras_for(resource_type), **params, **({"_include": list(includes)} if includes else {})}
+def _search_params(caps: Capabilities, resource_type: str, params: dict) -> dict:
+    includes = caps.preset.includes_for(resource_type)
+    return {**caps.preset.extras_for(resource_type), **params, **({"_include": list(includes)} if includes else {})}
+
+
+async def _search(client: FhirClient, resource_type: str, params: dict, *, deadline: float) -> SearchResult:
+    """A core search; one that a server refuses for its `_include`s (400) is asked again without them,
+    and the names come from reference reads instead."""
+    try:
+        return await client.search(resource_type, params, deadline=deadline)
+    except EHRRequestRejected as refused:
+        if refused.status != 400 or "_include" not in params:
+            raise
+    log.info("%s search refused with _include; asked again without", resource_type)
+    return await client.search(resource_type, {k: v for k, v in params.items() if k != "_include"}, deadline=deadline)
 
 
 def _when(value: str | None) -> datetime:
@@ -106,15 +120,16 @@ async def fetch_appointments(
     since = now - CANCELLED_LOOKBACK if when == "cancelled" else now
     moment = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     bound = f"lt{moment}" if when == "past" else f"ge{moment}"
-    params = _search_params(mapping, "Appointment", {"patient": patient_id, "date": bound})
-    result = await client.search("Appointment", params, deadline=deadline)
+    caps = (await client.capabilities(deadline=deadline)).require("appointments")
+    params = _search_params(caps, "Appointment", {"patient": patient_id, "date": bound})
+    result = await _search(client, "Appointment", params, deadline=deadline)
     resources = _of_type(result.resources, "Appointment")
     known = index(result.included)
     wanted = set().union(*(appointment_references(r, mapping, known) for r in resources))
-    await _resolve(client, mapping, wanted, known, deadline=deadline)
+    await _resolve(client, wanted, known, deadline=deadline)
     items = [normalize_appointment(r, mapping, tz=tz, known=known) for r in resources]
     cutoff = since.astimezone(tz)
-    wanted_statuses = {"upcoming": mapping.preset.expected_statuses, "cancelled": mapping.preset.cancelled_statuses}
+    wanted_statuses = {"upcoming": caps.preset.expected_statuses, "cancelled": caps.preset.cancelled_statuses}
     items = [
         item
         for item in items
@@ -136,11 +151,13 @@ async def fetch_medications(
     today: date | None = None,
 ) -> list[Medication]:
     """The patient's medication requests with `status` (active by default), by name."""
-    preset = mapping.preset
-    params = _search_params(mapping, "MedicationRequest", {"patient": patient_id, "status": status})
-    core = client.search("MedicationRequest", params, deadline=deadline)
-    # dispenses None: the vendor gives none (refills as prescribed); fills_unknown: the enrichment failed.
-    dispenses, fills_unknown = None, False
+    caps = (await client.capabilities(deadline=deadline)).require("medications")
+    preset = caps.preset
+    params = _search_params(caps, "MedicationRequest", {"patient": patient_id, "status": status})
+    core = _search(client, "MedicationRequest", params, deadline=deadline)
+    # dispenses None: the vendor gives none (refills as prescribed); fills_unknown: the site withholds
+    # them (grant, server or override) or the enrichment failed.
+    dispenses, fills_unknown = None, not caps.enrichment("medications", "dispenses")
     if preset.dispense_search_param:
         enrichment = _dispenses(client, preset.dispense_search_param, patient_id, deadline=deadline)
         found, dispenses = await asyncio.gather(core, enrichment)
@@ -151,7 +168,7 @@ async def fetch_medications(
     known = index(found.included)
     known.update(index(r for r in found.resources if r.get("resourceType") == "Medication"))
     wanted = set().union(*(medication_references(r, mapping, known) for r in requests))
-    await _resolve(client, mapping, wanted, known, deadline=deadline)
+    await _resolve(client, wanted, known, deadline=deadline)
     today = today or datetime.now(mapping.tz).date()
     items = [
         normalize_medication(r, mapping, today=today, tz=mapping.tz, dispenses=dispenses, known=known) for r in requests
@@ -182,11 +199,12 @@ async def fetch_messages(
     client: FhirClient, mapping: Mapping, patient_id: str, *, limit: int = 5, deadline: float
 ) -> list[Message]:
     """The newest `limit` messages from the care team to the patient."""
-    param = mapping.preset.communication_search_param
+    caps = (await client.capabilities(deadline=deadline)).require("messages")
+    param = caps.preset.communication_search_param
     if not param:
         raise EHRUnavailable("not_supported")
-    params = _search_params(mapping, "Communication", {param: f"Patient/{patient_id}"})
-    result = await client.search("Communication", params, deadline=deadline)
+    params = _search_params(caps, "Communication", {param: f"Patient/{patient_id}"})
+    result = await _search(client, "Communication", params, deadline=deadline)
     resources = [
         r
         for r in _of_type(result.resources, "Communication")
@@ -194,7 +212,7 @@ async def fetch_messages(
     ]
     known = index(result.included)
     wanted = set().union(*(message_references(r, mapping, known) for r in resources))
-    await _resolve(client, mapping, wanted, known, deadline=deadline)
+    await _resolve(client, wanted, known, deadline=deadline)
     items = [normalize_message(r, mapping, tz=mapping.tz, known=known) for r in resources]
     items.sort(key=lambda item: _when(item.sent_at), reverse=True)
     return items[:limit]
@@ -212,7 +230,7 @@ REFERENCES = {"appointment": appointment_references, "medication": medication_re
 async def _dispenses_for(client: FhirClient, mapping: Mapping, request: dict, *, deadline: float) -> list[dict] | None:
     subject = request.get("subject")
     patient = reference_key(subject.get("reference")) if isinstance(subject, dict) else None
-    param = mapping.preset.dispense_search_param
+    param = (await client.capabilities(deadline=deadline)).preset.dispense_search_param
     if not (patient and patient.startswith("Patient/") and param):
         return None
     result = await client.search("MedicationDispense", {param: patient.split("/", 1)[1]}, deadline=deadline)
@@ -227,7 +245,7 @@ async def fetch_one(
     contained = fhir.get("contained")
     known = index(contained if isinstance(contained, list) else [])
     if resource in REFERENCES:
-        await _resolve(client, mapping, REFERENCES[resource](fhir, mapping, known), known, deadline=deadline)
+        await _resolve(client, REFERENCES[resource](fhir, mapping, known), known, deadline=deadline)
     dispenses = await _dispenses_for(client, mapping, fhir, deadline=deadline) if resource == "medication" else None
     return fhir, normalize_any(resource, fhir, mapping, known=known, dispenses=dispenses)
 

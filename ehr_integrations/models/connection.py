@@ -4,6 +4,7 @@ from django.db import models
 from compliance import encryption
 from ehr_integrations import address_policy
 from ehr_integrations.models.health_system import HealthSystem
+from ehr_integrations.presets.overrides import validate_overrides
 
 
 class AuthMethod(models.TextChoices):
@@ -35,6 +36,16 @@ class EHRConnection(models.Model):
     token_url = models.URLField(max_length=500, blank=True, help_text="Leave blank to use the discovered one.")
     discovery = models.JSONField(default=dict, blank=True, editable=False)
     discovered_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # What the CapabilityStatement advertised when Test connection last read it (fhir/capabilities.py).
+    server_capabilities = models.JSONField(default=dict, blank=True, editable=False)
+    capabilities_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    capability_overrides = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validate_overrides],
+        help_text="What this site does differently from the vendor preset: see `capabilities:` in "
+        "docs/health-system-yaml.md.",
+    )
     connect_timeout_s = models.FloatField(default=2.0)
     read_timeout_s = models.FloatField(default=5.0)
     request_deadline_s = models.FloatField(default=8.0, help_text="Budget for a whole agent request, retries included.")

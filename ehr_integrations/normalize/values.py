@@ -86,8 +86,8 @@ def count(values: list) -> int | None:
             continue
         if isinstance(value, int) and value >= 0:
             return value
-        if isinstance(value, str) and value.strip().isdigit():
-            return int(value.strip())
+        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+            return int(value.strip())  # "²" is a digit to str.isdigit, not to int()
     return None
 
 

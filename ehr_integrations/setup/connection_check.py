@@ -10,13 +10,11 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import cache
-
 from ehr_integrations.auth import discovery, scopes, smart_auth
 from ehr_integrations.auth.connection_config import connection_config
 from ehr_integrations.errors import EHRAuthError, EHRError, EHRRequestRejected, EHRUnavailable
+from ehr_integrations.fhir import refusals
 from ehr_integrations.fhir.client import FhirClient
-from ehr_integrations.fhir.patient_search import match_refusal_key
 from ehr_integrations.models import HealthSystem
 from ehr_integrations.transport import http as transport
 from ehr_integrations.transport import io_loop
@@ -48,7 +46,7 @@ def check_connection(health_system: HealthSystem, *, jwks_url: str = "") -> Chec
 
     A `$match` refusal remembered for this connection is forgotten: the site may have granted it since.
     """
-    cache.delete(match_refusal_key(health_system.pk))
+    refusals.forget(health_system.pk)
     config = connection_config(health_system)
     found, step = _timed("Discovery", config, jwks_url, lambda d: discovery.discover(config, deadline=d))
     steps = [dataclasses.replace(step, detail=_describe_discovery(found)) if found else step]

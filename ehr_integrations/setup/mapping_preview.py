@@ -14,7 +14,8 @@ from datetime import datetime
 from audit.records import record_phi_access
 from ehr_integrations.errors import EHRUnavailable
 from ehr_integrations.fhir import records
-from ehr_integrations.fhir.client import FhirClient, connection_config, deadline_in, fhir_client
+from ehr_integrations.fhir.client import FhirClient, connection_config, deadline_in
+from ehr_integrations.fhir.site import client_for
 from ehr_integrations.models import HealthSystem
 from ehr_integrations.normalize.flat import field_names
 from ehr_integrations.normalize.mapping import Mapping, load_mapping
@@ -148,7 +149,7 @@ def preview_fetched(access: StaffAccess, resource: str, resource_id: str) -> lis
     config = connection_config(system)
     mapping = load_mapping(system)
     deadline = deadline_in(config.request_deadline_s)
-    coro = records.fetch_one(fhir_client(config), mapping, resource, resource_id, deadline=deadline)
+    coro = records.fetch_one(client_for(system), mapping, resource, resource_id, deadline=deadline)
     fhir, flat = io_loop.wait(coro, deadline=deadline)
     types = [records.FHIR_TYPES[resource]]
     access.record(action="mapping_preview", patient=_patient_of(fhir), types=types, ids=[resource_id],
@@ -200,7 +201,8 @@ def coverage(access: StaffAccess, patient_ids: list[str]) -> list[ResourceCovera
     config = connection_config(access.health_system)
     mapping = load_mapping(access.health_system)
     deadline = deadline_in(max(config.request_deadline_s, 20.0))
-    samples = io_loop.wait(_sample(fhir_client(config), mapping, patient_ids, deadline=deadline), deadline=deadline)
+    coro = _sample(client_for(access.health_system), mapping, patient_ids, deadline=deadline)
+    samples = io_loop.wait(coro, deadline=deadline)
     types = list(records.FHIR_TYPES.values())
     for sample in samples:
         access.record(

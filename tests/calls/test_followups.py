@@ -135,18 +135,19 @@ def test_a_transient_failure_queues_the_next_attempt_with_its_backoff_after_the_
 
 
 def test_a_rejected_request_is_never_retried(call, patient, site, sandbox):
-    # The token no longer carries Appointment.read: the EHR answers 403, which no wait will change.
+    # The token no longer carries Appointment.read: not permitted, which no wait will change; the
+    # gateway knows it from the grant and does not even ask.
     EHRConnection.objects.filter(health_system=site).update(scopes="system/Patient.read")
     followup = due_now(opened(call, patient))
     assert retry_followup.apply(args=(followup.pk,)).get() == "needs_staff"
     followup.refresh_from_db()
-    assert (followup.status, followup.attempts, followup.last_error) == ("needs_staff", 1, "forbidden")
+    assert (followup.status, followup.attempts, followup.last_error) == ("needs_staff", 1, "not_permitted")
     assert followup.next_attempt_at is None
-    assert [r["status"] for r in appointment_requests(sandbox)] == [403]
+    assert appointment_requests(sandbox) == []
     later = timezone.now() + timedelta(days=1)
     assert followups.retry(followup.pk, now=later).outcome == "skipped"
     assert followups.due_ids(now=later) == []
-    assert len(appointment_requests(sandbox)) == 1
+    assert appointment_requests(sandbox) == []
 
 
 def test_a_successful_retry_marks_it_ready(call, patient, sandbox):

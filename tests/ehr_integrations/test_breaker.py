@@ -154,7 +154,7 @@ def test_breaker_over_http_opens_fails_fast_in_every_process_probes_and_closes(s
         breaker_open_s=2, breaker_half_open_probes=2,
     )  # fmt: skip
     client = fhir_client(connection_config(system))
-    sandbox.add_fault("/fhir/Appointment", error_rate=1.0, error_status=503)
+    sandbox.add_fault("/fhir/Appointment*", error_rate=1.0, error_status=503)
 
     other = _another_gateway_process()  # started (slowly) before the breaker opens, waits for "go"
     assert [_outcome(client)[0] for _ in range(4)] == ["server_error"] * 4
@@ -174,7 +174,7 @@ def test_breaker_over_http_opens_fails_fast_in_every_process_probes_and_closes(s
 
     # Half-open: exactly the configured probes reach the (recovered, slow) EHR; all succeed; it closes.
     sandbox.clear_faults()
-    sandbox.add_fault("/fhir/Appointment", latency_ms=300)
+    sandbox.add_fault("/fhir/Appointment*", latency_ms=300)
     time.sleep(max(0.0, opened_at + 2.05 - time.monotonic()))
 
     async def five_at_once(deadline):
@@ -228,5 +228,5 @@ def test_4xx_answers_do_not_count_against_the_breaker(sandbox):
 def test_429_counts_as_a_failure(sandbox):
     system = secret_system(sandbox, max_retries=0, breaker_min_calls=2, breaker_failure_rate=0.5)
     client = fhir_client(connection_config(system))
-    sandbox.add_fault("/fhir/Appointment", error_rate=1.0, error_status=429)
+    sandbox.add_fault("/fhir/Appointment*", error_rate=1.0, error_status=429)
     assert [_outcome(client)[0] for _ in range(3)] == ["rate_limited", "rate_limited", "breaker_open"]

@@ -80,9 +80,9 @@ def test_a_401_forces_one_token_refresh_and_one_retry(sandbox):
     result = call(lambda d: client.search("Patient", {"_count": "1"}, deadline=d, max_pages=1))
     assert len(result.resources) == 1
     assert [(r["path"], r["status"]) for r in sandbox.requests()] == [
-        ("/fhir/Patient", 401),
+        ("/fhir/Patient/_search", 401),
         ("/oauth2/token", 200),
-        ("/fhir/Patient", 200),
+        ("/fhir/Patient/_search", 200),
     ]
 
 

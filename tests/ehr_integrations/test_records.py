@@ -8,9 +8,11 @@ import pytest
 
 from ehr_integrations.errors import EHRUnavailable
 from ehr_integrations.fhir import records
-from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client
+from ehr_integrations.fhir.client import deadline_in
+from ehr_integrations.fhir.site import client_for
 from ehr_integrations.models import MappingRule
 from ehr_integrations.normalize.mapping import load_mapping
+from ehr_integrations.presets import preset
 from ehr_integrations.transport import io_loop
 from tests import builders
 from tests.calls.conftest import wire_to_sandbox
@@ -32,9 +34,11 @@ class Site:
             MappingRule.objects.create(health_system=self.system, resource=resource, field=field, expression=expression)
         self.cases = sandbox.hard_cases()
 
-    def fetch(self, name: str, *args, mapping=None, **kwargs):
+    def fetch(self, name: str, *args, mapping=None, preset=None, **kwargs):
         deadline = deadline_in(8)
-        client = fhir_client(connection_config(self.system))
+        client = client_for(self.system)
+        if preset is not None:
+            client.site = dataclasses.replace(client.site, preset=preset)
         mapping = mapping or load_mapping(self.system)
         return io_loop.wait(
             getattr(records, name)(client, mapping, *args, deadline=deadline, **kwargs), deadline=deadline
@@ -118,7 +122,9 @@ def test_messages_are_the_care_teams_newest_first_on_every_vendor(sites):
 
 
 def _params_of(site: Site, path: str) -> list[str]:
-    return next(r["params"] for r in site.sandbox.requests() if r["path"] == path)
+    """The parameter names of the first search of `path`, in the query or the form body (POST _search)."""
+    found = next(r for r in site.sandbox.requests() if r["path"] in (path, f"{path}/_search"))
+    return found["params"] + found.get("form_params", [])
 
 
 def test_each_vendor_is_searched_the_way_its_preset_says(sites):
@@ -134,10 +140,9 @@ def test_each_vendor_is_searched_the_way_its_preset_says(sites):
 
 def test_a_vendor_without_patient_message_search_says_so_instead_of_an_empty_list(sites):
     site = sites["epic"]
-    mapping = load_mapping(site.system)
-    unable = dataclasses.replace(mapping, preset=dataclasses.replace(mapping.preset, communication_search_param=None))
+    unable = dataclasses.replace(preset("epic"), communication_search_param=None)
     with pytest.raises(EHRUnavailable) as refused:
-        site.fetch("fetch_messages", site.cases["complete"], mapping=unable)
+        site.fetch("fetch_messages", site.cases["complete"], preset=unable)
     assert refused.value.reason == "not_supported"
 
 

@@ -69,7 +69,7 @@ def test_extra_allowed_hosts_extend_the_allowlist(health_system):
 @pytest.mark.django_db
 def test_a_failing_get_is_retried_with_backoff_then_reported_unavailable(sandbox):
     client = _client(sandbox, max_retries=2, breaker_min_calls=50)
-    sandbox.add_fault("/fhir/Patient", error_rate=1.0, error_status=503)
+    sandbox.add_fault("/fhir/Patient*", error_rate=1.0, error_status=503)
     with pytest.raises(EHRUnavailable) as failed:
         _search(client)
     assert failed.value.reason == "server_error"
@@ -93,7 +93,7 @@ def test_a_post_operation_is_never_retried(sandbox):
 @pytest.mark.parametrize("as_date", [False, True], ids=["seconds", "http-date"])
 def test_no_request_reaches_the_ehr_before_retry_after_has_passed(sandbox, as_date):
     client = _client(sandbox, breaker_min_calls=50)
-    sandbox.add_fault("/fhir/Patient", error_rate=1.0, error_status=429, retry_after=2, retry_after_as_date=as_date,
+    sandbox.add_fault("/fhir/Patient*", error_rate=1.0, error_status=429, retry_after=2, retry_after_as_date=as_date,
                       duration_s=0.5)  # fmt: skip
     assert _search(client).resources
     first, second = fhir_requests(sandbox)
@@ -106,7 +106,7 @@ def test_no_request_reaches_the_ehr_before_retry_after_has_passed(sandbox, as_da
 @pytest.mark.django_db
 def test_a_request_started_during_a_retry_after_waits_too(sandbox):
     client = _client(sandbox, breaker_min_calls=50)
-    sandbox.add_fault("/fhir/Patient", error_rate=1.0, error_status=429, retry_after=2, duration_s=0.3)
+    sandbox.add_fault("/fhir/Patient*", error_rate=1.0, error_status=429, retry_after=2, duration_s=0.3)
     with pytest.raises(EHRUnavailable):
         _search(client, seconds=0.5)  # gives up: Retry-After outlasts its deadline
     started = time.monotonic()
@@ -119,7 +119,7 @@ def test_a_request_started_during_a_retry_after_waits_too(sandbox):
 @pytest.mark.django_db
 def test_a_retry_after_longer_than_the_deadline_is_passed_up(sandbox):
     client = _client(sandbox, breaker_min_calls=50)
-    sandbox.add_fault("/fhir/Patient", error_rate=1.0, error_status=429, retry_after=30)
+    sandbox.add_fault("/fhir/Patient*", error_rate=1.0, error_status=429, retry_after=30)
     started = time.monotonic()
     with pytest.raises(EHRUnavailable) as limited:
         _search(client, seconds=3)
@@ -131,7 +131,7 @@ def test_a_retry_after_longer_than_the_deadline_is_passed_up(sandbox):
 @pytest.mark.django_db
 def test_a_hang_is_cut_at_the_read_timeout(sandbox):
     client = _client(sandbox, read_timeout_s=0.5, max_retries=0)
-    sandbox.add_fault("/fhir/Patient", hang=True)
+    sandbox.add_fault("/fhir/Patient*", hang=True)
     started = time.monotonic()
     with pytest.raises(EHRUnavailable) as cut:
         _search(client, seconds=5)
@@ -143,7 +143,7 @@ def test_a_hang_is_cut_at_the_read_timeout(sandbox):
 @pytest.mark.parametrize("fault", [{"hang": True}, {"latency_ms": 900}], ids=["hang", "slow"])
 def test_an_agent_request_never_exceeds_its_deadline_by_more_than_100ms(sandbox, fault):
     client = _client(sandbox, read_timeout_s=0.7, max_retries=5, breaker_min_calls=50)
-    sandbox.add_fault("/fhir/Patient", **fault)
+    sandbox.add_fault("/fhir/Patient*", **fault)
     for budget in (0.3, 1.0, 1.6):
         started = time.monotonic()
         with pytest.raises(EHRUnavailable):
