@@ -21,6 +21,7 @@ from typing import Any
 
 from ehr_integrations.auth import scopes as smart_scopes
 from ehr_integrations.errors import EHRRequestRejected, EHRUnavailable
+from ehr_integrations.normalize.mapping import Mapping
 from ehr_integrations.presets import Preset, overrides
 from ehr_integrations.query_plans import PLANS, QueryPlan
 
@@ -105,6 +106,12 @@ class Capabilities:
 
     def permits(self, tool: str) -> bool:
         return tool not in self.withheld
+
+    def applied_to(self, mapping: Mapping) -> Mapping:
+        """The field mapping reading the MRN the way this site marks it (an `mrn_system` override)."""
+        if mapping.preset.mrn_identifier == self.preset.mrn_identifier:
+            return mapping
+        return replace(mapping, preset=replace(mapping.preset, mrn_identifier=self.preset.mrn_identifier))
 
     def require(self, tool: str) -> "Capabilities":
         """Itself, if the tool's core query may run: a withheld one raises before the EHR is asked

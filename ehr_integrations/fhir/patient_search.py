@@ -101,7 +101,7 @@ async def find_candidates(
     a server's prefix search for "Ann" never makes Anna or Annabel a candidate.
     """
     caps = (await client.capabilities(deadline=deadline)).require("verify")
-    preset = caps.preset
+    preset, mapping = caps.preset, caps.applied_to(mapping)
     resources: list[dict] = []
     if preset.supports_match and all(k in given for k in MATCH_NEEDS):
         resources = await _match_unless_refused(client, given, preset, deadline=deadline)

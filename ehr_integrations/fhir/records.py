@@ -98,7 +98,8 @@ def _of_type(resources: list[dict], resource_type: str) -> list[dict]:
 
 async def fetch_patient(client: FhirClient, mapping: Mapping, patient_id: str, *, deadline: float) -> FlatPatient:
     """The patient as a FlatPatient (identifiers included; use .public() for anything that leaves)."""
-    return normalize_patient(await client.read("Patient", patient_id, deadline=deadline), mapping)
+    caps = (await client.capabilities(deadline=deadline)).require("patient")
+    return normalize_patient(await client.read("Patient", patient_id, deadline=deadline), caps.applied_to(mapping))
 
 
 async def fetch_appointments(

@@ -5,10 +5,12 @@ from ehr_integrations.models.health_system import HealthSystem
 
 IDENTIFIERS = ("date_of_birth", "ssn_last4", "mrn", "phone", "family_name", "given_name")
 SECOND_FACTORS = ("ssn_last4", "mrn", "phone")
+# What narrows a patient search besides the birth date (an SSN is never searched: it is compared).
+SEARCHABLE = ("mrn", "phone", "family_name", "given_name")
 
 
 def default_factor_sets() -> list[list[str]]:
-    return [["date_of_birth", "ssn_last4"], ["date_of_birth", "mrn"]]
+    return [["date_of_birth", "ssn_last4", "family_name"], ["date_of_birth", "mrn"]]
 
 
 def validate_factor_sets(value: object) -> None:
@@ -45,3 +47,17 @@ class VerificationPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"Verification policy of {self.health_system}"
+
+    def clean(self) -> None:
+        """A factor set the EHR could search by birth date alone is refused: that search names every
+        patient born that day (issue 16). A name part (in the set or always asked) or the phone narrows it."""
+        asked = set(self.name_parts_required or [])
+        for factor_set in self.factor_sets if isinstance(self.factor_sets, list) else []:
+            if isinstance(factor_set, list) and not (set(factor_set) | asked) & set(SEARCHABLE):
+                raise ValidationError(
+                    {
+                        "factor_sets": f"{' + '.join(factor_set)} could only be searched by birth date, which names "
+                        "every patient born that day: add family_name, given_name or phone to it (or to the "
+                        "name parts always asked for)"
+                    }
+                )

@@ -15,6 +15,7 @@ from django.db import models, transaction
 
 from ehr_integrations.models import EHRConnection, HealthSystem, MappingRule, TransferTarget, VerificationPolicy
 from ehr_integrations.normalize.mapping import validate_rule
+from ehr_integrations.presets.overrides import validate_overrides
 from ehr_integrations.setup.yaml_lines import Path, YamlError, load_with_lines
 
 TOP_FIELDS = [
@@ -54,7 +55,7 @@ POLICY_FIELDS = [
 ]
 TARGET_FIELDS = ["name", "phone", "hours", "after_hours_name", "after_hours_phone"]
 RULE_FIELDS = ["resource", "field", "expression", "enabled", "note"]
-SECTIONS = ["connection", "verification_policy", "transfer_targets", "mapping_rules"]
+SECTIONS = ["connection", "capabilities", "verification_policy", "transfer_targets", "mapping_rules"]
 
 
 @dataclass
@@ -124,6 +125,7 @@ class _Applier:
         self.result.created = system._state.adding
         self.assign(system, data, TOP_FIELDS, ())
         self.apply_connection(system, data.get("connection", {}))
+        self.apply_capabilities(system, data.get("capabilities", {}))
         self.apply_policy(system, data.get("verification_policy", {}))
         self.apply_targets(system, data.get("transfer_targets", {}))
         self.apply_rules(system, data.get("mapping_rules", []))
@@ -145,6 +147,22 @@ class _Applier:
         if not self.assign(connection, values, CONNECTION_FIELDS, path) and secret_changed:
             connection.save()
             self.result.changed.append("connection.client_secret")
+
+    def apply_capabilities(self, system: HealthSystem, value: object) -> None:
+        """The site's capability overrides (presets/overrides.py); an empty or missing section clears them."""
+        path: Path = ("capabilities",)
+        if not isinstance(value, dict):
+            raise self.fail(path, "must be a mapping")
+        try:
+            validate_overrides(value)
+        except ValidationError as exc:
+            message = "; ".join(exc.message_dict["capability_overrides"])
+            raise self.fail(path + (message.split(":", 1)[0],), message) from None
+        connection = EHRConnection.objects.get(health_system=system)
+        if connection.capability_overrides != value:
+            connection.capability_overrides = value
+            connection.save(update_fields=["capability_overrides", "updated_at"])
+            self.result.changed.append("capabilities")
 
     def apply_policy(self, system: HealthSystem, value: object) -> None:
         path: Path = ("verification_policy",)
@@ -198,6 +216,8 @@ def export_data(slug: str) -> dict:
     connection = EHRConnection.objects.filter(health_system=system).first()
     if connection:
         data["connection"] = _fields(connection, CONNECTION_FIELDS)
+        if connection.capability_overrides:
+            data["capabilities"] = connection.capability_overrides
     policy = VerificationPolicy.objects.filter(health_system=system).first()
     if policy:
         data["verification_policy"] = _fields(policy, POLICY_FIELDS)

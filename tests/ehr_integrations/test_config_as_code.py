@@ -126,3 +126,28 @@ def test_removed_targets_and_rules_are_deleted():
     assert MappingRule.objects.count() == 1
     apply_text(EXAMPLE.read_text())
     assert MappingRule.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_capability_overrides_apply_export_and_name_a_bad_key():
+    text = EXAMPLE.read_text() + "capabilities:\n  supports_match: false\n  mrn_system: urn:oid:1.2.3\n"
+    apply_text(text)
+    connection = EHRConnection.objects.get(health_system__slug="riverside")
+    assert connection.capability_overrides == {"supports_match": False, "mrn_system": "urn:oid:1.2.3"}
+    assert "supports_match: false" in export_text("riverside")
+    assert apply_text(text).changed == []
+    with pytest.raises(YamlError) as refused:
+        apply_text(EXAMPLE.read_text() + "capabilities:\n  supports_match: maybe\n")
+    assert "capabilities.supports_match" in str(refused.value) and "true or false" in str(refused.value)
+    apply_text(EXAMPLE.read_text())
+    connection.refresh_from_db()
+    assert connection.capability_overrides == {}
+
+
+@pytest.mark.django_db
+def test_a_factor_set_searchable_only_by_birth_date_is_refused_naming_it():
+    text = EXAMPLE.read_text().replace("name_parts_required: [family_name, given_name]", "name_parts_required: []")
+    with pytest.raises(YamlError) as refused:
+        apply_text(text)
+    assert "verification_policy.factor_sets" in str(refused.value) and "date_of_birth + ssn_last4" in str(refused.value)
+    apply_text(text.replace("- [date_of_birth, ssn_last4]", "- [date_of_birth, ssn_last4, family_name]"))

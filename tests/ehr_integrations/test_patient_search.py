@@ -3,9 +3,10 @@ system|value pair, and no search is by birth date alone (service level, against 
 
 import pytest
 
-from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client
+from ehr_integrations.fhir.client import deadline_in
 from ehr_integrations.fhir.escaping import escape
 from ehr_integrations.fhir.patient_search import find_candidates
+from ehr_integrations.fhir.site import client_for
 from ehr_integrations.normalize.mapping import load_mapping
 from ehr_integrations.transport import io_loop
 from tests.ehr_integrations.sandbox_systems import fhir_requests, secret_system
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _candidates(system, **given: str) -> list[str]:
-    client = fhir_client(connection_config(system))
+    client = client_for(system)
     deadline = deadline_in(5)
     found = io_loop.wait(find_candidates(client, load_mapping(system), given, deadline=deadline), deadline=deadline)
     return [patient.id for patient in found]
@@ -57,3 +58,29 @@ def test_no_search_is_by_birth_date_alone_even_where_the_vendor_allows_it(sandbo
     assert _candidates(system, date_of_birth=first["birth_date"]) == []
     assert fhir_requests(sandbox, "/fhir/Patient") == []
     sandbox.reset()
+
+
+@pytest.mark.parametrize("special", [",", "|", "$", "\\"])
+def test_the_request_log_shows_each_special_character_arrived_escaped(sandbox, special):
+    system = secret_system(sandbox)
+    first = sandbox.patients()[0]
+    sandbox.reset_log()
+    assert _candidates(system, date_of_birth=first["birth_date"], mrn=f"{first['mrn']}{special}9") == []
+    (search,) = [r for r in fhir_requests(sandbox, "/fhir/Patient") if "identifier" in r["form_params"]]
+    assert search["escaped"]["identifier"] is True and search["escaped"].get("birthdate") is False
+
+
+def test_a_name_the_server_matched_as_a_prefix_is_not_a_candidate(sandbox):
+    system = secret_system(sandbox)
+    first = sandbox.patients()[0]
+    prefix = first["family"][:3]
+    sandbox.reset_log()
+    assert _candidates(system, date_of_birth=first["birth_date"], family_name=prefix) == []
+    assert fhir_requests(sandbox, "/fhir/Patient")[0]["status"] == 200  # the server did answer the prefix search
+
+
+def test_names_compare_as_speech_recognition_spells_them(sandbox):
+    system = secret_system(sandbox)
+    first = sandbox.patients()[0]
+    shouted = f"{first['family'].upper()}"
+    assert _candidates(system, date_of_birth=first["birth_date"], family_name=shouted) == [first["id"]]
