@@ -237,6 +237,9 @@ SANDBOX_URL = env.str("SANDBOX_URL", default="")
 SESSION_IDLE_TTL_SECONDS = env.int("SESSION_IDLE_TTL_SECONDS", default=30 * 60)
 # How long a process trusts its copy of configuration and API keys (ehr_integrations/transport/local_cache.py).
 LOCAL_CACHE_SECONDS = env.float("LOCAL_CACHE_SECONDS", default=5.0)
+# How long a verify turn waits for the EHR before answering `pending` (`?wait=0`) or `unavailable`:
+# a caller left in silence longer hangs up (calls/verification/pending_turns.py).
+VERIFY_VOICE_DEADLINE_S = env.float("VERIFY_VOICE_DEADLINE_S", default=2.5)
 
 # EHR address policy (ehr_integrations/address_policy.py): networks besides the public
 # internet an EHR or token URL may point at. Empty in production; the sandbox, tests, bench and demo

@@ -16,7 +16,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
-from calls.registry.definitions import ToolDefinition
+from calls.registry.definitions import WAIT, ToolDefinition
 from calls.registry.inputs import Input
 from calls.registry.shapes import TransferShape
 
@@ -210,6 +210,7 @@ VERIFY_RESPONSES = {
         _one_of("VerifyAnswer", NeedsMoreEnvelope, VerifiedEnvelope, EscalateEnvelope),
         examples=[_example("needs_more", 200), _example("verified", 200), _example("escalate", 200)],
     ),
+    202: OpenApiResponse(PendingEnvelope, description="`?wait=0` only, past the voice deadline"),
     400: ERROR_400,
     401: ERROR_401,
     403: OpenApiResponse(ErrorEnvelope, description="no current BAA for this health system"),
@@ -258,4 +259,5 @@ def describe(tool: ToolDefinition) -> dict:
     else:
         described["request"] = tool.validator(strict=True)
         described["parameters"] = [IDEMPOTENCY_KEY] if tool.idempotent else []
+        described["parameters"] += [_parameter(WAIT)] if tool.pending else []  # `?wait=0` in the query
     return described

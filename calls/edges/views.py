@@ -50,12 +50,14 @@ class ToolView(APIView):
         return self._answer(request, call_id, request.query_params, strict=False)
 
     def post(self, request: Request, call_id: UUID) -> Response:
-        return self._answer(request, call_id, request.data, strict=True)
+        return self._answer(request, call_id, request.data, strict=True, query=request.query_params)
 
-    def _answer(self, request: Request, call_id: UUID, raw: Mapping, *, strict: bool) -> Response:
+    def _answer(
+        self, request: Request, call_id: UUID, raw: Mapping, *, strict: bool, query: Mapping | None = None
+    ) -> Response:
         context = rest_context(request)
         result = run.answer_for_client(
-            self.tool, client=request.user, call_id=call_id, raw=raw, context=context, strict=strict
+            self.tool, client=request.user, call_id=call_id, raw=raw, context=context, strict=strict, query=query
         )
         return render(result)
 

@@ -36,7 +36,7 @@ SAY_CONVENTION = (
     " `unavailable` or `escalate`: speak `say` and offer to transfer the caller to `transfer`."
     " Never guess or fill in anything the answer does not contain."
 )
-# `?wait=0` asks a read tool for the pending/filler mode (REST only: an LLM function call waits).
+# `?wait=0` asks a read tool, or verify, for the pending/filler mode (REST only: an LLM function call waits).
 WAIT = Input(
     "wait",
     "choice",
@@ -45,6 +45,7 @@ WAIT = Input(
     choices=("0", "1"),
     invalid="must be 0 (answer at once) or 1 (wait for the data)",
 )
+WAIT_QUERY = serializer_for("WaitQuery", (WAIT,), strict=False)  # a POST's query string
 Service = Callable[[CallSession, Mapping[str, Value], AuditContext], Result]
 Answers = Literal["read", "verify", "transfer", "end"]
 
@@ -67,11 +68,12 @@ class ToolDefinition:
     keeps_alive: bool = True  # a call to it counts as the call's activity (ending a call does not)
     output: type[serializers.Serializer] | None = None  # the shape of `data` in its `ok` answer
     output_many: bool = False  # `data` is a list of that shape
+    pending: bool = False  # a POST that takes `?wait=0` (reads always do)
 
     @property
     def rest_inputs(self) -> tuple[Input, ...]:
-        """The inputs of its REST endpoint: a read also takes `wait` for the pending mode."""
-        return self.inputs + ((WAIT,) if self.read else ())
+        """The inputs of its REST endpoint: a read, or a POST with a pending mode, also takes `wait`."""
+        return self.inputs + ((WAIT,) if self.read or self.pending else ())
 
     @property
     def scopes(self) -> Mapping[str, str]:
@@ -122,7 +124,8 @@ def _read(spec: ToolSpec, output: type[serializers.Serializer], *inputs: Input, 
 
 
 def _verify(call: CallSession, values: Mapping[str, Value], context: AuditContext) -> Result:
-    return turns.submit(call=call, identifiers=values, context=context)
+    identifiers = {name: value for name, value in values.items() if name != WAIT.name}
+    return turns.submit(call=call, identifiers=identifiers, context=context, may_pend=values.get(WAIT.name) == "0")
 
 
 def _transfer(call: CallSession, values: Mapping[str, Value], context: AuditContext) -> Result:
@@ -159,6 +162,7 @@ TOOLS: tuple[ToolDefinition, ...] = (
         service=_verify,
         idempotent=True,
         purpose=Purpose.VERIFICATION,
+        pending=True,
     ),
     _read(
         READS["appointments"],

@@ -15,7 +15,7 @@ from calls.contract import Envelope
 from calls.models import AgentClient, CallSession
 from calls.outcomes import CallRefusal, Result
 from calls.registry import definitions
-from calls.registry.definitions import OPEN_CALL_VALIDATOR, ToolDefinition
+from calls.registry.definitions import OPEN_CALL_VALIDATOR, WAIT_QUERY, ToolDefinition
 from calls.registry.inputs import parse
 from calls.session import call_sessions
 from calls.session.access_log import AuditContext
@@ -39,10 +39,16 @@ def answer_for_client(
     raw: Mapping[str, object],
     context: AuditContext,
     strict: bool,
+    query: Mapping[str, object] | None = None,
 ) -> Result:
-    """One tool call of an agent client's call; raises CallRefusal, ValidationError or Http404."""
+    """One tool call of an agent client's call; raises CallRefusal, ValidationError or Http404.
+
+    `query`: a POST's query string, where a tool with a pending mode reads `wait` (as reads do).
+    """
     values = parse(definition.validator(strict=strict), raw)
     if definition.read is None:
+        if definition.pending and definition.method == "POST":
+            values |= parse(WAIT_QUERY, query or {})
         return definition.service(_call(definition, client, call_id), values, context)
     tool = definition.name
     read = answers.prepare_verified(client=client, call_id=call_id, tool=tool, values=values)

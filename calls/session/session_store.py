@@ -21,7 +21,8 @@ from calls.session.stored_answers import STORED_TOOLS, variant_names
 from compliance import encryption
 
 # "call": the verified call's own facts (calls/selectors.verified_call), so its tool calls need no database read.
-NAMES = ("caller", "identifiers", "patient", "call", *STORED_TOOLS, *variant_names())
+# "verdict": a pending verify turn's answer, until the next turn collects it (calls/verification/pending_turns.py).
+NAMES = ("caller", "identifiers", "patient", "call", "verdict", *STORED_TOOLS, *variant_names())
 
 
 def _key_name(call_id: str) -> str:

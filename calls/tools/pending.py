@@ -6,6 +6,8 @@ next GET answers from it and is audited then) and is announced on the call's Web
 `fetch.ready`, which calls/edges/consumers.py turns into an audited `fetch.result`. A failed fetch is
 remembered for a moment so the next GET answers `unavailable` at once, and is announced too.
 Nothing PHI-bearing is in a pending answer, in the cache keys or in the channel layer.
+A verify turn past the voice deadline goes pending the same way (calls/verification/pending_turns.py):
+the same claim, worker pool and filler.
 """
 
 import logging
@@ -75,12 +77,35 @@ def answer(
     name = tool + args.variant
     state = cache.get(_state_key(str(call.id), name))
     if isinstance(state, dict):  # the last fetch failed a moment ago
-        cache.delete(_state_key(str(call.id), name))
+        release(str(call.id), name)
         raise Unavailable(**state | {"transfer": Transfer(**state["transfer"])})
-    estimate = latency.estimate_ms(health_system=call.health_system.slug, tool=tool)
     if state is None:
         _start(call, tool, name, args, patient["id"], context.correlation_id)
-    return Pending(filler=fillers.pick(call=call, tool=tool), retry_after_ms=estimate)
+    return filler(call=call, tool=tool)
+
+
+def filler(*, call: CallSession, tool: str, waited_ms: int = 0) -> Pending:
+    """The `pending` answer: a filler to speak and when to ask again (the expected rest of the wait)."""
+    estimate = latency.estimate_ms(health_system=call.health_system.slug, tool=tool)
+    return Pending(filler=fillers.pick(call=call, tool=tool), retry_after_ms=max(latency.MIN_MS, estimate - waited_ms))
+
+
+def claim(call_id: str, name: str) -> bool:
+    """Claim the background work behind one answer; False while another request's work runs."""
+    return cache.add(_state_key(call_id, name), "running", timeout=CLAIM_S)
+
+
+def running(call_id: str, name: str) -> bool:
+    return cache.get(_state_key(call_id, name)) == "running"
+
+
+def release(call_id: str, name: str) -> None:
+    cache.delete(_state_key(call_id, name))
+
+
+def when_done(future: Future, fn: Callable[..., None], *args: object) -> None:
+    """Run fn(*args, future) on the worker pool once that I/O-loop work ends (at once if it has)."""
+    future.add_done_callback(lambda done: _after(fn, args, done))
 
 
 def _start(call: CallSession, tool: str, name: str, args: FetchArgs, patient_id: str, correlation_id: str) -> None:
@@ -95,7 +120,7 @@ def _start(call: CallSession, tool: str, name: str, args: FetchArgs, patient_id:
         started=time.monotonic(),
     )
     # Claim the fetch: another `wait=0` for the same answer while it runs only gets a filler.
-    if cache.add(_state_key(job.call_id, name), "running", timeout=CLAIM_S):
+    if claim(job.call_id, name):
         _submit(_begin, job, call, args)
 
 
@@ -114,19 +139,19 @@ def _begin(job: Job, call: CallSession, args: FetchArgs) -> None:
     try:
         future, _deadline = tools.start_fetch(call, job.tool, args)
     except BaseException:
-        cache.delete(_state_key(job.call_id, job.name))
+        release(job.call_id, job.name)
         raise
     finally:
         close_old_connections()
-    future.add_done_callback(lambda done: _after_fetch(job, done))
+    when_done(future, _finish, job)
 
 
-def _after_fetch(job: Job, done: Future) -> None:
+def _after(fn: Callable[..., None], args: tuple, done: Future) -> None:
     """Runs on the I/O loop: hand the result to a worker at once, never block the loop."""
     try:
-        _submit(_finish, job, done)
+        _submit(fn, *args, done)
     except RuntimeError:  # the process is shutting down: the claim expires by itself
-        log.info("pending fetch for call %s dropped at shutdown", job.call_id)
+        log.info("pending work %s dropped at shutdown", getattr(fn, "__name__", "?"))
 
 
 def _finish(job: Job, done: Future) -> None:
@@ -138,7 +163,7 @@ def _finish(job: Job, done: Future) -> None:
             _failed(job, exc)
             return
         stored = session_store.put(job.call_id, job.name, data, only_if_open=True)
-        cache.delete(_state_key(job.call_id, job.name))
+        release(job.call_id, job.name)
         if stored:
             events.publish(job.call_id, _ready_event(job))
     finally:

@@ -2,20 +2,23 @@
 then exactly one EHR patient must satisfy every factor. Every failure looks the same to the caller.
 """
 
+import functools
+import time
 from collections.abc import Mapping
+from concurrent.futures import Future
 from datetime import date
 
 from django.utils import timezone
 
 from audit.models import Outcome
 from calls.models import CallSession, CallState
-from calls.outcomes import CallEnded, Escalate, NeedsMore, Unavailable, Verified
+from calls.outcomes import CallEnded, Escalate, NeedsMore, Pending, Unavailable, Verified
 from calls.session import access_log, call_sessions, events, selectors, session_store
 from calls.session.access_log import AuditContext
 from calls.session.baa_gate import NotCovered, ensure_covered
 from calls.session.transfers import ESCALATE_SAY, transfer_for
 from calls.tools import answers, prefetch
-from calls.verification import attempt_limits, status
+from calls.verification import attempt_limits, pending_turns, status
 from calls.verification.identity_match import complete_sets, missing_for_next_set, satisfies
 from compliance.phi_logging import sensitive_phi
 from ehr_integrations.errors import EHRError, EHRUnavailable
@@ -64,12 +67,13 @@ def _accumulate(call: CallSession, identifiers: Mapping[str, object]) -> dict[st
 
 
 @sensitive_phi
-def _search(call: CallSession, given: dict[str, str]) -> list[FlatPatient]:
+def _start_search(call: CallSession, given: dict[str, str]) -> Future:
+    """The patient search on the I/O loop, within the connection's whole request deadline."""
     system = call.health_system
     config = connection_config(system)
     deadline = deadline_in(config.request_deadline_s)
     coro = find_candidates(fhir_client(config), load_mapping(system), given, deadline=deadline)
-    return io_loop.wait(coro, deadline=deadline)
+    return io_loop.spawn(coro)
 
 
 @sensitive_phi
@@ -81,7 +85,7 @@ def _fail(
     outcome: str = Outcome.WRONG_DETAILS,
 ) -> NeedsMore:
     policy = call.health_system.verification_policy
-    session_store.put(str(call.id), "identifiers", {})
+    session_store.put(str(call.id), "identifiers", {}, only_if_open=True)  # an ended call stays purged
     failures = attempt_limits.call_failures(call)  # this turn was counted before the search
     attempt_limits.record_caller_failure(call_sessions.caller_phone(call))
     for candidate in candidates:
@@ -144,8 +148,14 @@ def _succeed(call: CallSession, context: AuditContext, patient: FlatPatient, fac
 
 
 @sensitive_phi
-def submit(*, call: CallSession, identifiers: Mapping[str, object], context: AuditContext) -> NeedsMore | Verified:
-    """One verification turn. Raises Escalate (with the verification transfer target) at the limits."""
+def submit(
+    *, call: CallSession, identifiers: Mapping[str, object], context: AuditContext, may_pend: bool = False
+) -> NeedsMore | Verified | Pending:
+    """One verification turn. Raises Escalate (with the verification transfer target) at the limits.
+
+    The EHR gets the voice deadline to answer; past it `may_pend` (`?wait=0`) answers `pending`
+    and the verdict comes later, else the turn is `unavailable` and not counted (pending_turns.py).
+    """
     if call.state == CallState.ENDED:
         raise CallEnded()
     if call.state == CallState.VERIFIED:
@@ -157,20 +167,64 @@ def submit(*, call: CallSession, identifiers: Mapping[str, object], context: Aud
             call=call, context=context, outcome=refused, factors=identifiers, patient_reference=None
         )
         raise _escalate(call)
+    if (earlier := pending_turns.earlier(call, identifiers)) is not None:
+        return earlier
     _ensure_covered(call, context)
     given = _accumulate(call, identifiers)
     sets = complete_sets(policy.factor_sets, policy.name_parts_required, given, _preset(call))
     if not sets:
         missing = missing_for_next_set(policy.factor_sets, policy.name_parts_required, given, _preset(call))
         return NeedsMore(missing=missing, attempts_left=status.attempts_left(call), say=ASK_SAY)
-    if not attempt_limits.reserve_attempt(call, policy):  # concurrent turns have used up this call's attempts
+    if may_pend and not pending_turns.claim(call):  # a concurrent `wait=0` turn is searching already
+        return pending_turns.pending_answer(call)
+    answer = None
+    try:
+        answer = _counted_turn(call, context, identifiers, given, sets, may_pend=may_pend)
+        return answer
+    finally:
+        if may_pend and not isinstance(answer, Pending):  # a handed-over search holds the claim to its verdict
+            pending_turns.release(call)
+
+
+@sensitive_phi
+def _counted_turn(
+    call: CallSession,
+    context: AuditContext,
+    identifiers: Mapping[str, object],
+    given: dict[str, str],
+    sets: list[list[str]],
+    *,
+    may_pend: bool,
+) -> NeedsMore | Verified | Pending:
+    """Count the turn and search; decide within the voice deadline, later (pending) or not at all."""
+    if not attempt_limits.reserve_attempt(call, call.health_system.verification_policy):  # used up concurrently
         access_log.record_attempt(
             call=call, context=context, outcome=Outcome.BUDGET_SPENT, factors=given, patient_reference=None
         )
         return _escalate_unverified(call)
+    started, deadline = time.monotonic(), pending_turns.voice_deadline()
+    search = _start_search(call, given)
+    decide = functools.partial(_verdict, call, context, given, sets, search)
+    if pending_turns.finished_in_time(search, deadline=deadline):
+        return decide()
+    if may_pend:
+        turn, cid = pending_turns.fingerprint(identifiers), context.correlation_id
+        return pending_turns.hand_over(call, search, decide, turn=turn, correlation_id=cid, started=started)
+    if search.cancel():  # no verdict within the voice deadline: the turn does not count
+        attempt_limits.give_back_attempt(call)
+        raise pending_turns.too_slow(call)
+    return decide()  # it finished as the deadline passed
+
+
+@sensitive_phi
+def _verdict(
+    call: CallSession, context: AuditContext, given: dict[str, str], sets: list[list[str]], search: Future
+) -> NeedsMore | Verified:
+    """The counted turn's verdict from its finished search: the same wherever it runs (request or worker)."""
+    policy = call.health_system.verification_policy
     # No verdict from the EHR, the turn does not count; a verdict does (even if something fails after it).
     try:
-        candidates = _search(call, given)
+        candidates = search.result(timeout=0)  # it has finished
     except EHRError as exc:
         attempt_limits.give_back_attempt(call)
         access_log.record_attempt(
