@@ -201,8 +201,24 @@ def _checked_type(resource_type: str) -> str:
 
 def _accepted(response: transport.EHRResponse) -> transport.EHRResponse:
     if response.status_code >= 400:
+        if _outcome_code(response) == "not-supported":  # the server says so, whatever the status
+            raise EHRRequestRejected(response.status_code, "not_supported")
         raise EHRRequestRejected(response.status_code, REJECTION_REASONS.get(response.status_code, "rejected"))
     return response
+
+
+def _outcome_code(response: transport.EHRResponse) -> str | None:
+    """The first issue code of an OperationOutcome answer (a code from a fixed value set, never PHI)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or body.get("resourceType") != "OperationOutcome":
+        return None
+    issues = body.get("issue")
+    first = issues[0] if isinstance(issues, list) and issues and isinstance(issues[0], dict) else {}
+    code = first.get("code")
+    return code if isinstance(code, str) else None
 
 
 def _body(response: transport.EHRResponse) -> dict:

@@ -29,8 +29,9 @@ PARAM_SOURCES = {
 }
 MATCH_NEEDS = ("date_of_birth", "family_name", "given_name")
 NAME_PARAMS = ("family", "given")
-# The answers that mean "this server will not do $match for us" (not a failure to retry); a 401 is
-# never one (the client refreshes the token and asks once more).
+# The answers that mean "this server will not do $match for us" (not a failure to retry), as does an
+# OperationOutcome `not-supported` with any status; a 401 is never one (the client refreshes the token
+# and asks once more).
 MATCH_REFUSALS = (403, 404, 405, 501)
 
 
@@ -129,7 +130,7 @@ async def _match_unless_refused(
     try:
         return await _match(client, given, preset, deadline=deadline)
     except EHRRequestRejected as refused:
-        if refused.status not in MATCH_REFUSALS:
+        if refused.status not in MATCH_REFUSALS and refused.reason != "not_supported":
             raise
     await client.remember_refusal("match", deadline=deadline)
     return []

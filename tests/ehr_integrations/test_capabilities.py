@@ -136,3 +136,26 @@ def test_a_bad_override_is_refused_naming_the_key(overrides, named):
     with pytest.raises(ValidationError) as refused:
         validate_overrides(overrides)
     assert str(refused.value.message_dict["capability_overrides"][0]).startswith(f"{named}:")
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "reason"),
+    [
+        (
+            400,
+            {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "not-supported"}]},
+            "not_supported",
+        ),
+        (400, {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "invalid"}]}, "bad_request"),
+        (404, {"not": "an outcome"}, "not_found"),
+    ],
+)
+def test_a_server_saying_not_supported_is_typed_so_whatever_the_status(status, body, reason):
+    import json
+
+    from ehr_integrations.fhir.client import _accepted
+    from ehr_integrations.transport.http import EHRResponse
+
+    with pytest.raises(EHRRequestRejected) as refused:
+        _accepted(EHRResponse(status, {}, json.dumps(body).encode()))
+    assert (refused.value.status, refused.value.reason) == (status, reason)
