@@ -156,3 +156,22 @@ def test_the_token_keeps_what_the_response_granted_not_what_was_asked(sandbox):
     deadline = deadline_in(5)
     granted = io_loop.wait(token_cache.granted_scopes(config, deadline=deadline), deadline=deadline)
     assert set(granted) == set(narrowed) and len(config.scopes) == len(narrowed) + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fresh_set_of_processes_discovering_the_token_url_makes_one_token_request(sandbox):
+    secret_system(sandbox, token_url="")
+    sandbox.set_token_lifetime(3600)
+    command = [sys.executable, "-m", "tests.ehr_integrations.gateway_process", "riverside", "1.5"]
+    workers = [
+        subprocess.Popen(command, env=_gateway_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for _ in range(PROCESSES)
+    ]  # fmt: skip
+    assert all(worker.stdout.readline().strip() == "ready" for worker in workers)
+    for worker in workers:
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
+    reports = [json.loads(worker.communicate(timeout=60)[0]) for worker in workers]
+    assert all(r["errors"] == [] and r["calls"] > 10 for r in reports), reports
+    assert [t["status"] for t in token_requests(sandbox)] == [200]
