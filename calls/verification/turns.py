@@ -22,12 +22,13 @@ from calls.verification import attempt_limits, pending_turns, status
 from calls.verification.identity_match import complete_sets, missing_for_next_set, satisfies
 from compliance.phi_logging import sensitive_phi
 from ehr_integrations.errors import EHRError, EHRUnavailable
-from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client
+from ehr_integrations.fhir.client import connection_config, deadline_in
 from ehr_integrations.fhir.patient_search import find_candidates
+from ehr_integrations.fhir.site import client_for, site_preset
 from ehr_integrations.models import Purpose
 from ehr_integrations.normalize.flat import FlatPatient
 from ehr_integrations.normalize.mapping import load_mapping
-from ehr_integrations.presets import Preset, preset
+from ehr_integrations.presets import Preset
 from ehr_integrations.transport import io_loop
 
 ASK_SAY = "To protect your privacy, I need a few details to confirm who you are."
@@ -42,7 +43,7 @@ def _escalate(call: CallSession, http: int = 200) -> Escalate:
 
 
 def _preset(call: CallSession) -> Preset:
-    return preset(call.health_system.vendor)
+    return site_preset(call.health_system)
 
 
 def _ensure_covered(call: CallSession, context: AuditContext) -> None:
@@ -72,7 +73,7 @@ def _start_search(call: CallSession, given: dict[str, str]) -> Future:
     system = call.health_system
     config = connection_config(system)
     deadline = deadline_in(config.request_deadline_s)
-    coro = find_candidates(fhir_client(config), load_mapping(system), given, deadline=deadline)
+    coro = find_candidates(client_for(system), load_mapping(system), given, deadline=deadline)
     return io_loop.spawn(coro)
 
 
