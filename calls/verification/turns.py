@@ -213,6 +213,9 @@ def _counted_turn(
         return pending_turns.hand_over(call, search, decide, turn=turn, correlation_id=cid, started=started)
     if search.cancel():  # no verdict within the voice deadline: the turn does not count
         attempt_limits.give_back_attempt(call)
+        access_log.record_attempt(
+            call=call, context=context, outcome=Outcome.EHR_UNAVAILABLE, factors=given, patient_reference=None
+        )
         raise pending_turns.too_slow(call)
     return decide()  # it finished as the deadline passed
 

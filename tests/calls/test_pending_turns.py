@@ -74,6 +74,8 @@ def test_a_hung_ehr_answers_unavailable_within_the_voice_deadline_and_the_turn_d
     assert body["transfer"]["purpose"] == "verification" and body["say"]
     assert CallSession.objects.get(pk=call_id).failed_attempts == 0
     assert api.get(f"/api/v1/calls/{call_id}").json()["data"]["verification"]["attempts_left"] == 3
+    outcomes = AuditRecord.objects.filter(call_session=call_id, action="verify").values_list("outcome", flat=True)
+    assert list(outcomes) == ["ehr_unavailable"]  # audited as an attempt the EHR gave no verdict on
 
 
 def test_wait0_answers_pending_then_the_verdict_counted_once(api, patient, sandbox, site, short_deadline):
