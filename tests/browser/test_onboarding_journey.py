@@ -32,7 +32,7 @@ def test_onboarding_engineer_adds_tests_rotates_and_previews_a_health_system(pag
     connection = EHRConnection.objects.get(health_system=system)
     assert connection.client_secret() == SECRET
 
-    # Test connection: discovery, token, metadata, a sample search, each timed.
+    # Test connection: discovery, token, metadata, then every tool's planned queries, each timed.
     connection_page = f"/admin/ehr_integrations/ehrconnection/{connection.pk}/change/"
     page.goto(connection_page)
     expect(page.locator("body")).to_contain_text("Nothing discovered yet")
@@ -41,7 +41,7 @@ def test_onboarding_engineer_adds_tests_rotates_and_previews_a_health_system(pag
     expect(page.locator("h2", has_text="All steps passed")).to_be_visible()
     steps = page.locator("#connection-test tbody tr")
     expect(steps).to_have_count(4)
-    for name in ("Discovery", "Token", "Metadata", "Sample search"):
+    for name in ("Discovery", "Token", "Metadata", "Tools"):
         expect(page.locator(f"tr[data-step='{name}']")).to_have_class("ok")
     assert SECRET not in page.content()
     screenshot(page, "onboarding-2-test-connection")

@@ -6,7 +6,7 @@ from django.urls import reverse
 from ehr_integrations.models import EHRConnection, HealthSystem, KeyStatus, SigningKey
 from ehr_integrations.setup.connection_check import check_connection
 from ehr_integrations.transport import breaker, io_loop
-from tests.ehr_integrations.sandbox_systems import jwks_system, secret_system
+from tests.ehr_integrations.sandbox_systems import SCOPES, SECRET, jwks_system, secret_system
 
 
 def _steps(report) -> dict:
@@ -22,7 +22,7 @@ def test_every_step_passes_against_a_working_ehr_and_discovery_is_stored(sandbox
     system = secret_system(sandbox, token_url="")
     report = check_connection(system)
     assert report.ok, report
-    assert [s.name for s in report.steps] == ["Discovery", "Token", "Metadata", "Sample search"]
+    assert [s.name for s in report.steps] == ["Discovery", "Token", "Metadata", "Tools"]
     assert all(s.ms >= 0 for s in report.steps)
     assert "oauth2/token" in _steps(report)["Discovery"].detail
     assert EHRConnection.objects.get(health_system=system).discovery["token_endpoint"] == sandbox.token_url
@@ -72,8 +72,23 @@ def test_test_connection_page_shows_steps_without_any_secret(client, onboarding_
     url = reverse("admin:ehr_integrations_ehrconnection_test", args=[system.connection.pk])
     page = client.post(url)
     assert page.status_code == 200
-    assert b"All steps passed" in page.content and b'data-step="Sample search"' in page.content
+    assert b"All steps passed" in page.content and b'data-step="Tools"' in page.content
+    for tool in ("verify", "patient", "appointments", "medications", "messages"):
+        assert f'<tr class="works" data-tool="{tool}">' in page.content.decode()
     assert b"sandbox-secret-for-tests" not in page.content and b"Bearer" not in page.content
+
+
+@pytest.mark.django_db
+def test_test_connection_page_names_what_to_ask_for(client, onboarding_engineer, sandbox):
+    system = secret_system(sandbox)
+    without_dispenses = [s for s in SCOPES if "MedicationDispense" not in s]
+    sandbox.register_client(system.connection.client_id, scopes=without_dispenses, grant="narrow",
+                            auth="client_secret_basic", secret=SECRET)  # fmt: skip
+    client.force_login(onboarding_engineer)
+    page = client.post(reverse("admin:ehr_integrations_ehrconnection_test", args=[system.connection.pk]))
+    content = page.content.decode()
+    assert "Passed with fallbacks" in content and '<tr class="fallback" data-tool="medications">' in content
+    assert "system/MedicationDispense.rs" in content
 
 
 @pytest.mark.django_db
