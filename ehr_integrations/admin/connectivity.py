@@ -1,7 +1,8 @@
-"""Connectivity in the admin: "Test connection", "Rotate keys", discovery, scope warnings, breaker state.
+"""Connectivity in the admin: "Test connection", "Rotate keys", discovery, scope warnings, breaker state,
+the effective capabilities and where each comes from.
 
-Thin shells over connection_check, signing_keys, scopes and breaker. Nothing here shows a secret,
-a token or a private key.
+Thin shells over connection_check, signing_keys, scopes, breaker and capabilities. Nothing here
+shows a secret, a token or a private key.
 """
 
 import json
@@ -20,6 +21,8 @@ from compliance.encryption import SecretUnreadable
 from ehr_integrations.auth import scopes, signing_keys, token_cache
 from ehr_integrations.auth.connection_config import connection_config
 from ehr_integrations.errors import EHRUnavailable
+from ehr_integrations.fhir import capabilities, refusals
+from ehr_integrations.fhir.site import site_inputs
 from ehr_integrations.models import EHRConnection, HealthSystem, KeyStatus
 from ehr_integrations.setup import connection_check
 from ehr_integrations.transport import breaker, io_loop, shared_cache
@@ -30,6 +33,7 @@ CONNECTIVITY_FIELDS = [
     "jwks_url",
     "discovery_summary",
     "scope_warnings",
+    "effective_capabilities",
     "signing_key_summary",
     "breaker_summary",
 ]
@@ -105,6 +109,31 @@ class ConnectivityAdminMixin:
             return "The scopes cover every tool."
         return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((w,) for w in warnings)))
 
+    @admin.display(description="Effective capabilities")
+    def effective_capabilities(self, obj: EHRConnection | None) -> str:
+        if not obj or not obj.pk:
+            return "-"
+        try:
+            granted, refused = _grant_and_refusals(obj.health_system)
+        except (shared_cache.CacheUnavailable, EHRUnavailable, SecretUnreadable) as exc:
+            return f"Shared state unreadable ({type(exc).__name__})."
+        caps = capabilities.effective(site_inputs(obj.health_system), granted, refused)
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", caps.rows())
+        checked = (
+            f"CapabilityStatement read {obj.capabilities_checked_at:%Y-%m-%d %H:%M %Z}"
+            if obj.capabilities_checked_at
+            else "CapabilityStatement not read yet: run Test connection (what the server does is unknown until then)"
+        )
+        grant = "the cached token's scopes" if granted is not None else "no cached token: nothing withheld by a grant"
+        return format_html(
+            '<table id="effective-capabilities"><thead><tr><th>Capability</th><th>Value</th><th>Source</th></tr>'
+            "</thead><tbody>{}</tbody></table><p>{}; grant: {}. Sources: preset, server, grant, answer (a refusal "
+            "remembered for an hour), override.</p>",
+            rows,
+            checked,
+            grant,
+        )
+
     @admin.display(description="Signing keys")
     def signing_key_summary(self, obj: EHRConnection | None) -> str:
         if not obj or not obj.pk:
@@ -138,3 +167,12 @@ class ConnectivityAdminMixin:
             recent or format_html("<li>{}</li>", "none"),
             token_line,
         )
+
+
+def _grant_and_refusals(system: HealthSystem) -> tuple[tuple[str, ...] | None, frozenset[str]]:
+    """What the cached token granted (None without one) and the refusals remembered now."""
+    config = connection_config(system)
+    deadline = io_loop.deadline_in(ADMIN_READ_TIMEOUT_S)
+    token = io_loop.wait(token_cache.peek(config), deadline=deadline)
+    refused = io_loop.wait(refusals.refused(config, deadline=deadline), deadline=deadline)
+    return (tuple(token.scope.split()) if token else None), refused
