@@ -102,8 +102,7 @@ class _Findings:
             status, text = FALLBACK, "works; " + "; ".join(dict.fromkeys(self.fallbacks))
         else:
             status, text = WORKS, "works"
-        unique = lambda items: tuple(dict.fromkeys(items))  # noqa: E731
-        return ToolOutcome(tool, status, text, unique(self.sources), tuple(self.probes), unique(self.ask_for))
+        return ToolOutcome(tool, status, text, _unique(self.sources), tuple(self.probes), _unique(self.ask_for))
 
 
 @dataclass(frozen=True)
@@ -334,6 +333,10 @@ def _includes_dropped(plan: QueryPlan, ctx: _Context) -> _Findings:
         source = ctx.caps.sources.get("includes", SERVER)
         found.fall_back(f"falls back to reference reads for names (no {', '.join(dropped)}: {source})", source)
     return found
+
+
+def _unique(items: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
 
 
 def _reason(why: str) -> str:
