@@ -17,9 +17,10 @@ class EHRUnavailable(EHRError):
 class EHRRequestRejected(EHRError):
     """The EHR refused the request itself (4xx other than 401/429): a configuration or query problem."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, *, outcome_code: str | None = None) -> None:
         self.status = status
         self.reason = reason
+        self.outcome_code = outcome_code  # the FHIR OperationOutcome issue code, when the answer was one
         super().__init__(f"{status} {reason}")
 
 

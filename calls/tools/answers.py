@@ -196,6 +196,8 @@ def reason_of(exc: Exception) -> str:
         return exc.reason
     if isinstance(exc, EHRRequestRejected) and exc.status in (401, 403):
         return NOT_PERMITTED
+    if isinstance(exc, EHRRequestRejected) and exc.reason == NOT_SUPPORTED:
+        return NOT_SUPPORTED
     return "ehr_unavailable"
 
 

@@ -1,8 +1,6 @@
 from django import forms
-from django.core.exceptions import ValidationError
 
 from ehr_integrations.models import EHRConnection
-from ehr_integrations.presets.overrides import validate_overrides
 
 
 class EHRConnectionForm(forms.ModelForm):
@@ -35,15 +33,6 @@ class EHRConnectionForm(forms.ModelForm):
             "breaker_half_open_probes",
             "capability_overrides",
         ]
-
-    def clean_capability_overrides(self) -> dict:
-        """The error names the key at fault (the model validator's dict form cannot reach the field)."""
-        value = self.cleaned_data.get("capability_overrides") or {}
-        try:
-            validate_overrides(value)
-        except ValidationError as refused:
-            raise ValidationError(refused.message_dict["capability_overrides"]) from None
-        return value
 
     def save(self, commit: bool = True) -> EHRConnection:
         connection = super().save(commit=False)

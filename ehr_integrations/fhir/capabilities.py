@@ -28,6 +28,15 @@ from ehr_integrations.query_plans import PLANS, QueryPlan
 Allowed = Callable[[str, str], tuple[str, str] | None]  # (type, r|s) -> None, or (source, diagnosis)
 PRESET, SERVER, GRANT, ANSWER, OVERRIDE = "preset", "server", "grant", "answer", "override"
 REFUSABLE = ("match", "post_search")  # what a server's answer can switch off for the hour
+# What each _include the presets use brings along (an unknown one is kept only if "?" could be read: never).
+INCLUDE_TARGETS = {
+    "Appointment:actor": ("Practitioner", "Location", "PractitionerRole"),
+    "Appointment:practitioner": ("Practitioner",),
+    "Appointment:location": ("Location",),
+    "MedicationRequest:medication": ("Medication",),
+    "MedicationRequest:requester": ("Practitioner", "PractitionerRole", "Organization"),
+    "Communication:sender": ("Practitioner", "PractitionerRole", "Organization"),
+}
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,8 @@ class ServerFacts:
             for resource in rest.get("resource") or []:
                 if isinstance(resource, dict) and isinstance(resource.get("type"), str):
                     resources[resource["type"]] = _resource_facts(resource)
-        return cls(MappingProxyType(resources), known=True)
+        # A stub statement (a proxy's, or one listing no resources) tells nothing: the preset decides.
+        return cls(MappingProxyType(resources), known=bool(resources))
 
     @classmethod
     def from_json(cls, value: dict | None) -> "ServerFacts":
@@ -61,8 +71,11 @@ class ServerFacts:
         """Whether the resource's read (r) or search (s) is advertised; None when nothing is known."""
         if not self.known:
             return None
+        listed = self.resources.get(resource_type)
+        if listed is not None and not listed.get("interactions"):
+            return None  # listed without interactions: not a claim either way
         interaction = {"r": "read", "s": "search-type"}[permission]
-        return interaction in self.resources.get(resource_type, {}).get("interactions", ())
+        return interaction in (listed or {}).get("interactions", ())
 
     def operation(self, resource_type: str, name: str) -> bool | None:
         if not self.known:
@@ -172,7 +185,7 @@ def effective(inputs: Inputs, granted: tuple[str, ...] | None, refused: frozense
     changes["supports_match"] = match
     if not match and site.supports_match:
         off[("verify", "match")] = (sources["supports_match"], "Patient/$match is not available")
-    includes, includes_source = _includes(site, inputs.facts, sources.get("includes"))
+    includes, includes_source = _includes(site, inputs.facts, allowed, sources.get("includes"))
     changes["includes"], sources["includes"] = includes, includes_source
     if ("medications", "dispenses") in off and site.dispense_search_param:
         changes["dispense_search_param"] = None
@@ -233,7 +246,9 @@ def _match(
     site: Preset, inputs: Inputs, allowed: Allowed, refused: frozenset[str], overridden: str | None
 ) -> tuple[bool, str]:
     search_refused = allowed("Patient", "s")
-    if overridden:
+    if overridden:  # beats the preset and the server's statement, never the grant or the server's answer
+        if site.supports_match and "match" in refused:
+            return False, ANSWER
         return site.supports_match and search_refused is None, OVERRIDE
     if not site.supports_match:
         return False, PRESET
@@ -247,14 +262,22 @@ def _match(
     return True, SERVER if advertised else PRESET
 
 
-def _includes(site: Preset, facts: ServerFacts, overridden: str | None) -> tuple[MappingProxyType, str]:
-    if overridden:
-        return site.includes, OVERRIDE
+def _includes(
+    site: Preset, facts: ServerFacts, allowed: Allowed, overridden: str | None
+) -> tuple[MappingProxyType, str]:
+    """The preset's (or the override's) _includes the server advertises and whose targets the grant
+    lets us read: a server may refuse a whole search for one included resource the token cannot see."""
     kept: dict[str, tuple[str, ...]] = {}
-    dropped = False
+    source = OVERRIDE if overridden else PRESET
     for resource_type, wanted in site.includes.items():
-        advertised = facts.includes(resource_type)
-        chosen = tuple(wanted) if advertised is None else tuple(i for i in wanted if i in advertised)
-        dropped = dropped or chosen != tuple(wanted)
-        kept[resource_type] = chosen
-    return MappingProxyType(kept), SERVER if dropped or facts.known else PRESET
+        advertised = None if overridden else facts.includes(resource_type)
+        chosen = tuple(i for i in wanted if advertised is None or i in advertised)
+        if chosen != tuple(wanted):
+            source = SERVER
+        readable = tuple(i for i in chosen if any(allowed(t, "r") is None for t in INCLUDE_TARGETS.get(i, ("?",))))
+        if readable != chosen:
+            source = GRANT
+        kept[resource_type] = readable
+    if source == PRESET and facts.known:
+        source = SERVER
+    return MappingProxyType(kept), source

@@ -42,7 +42,8 @@ __all__ = [
 FHIR_JSON = "application/fhir+json"
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")  # FHIR R4 id datatype
 RESOURCE_TYPE = re.compile(r"^[A-Z][A-Za-z]{1,63}$")
-POST_SEARCH_REFUSALS = (404, 405)  # the server does not take searches as a form body: GET it is
+# The server does not take searches as a form body (or says so in an OperationOutcome): GET it is.
+POST_SEARCH_REFUSALS = (404, 405, 415, 501)
 REJECTION_REASONS = {
     400: "bad_request",
     403: "forbidden",
@@ -76,7 +77,9 @@ class FhirClient:
         """The effective capabilities now: the site's, the current token's grant and remembered refusals."""
         granted = None
         if smart_auth.requires_token(self.config):
-            granted = await token_cache.granted_scopes(self.config, deadline=deadline)
+            # An empty grant is read as unknown (a token cached before grants were kept says nothing;
+            # a token granting nothing is refused by the EHR anyway), never as "withhold everything".
+            granted = await token_cache.granted_scopes(self.config, deadline=deadline) or None
         if self._refused is None:
             self._refused = await refusals.refused(self.config, deadline=deadline)
         known = (granted, self._refused)
@@ -122,17 +125,21 @@ class FhirClient:
         await refusals.remember(self.config, name, deadline=deadline)
 
     async def _first_page(self, url: str, resource_type: str, params: dict, *, deadline: float) -> dict:
-        if (await self.capabilities(deadline=deadline)).post_search:
-            try:
-                return await self._json(
-                    "POST", f"{url}/_search", endpoint=resource_type, deadline=deadline, retry=True, data=params,
-                    headers={"Content-Type": "application/x-www-form-urlencoded"},
-                )  # fmt: skip
-            except EHRRequestRejected as refused:
-                if refused.status not in POST_SEARCH_REFUSALS:
-                    raise
-            await self.remember_refusal("post_search", deadline=deadline)
-        return await self._json("GET", url, endpoint=resource_type, deadline=deadline, params=params)
+        """POST _search unless the site refused it; a refusal is remembered only once the same search
+        by GET succeeded (a 404 that meant "no such resource type" says nothing about POST)."""
+        if not (await self.capabilities(deadline=deadline)).post_search:
+            return await self._json("GET", url, endpoint=resource_type, deadline=deadline, params=params)
+        try:
+            return await self._json(
+                "POST", f"{url}/_search", endpoint=resource_type, deadline=deadline, retry=True, data=params,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )  # fmt: skip
+        except EHRRequestRejected as refused:
+            if refused.status not in POST_SEARCH_REFUSALS and refused.reason != "not_supported":
+                raise
+        bundle = await self._json("GET", url, endpoint=resource_type, deadline=deadline, params=params)
+        await self.remember_refusal("post_search", deadline=deadline)
+        return bundle
 
     async def read(self, resource_type: str, resource_id: str, *, deadline: float) -> dict:
         """GET [base]/[type]/[id]; a missing resource is EHRRequestRejected(404, "not_found")."""
@@ -201,9 +208,11 @@ def _checked_type(resource_type: str) -> str:
 
 def _accepted(response: transport.EHRResponse) -> transport.EHRResponse:
     if response.status_code >= 400:
-        if _outcome_code(response) == "not-supported":  # the server says so, whatever the status
-            raise EHRRequestRejected(response.status_code, "not_supported")
-        raise EHRRequestRejected(response.status_code, REJECTION_REASONS.get(response.status_code, "rejected"))
+        code = _outcome_code(response)
+        if code == "not-supported":  # the server says so, whatever the status
+            raise EHRRequestRejected(response.status_code, "not_supported", outcome_code=code)
+        reason = REJECTION_REASONS.get(response.status_code, "rejected")
+        raise EHRRequestRejected(response.status_code, reason, outcome_code=code)
     return response
 
 

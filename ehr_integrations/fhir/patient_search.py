@@ -33,6 +33,8 @@ NAME_PARAMS = ("family", "given")
 # OperationOutcome `not-supported` with any status; a 401 is never one (the client refreshes the token
 # and asks once more).
 MATCH_REFUSALS = (403, 404, 405, 501)
+MATCH_REFUSALS_KEPT = (404, 405, 501)
+MATCH_REFUSAL_CODES = ("forbidden", "security", "not-supported")
 
 
 def _usable_sets(preset: Preset, available: set[str]) -> list[tuple[str, ...]]:
@@ -71,9 +73,9 @@ def _match_body(given: dict[str, str], preset: Preset) -> dict:
         "birthDate": given["date_of_birth"],
         "name": [{"family": given["family_name"], "given": [given["given_name"]]}],
     }
-    if "mrn" in given:
-        system, _, value = mrn_search_token(given["mrn"], preset.mrn_identifier).rpartition("|")
-        patient["identifier"] = [{"system": system, "value": value} if system else {"value": value}]
+    if "mrn" in given:  # the caller's value as given: a "|" in it is part of the value, never a system
+        system = preset.mrn_identifier.search_system
+        patient["identifier"] = [{"system": system, "value": given["mrn"]} if system else {"value": given["mrn"]}]
     if "phone" in given:
         patient["telecom"] = [{"system": "phone", "value": given["phone"]}]
     return {
@@ -126,11 +128,15 @@ def _names_agree(candidate: FlatPatient, given: dict[str, str], searched: list[s
 async def _match_unless_refused(
     client: FhirClient, given: dict[str, str], preset: Preset, *, deadline: float
 ) -> list[dict]:
-    """`$match`; a refusal now is remembered for the connection ([] then: the search sets run)."""
+    """`$match`; a refusal falls back to the search sets in this turn ([]), and is remembered for the
+    connection only when the server answered it as FHIR says "I do not do this" (404/405/501, or an
+    OperationOutcome forbidden/security/not-supported): an HTML 403 from a firewall in front of the
+    EHR, which a caller's input may provoke, must not switch `$match` off for everyone."""
     try:
         return await _match(client, given, preset, deadline=deadline)
     except EHRRequestRejected as refused:
         if refused.status not in MATCH_REFUSALS and refused.reason != "not_supported":
             raise
-    await client.remember_refusal("match", deadline=deadline)
+        if refused.status in MATCH_REFUSALS_KEPT or refused.outcome_code in MATCH_REFUSAL_CODES:
+            await client.remember_refusal("match", deadline=deadline)
     return []

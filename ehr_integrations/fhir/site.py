@@ -7,9 +7,8 @@ What Test connection recorded from the CapabilityStatement and the site's overri
 (the I/O loop must not query the database); the grant and the refusals are added on the loop.
 """
 
+import logging
 from types import MappingProxyType
-
-from django.core.exceptions import ValidationError
 
 from ehr_integrations.auth.connection_config import connection_config
 from ehr_integrations.fhir.capabilities import Inputs, ServerFacts
@@ -18,6 +17,7 @@ from ehr_integrations.models import EHRConnection, HealthSystem
 from ehr_integrations.presets import Preset, overrides, preset
 from ehr_integrations.transport.local_cache import LocalCache
 
+logger = logging.getLogger(__name__)
 _inputs = LocalCache("site_capabilities").clear_on_change(EHRConnection, HealthSystem)
 
 
@@ -32,12 +32,12 @@ def _read(health_system: HealthSystem) -> Inputs:
         .values_list("health_system__vendor", "server_capabilities", "capability_overrides")
         .get()
     )
-    vendor, facts, site_overrides = row
-    try:
-        overrides.validate_overrides(site_overrides)
-    except ValidationError:  # a bulk update can bypass validation: never break every call for it
-        site_overrides = {}
-    return Inputs(preset(vendor), ServerFacts.from_json(facts), MappingProxyType(dict(site_overrides)))
+    vendor, facts, stored = row
+    site_overrides = overrides.usable(stored)
+    if len(site_overrides) != len(stored or {}):
+        dropped = sorted(set(stored) - set(site_overrides))
+        logger.warning("health system %s: capability overrides %s are invalid and ignored", health_system.pk, dropped)
+    return Inputs(preset(vendor), ServerFacts.from_json(facts), MappingProxyType(site_overrides))
 
 
 def site_preset(health_system: HealthSystem) -> Preset:

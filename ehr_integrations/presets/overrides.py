@@ -31,7 +31,7 @@ KEYS = frozenset(
 
 
 def _fail(key: str, message: str) -> None:
-    raise ValidationError({"capability_overrides": f"{key}: {message}"})
+    raise ValidationError(f"{key}: {message}", code="invalid_override")
 
 
 def _check_flag(key: str, value: object) -> None:
@@ -76,10 +76,30 @@ def _check_statuses(value: object) -> None:
             _fail(f"appointment_statuses.{name}", "entered-in-error never happened")
 
 
+def _is_system(value: object) -> bool:
+    """A URI fit for `system|value` and for MRN matching: no search syntax, no glob characters."""
+    return isinstance(value, str) and bool(value) and ":" in value and not any(c in value for c in " ,|$\\*?[")
+
+
+def usable(value: object) -> dict[str, Any]:
+    """The valid keys of stored overrides (a bulk update can bypass validation; one bad key must not
+    drop the others, such as the MRN system verification depends on)."""
+    if not isinstance(value, dict):
+        return {}
+    kept = {}
+    for key, item in value.items():
+        try:
+            validate_overrides({key: item})
+        except ValidationError:
+            continue
+        kept[key] = item
+    return kept
+
+
 def validate_overrides(value: object) -> None:
     """Raise ValidationError naming the first key that is unknown or malformed."""
     if not isinstance(value, dict):
-        raise ValidationError({"capability_overrides": "must be a mapping of capability names to values"})
+        raise ValidationError("must be a mapping of capability names to values", code="invalid_override")
     for key in sorted(set(value) - KEYS):
         _fail(key, f"is not a capability (known: {', '.join(sorted(KEYS))})")
     for key in ("supports_match", "post_search"):
@@ -87,8 +107,8 @@ def validate_overrides(value: object) -> None:
             _check_flag(key, value[key])
     if "patient_search_sets" in value:
         _check_sets(value["patient_search_sets"])
-    if "mrn_system" in value and (not isinstance(value["mrn_system"], str) or not value["mrn_system"].strip()):
-        _fail("mrn_system", "must be the identifier system URI (e.g. urn:oid:1.2.3)")
+    if "mrn_system" in value and not _is_system(value["mrn_system"]):
+        _fail("mrn_system", "must be the identifier system URI (e.g. urn:oid:1.2.3), without spaces or , | $ \\ * ? [")
     if "includes" in value:
         _check_includes(value["includes"])
     if "enrichments" in value:
@@ -108,7 +128,10 @@ def apply(base: Preset, overrides: dict[str, Any]) -> Preset:
     if "mrn_system" in overrides:
         system = overrides["mrn_system"].strip()
         rule = base.mrn_identifier
-        changes["mrn_identifier"] = dataclasses.replace(rule, systems=(*rule.systems, system), search_system=system)
+        # The site's system alone marks the MRN: a type-coded identifier from another facility is not it.
+        changes["mrn_identifier"] = dataclasses.replace(
+            rule, type_texts=(), type_codings=(), systems=(system,), search_system=system
+        )
     if "includes" in overrides:
         merged = {**base.includes, **{k: tuple(v) for k, v in overrides["includes"].items()}}
         changes["includes"] = MappingProxyType(merged)

@@ -52,6 +52,7 @@ POLICY_FIELDS = [
     "max_failures_per_patient",
     "patient_window_minutes",
     "patient_lockout_minutes",
+    "mrn_pattern",
 ]
 TARGET_FIELDS = ["name", "phone", "hours", "after_hours_name", "after_hours_phone"]
 RULE_FIELDS = ["resource", "field", "expression", "enabled", "note"]
@@ -156,7 +157,7 @@ class _Applier:
         try:
             validate_overrides(value)
         except ValidationError as exc:
-            message = "; ".join(exc.message_dict["capability_overrides"])
+            message = "; ".join(exc.messages)
             raise self.fail(path + (message.split(":", 1)[0],), message) from None
         connection = EHRConnection.objects.get(health_system=system)
         if connection.capability_overrides != value:

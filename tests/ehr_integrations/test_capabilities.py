@@ -130,12 +130,14 @@ def test_every_value_shown_to_the_admin_names_its_source():
         ({"enrichments": {"dispenses": "off"}}, "enrichments.dispenses"),
         ({"appointment_statuses": {"expected": ["booked", "entered-in-error"]}}, "appointment_statuses.expected"),
         ({"mrn_system": ""}, "mrn_system"),
+        ({"mrn_system": "urn:oid:1.2,urn:oid:3"}, "mrn_system"),
+        ({"mrn_system": "urn:*"}, "mrn_system"),
     ],
 )
 def test_a_bad_override_is_refused_naming_the_key(overrides, named):
     with pytest.raises(ValidationError) as refused:
         validate_overrides(overrides)
-    assert str(refused.value.message_dict["capability_overrides"][0]).startswith(f"{named}:")
+    assert refused.value.messages[0].startswith(f"{named}:")
 
 
 @pytest.mark.parametrize(
@@ -159,3 +161,48 @@ def test_a_server_saying_not_supported_is_typed_so_whatever_the_status(status, b
     with pytest.raises(EHRRequestRejected) as refused:
         _accepted(EHRResponse(status, {}, json.dumps(body).encode()))
     assert (refused.value.status, refused.value.reason) == (status, reason)
+
+
+def test_a_stub_statement_tells_nothing_and_the_preset_decides():
+    stub = effective(_inputs("generic", {"resourceType": "CapabilityStatement"}), None)
+    listed_bare = effective(_inputs("generic", {"rest": [{"mode": "server", "resource": [{"type": "Patient"}]}]}), None)
+    assert all(stub.permits(tool) for tool in ("verify", "appointments", "medications", "messages"))
+    assert listed_bare.permits("verify")
+
+
+def test_an_override_beats_the_statement_but_not_the_servers_answer():
+    caps = effective(_inputs("generic", supports_match=True), granted=ALL_V1, refused=frozenset({"match"}))
+    assert not caps.preset.supports_match and caps.sources["supports_match"] == "answer"
+
+
+def test_an_include_whose_targets_the_grant_cannot_read_is_not_asked():
+    caps = effective(_inputs("generic"), granted=("system/Appointment.rs", "system/MedicationRequest.rs",
+                                                    "system/Medication.rs", "system/Patient.rs"))  # fmt: skip
+    assert caps.preset.includes_for("Appointment") == () and caps.sources["includes"] == "grant"
+    assert caps.preset.includes_for("MedicationRequest") == ("MedicationRequest:medication",)
+
+
+def test_an_mrn_carrying_a_bar_stays_one_value_in_the_match_body():
+    from ehr_integrations.fhir.patient_search import _match_body
+
+    given = {"date_of_birth": "1970-01-01", "family_name": "A", "given_name": "B", "mrn": "urn:evil|123"}
+    patient = _match_body(given, preset("epic"))["parameter"][0]["resource"]
+    assert patient["identifier"] == [{"value": "urn:evil|123"}]
+
+
+def test_one_bad_stored_override_drops_only_itself():
+    from ehr_integrations.presets.overrides import usable
+
+    assert usable({"mrn_system": "urn:oid:1.2.3", "supports_match": "yes", "future_key": 1}) == {
+        "mrn_system": "urn:oid:1.2.3"
+    }
+
+
+def test_the_mrn_system_override_alone_marks_the_mrn():
+    from ehr_integrations.identity import is_mrn
+
+    caps = effective(_inputs("generic", mrn_system="urn:oid:1.2.3"), None)
+    rule = caps.preset.mrn_identifier
+    mr = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]}
+    typed_elsewhere = {"system": "urn:oid:9.9", "value": "1", "type": mr}
+    assert is_mrn({"system": "urn:oid:1.2.3", "value": "1"}, rule) and not is_mrn(typed_elsewhere, rule)

@@ -109,3 +109,32 @@ def test_a_scope_the_ehr_did_not_grant_is_refused_as_an_auth_error(sandbox):
         call(lambda d: client.search("Patient", {"_count": "1"}, deadline=d))
     assert refused.value.error == "invalid_scope", refused.value.description
     assert fhir_requests(sandbox) == []
+
+
+@pytest.mark.django_db
+def test_searches_go_in_a_form_body_and_a_refused_post_falls_back_to_get_once(sandbox):
+    client = client_for(secret_system(sandbox))
+    sandbox.reset_log()
+    call(lambda d: client.search("Patient", {"family": "x"}, deadline=d))
+    assert [(r["method"], r["path"], r["form_params"]) for r in fhir_requests(sandbox)] == [
+        ("POST", "/fhir/Patient/_search", ["family"])
+    ]
+    sandbox.set_strict(post_search="refused")
+    sandbox.reset_log()
+    fresh = client_for(EHRConnection.objects.get().health_system)
+    call(lambda d: fresh.search("Patient", {"family": "x"}, deadline=d))
+    again = client_for(EHRConnection.objects.get().health_system)
+    call(lambda d: again.search("Patient", {"family": "x"}, deadline=d))
+    assert [(r["method"], r["status"]) for r in fhir_requests(sandbox)] == [("POST", 405), ("GET", 200), ("GET", 200)]
+    sandbox.reset()
+
+
+@pytest.mark.django_db
+def test_a_404_that_get_also_gets_says_nothing_about_post(sandbox):
+    client = client_for(secret_system(sandbox))
+    with pytest.raises(EHRRequestRejected):
+        call(lambda d: client.search("Observation", {"patient": "x"}, deadline=d))
+    sandbox.reset_log()
+    later = client_for(EHRConnection.objects.get().health_system)
+    call(lambda d: later.search("Patient", {"family": "x"}, deadline=d))
+    assert [r["method"] for r in fhir_requests(sandbox)] == ["POST"]
