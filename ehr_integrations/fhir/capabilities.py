@@ -208,6 +208,23 @@ def effective(inputs: Inputs, granted: tuple[str, ...] | None, refused: frozense
     )
 
 
+_memo: dict[tuple, tuple[Inputs, Capabilities]] = {}
+MEMO_SIZE = 256
+
+
+def effective_cached(inputs: Inputs, granted: tuple[str, ...] | None, refused: frozenset[str]) -> Capabilities:
+    """`effective`, remembered per site inputs object, grant and refusals (it is pure; ~0.2 ms to compute)."""
+    key = (id(inputs), granted, refused)
+    found = _memo.get(key)
+    if found is not None and found[0] is inputs:
+        return found[1]
+    if len(_memo) >= MEMO_SIZE:
+        _memo.clear()
+    caps = effective(inputs, granted, refused)
+    _memo[key] = (inputs, caps)
+    return caps
+
+
 def _allowed(facts: ServerFacts, granted: tuple[str, ...] | None) -> Allowed:
     """A function (resource type, r|s) -> None when allowed, else (source, diagnosis)."""
     parsed = [s for s in (smart_scopes.parse(x) for x in granted or ()) if s is not None]

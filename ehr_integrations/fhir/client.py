@@ -84,7 +84,7 @@ class FhirClient:
             self._refused = await refusals.refused(self.config, deadline=deadline)
         known = (granted, self._refused)
         if self._known is None or self._known[0] != known:
-            self._known = (known, capabilities.effective(self.site, *known))
+            self._known = (known, capabilities.effective_cached(self.site, *known))
         return self._known[1]
 
     async def search(
