@@ -8,6 +8,7 @@ calls/tools/tool_specs.py.
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property
 from typing import Literal
 
@@ -23,7 +24,7 @@ from calls.session.stored_answers import MEDICATION_STATUSES, RANGES
 from calls.tools import answers
 from calls.tools.tool_specs import TOOLS as READS
 from calls.tools.tool_specs import ToolSpec
-from calls.verification import turns
+from calls.verification import site_inputs, turns
 from ehr_integrations.auth.scopes import TOOL_NEEDS
 from ehr_integrations.models import Purpose
 
@@ -125,6 +126,7 @@ def _read(spec: ToolSpec, output: type[serializers.Serializer], *inputs: Input, 
 
 def _verify(call: CallSession, values: Mapping[str, Value], context: AuditContext) -> Result:
     identifiers = {name: value for name, value in values.items() if name != WAIT.name}
+    site_inputs.check(health_system=call.health_system, identifiers=identifiers)
     return turns.submit(call=call, identifiers=identifiers, context=context, may_pend=values.get(WAIT.name) == "0")
 
 
@@ -137,13 +139,17 @@ def _end(call: CallSession, values: Mapping[str, Value], context: AuditContext) 
     return Ended()
 
 
+# Strict, so that what reaches the EHR search is only what a caller could really say (issue 18); the
+# site's own checks (a birth date in the past there, its MRN pattern) are in calls/verification/site_inputs.py.
 VERIFY_INPUTS = (
-    Input("date_of_birth", "date", "YYYY-MM-DD, as the caller said it"),
-    Input("ssn_last4", "string", "last four digits of the SSN", pattern="^[0-9]{4}$", invalid="must be 4 digits"),
+    Input("date_of_birth", "date", "YYYY-MM-DD, as the caller said it", earliest=date(1900, 1, 1)),
+    Input(
+        "ssn_last4", "string", "last four digits of the SSN", pattern="^[0-9]{4}$", invalid="must be 4 digits (0-9)"
+    ),
     Input("mrn", "string", "medical record number", max_length=64),
-    Input("phone", "string", "the caller's phone number on file", max_length=32),
-    Input("family_name", "string", "last name", max_length=100),
-    Input("given_name", "string", "first name", max_length=100),
+    Input("phone", "phone", "the caller's phone number on file", max_length=32),
+    Input("family_name", "name", "last name", max_length=100),
+    Input("given_name", "name", "first name", max_length=100),
 )
 
 TOOLS: tuple[ToolDefinition, ...] = (

@@ -5,6 +5,8 @@ arguments. Bodies and function arguments refuse unknown fields (naming them); a 
 carry other parameters, which are ignored.
 """
 
+import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -12,8 +14,73 @@ from typing import Literal
 
 from rest_framework import serializers
 
-Kind = Literal["string", "integer", "date", "choice"]
+from ehr_integrations.identity import normalize_phone
+
+# "name": a person's name (letters, spaces, hyphens, apostrophes; NFC); "phone": a possible number.
+Kind = Literal["string", "integer", "date", "choice", "name", "phone"]
 Value = str | int | date
+NAME_PUNCTUATION = frozenset(" -'\u2019")  # U+2019 is the apostrophe phones and keyboards type
+
+
+class PatternField(serializers.CharField):
+    """Text that matches a regular expression as a whole: no white space trimmed, and no trailing
+    newline let through (Python's `$` matches before one; DRF's RegexField searches with it)."""
+
+    default_error_messages = {"invalid": "has an invalid format"}
+
+    def __init__(self, pattern: str, **options: object) -> None:
+        super().__init__(trim_whitespace=False, **options)
+        self.pattern = re.compile(pattern)
+
+    def to_internal_value(self, data: object) -> str:
+        value = super().to_internal_value(data)
+        if not self.pattern.fullmatch(value):
+            self.fail("invalid")
+        return value
+
+
+class NameField(serializers.CharField):
+    """A person's name part: Unicode letters (with their combining marks), spaces, hyphens and
+    apostrophes, at least one letter; NFC-normalised, so one name has one spelling."""
+
+    default_error_messages = {"invalid": "must be letters, spaces, hyphens or apostrophes"}
+
+    def to_internal_value(self, data: object) -> str:
+        value = unicodedata.normalize("NFC", super().to_internal_value(data))
+        if not _is_name(value):
+            self.fail("invalid")
+        return value
+
+
+def _is_name(value: str) -> bool:
+    letters = [unicodedata.category(ch)[0] for ch in value if ch not in NAME_PUNCTUATION]
+    return bool(letters) and letters[0] == "L" and set(letters) <= {"L", "M"} and value[0] not in NAME_PUNCTUATION
+
+
+class PhoneField(serializers.CharField):
+    """A phone number as a caller says it that could be a real one (libphonenumber's possible-number check)."""
+
+    default_error_messages = {"invalid": "must be a phone number"}
+
+    def to_internal_value(self, data: object) -> str:
+        value = super().to_internal_value(data)
+        if normalize_phone(value) is None:
+            self.fail("invalid")
+        return value
+
+
+class DateField(serializers.DateField):
+    """A YYYY-MM-DD date, not before `earliest` when one is given."""
+
+    def __init__(self, earliest: date | None = None, **options: object) -> None:
+        super().__init__(input_formats=["%Y-%m-%d"], **options)
+        self.earliest = earliest
+
+    def to_internal_value(self, data: object) -> date:
+        value = super().to_internal_value(data)
+        if self.earliest is not None and value < self.earliest:
+            raise serializers.ValidationError(f"must not be before {self.earliest.isoformat()}")
+        return value
 
 
 @dataclass(frozen=True)
@@ -29,6 +96,7 @@ class Input:
     max_length: int | None = None
     pattern: str | None = None
     invalid: str = ""  # the message for a value that does not match the pattern or range
+    earliest: date | None = None  # a date input: the first date accepted
     ask: bool = False  # listed as required in the JSON Schema, so an LLM always names it (it has a default)
 
     def field(self) -> serializers.Field:
@@ -50,9 +118,14 @@ class Input:
             )
         if self.kind == "date":
             messages.setdefault("invalid", "must be a date as YYYY-MM-DD")
-            return serializers.DateField(input_formats=["%Y-%m-%d"], error_messages=messages, **options)
+            return DateField(earliest=self.earliest, error_messages=messages, **options)
+        text = {"max_length": self.max_length, "error_messages": messages} | options
+        if self.kind == "name":
+            return NameField(**text)
+        if self.kind == "phone":
+            return PhoneField(**text)
         if self.pattern:
-            return serializers.RegexField(self.pattern, max_length=self.max_length, error_messages=messages, **options)
+            return PatternField(self.pattern, **text)
         return serializers.CharField(
             max_length=self.max_length, trim_whitespace=True, error_messages=messages, **options
         )

@@ -1,3 +1,5 @@
+import re
+
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -7,6 +9,17 @@ IDENTIFIERS = ("date_of_birth", "ssn_last4", "mrn", "phone", "family_name", "giv
 SECOND_FACTORS = ("ssn_last4", "mrn", "phone")
 # What narrows a patient search besides the birth date (an SSN is never searched: it is compared).
 SEARCHABLE = ("mrn", "phone", "family_name", "given_name")
+
+
+DEFAULT_MRN_PATTERN = r"^[A-Za-z0-9-]{1,20}$"
+
+
+def validate_mrn_pattern(value: str) -> None:
+    """The site's MRN shape must be a regular expression; it is matched against the whole MRN."""
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValidationError(f"not a regular expression: {exc}") from None
 
 
 def default_factor_sets() -> list[list[str]]:
@@ -41,6 +54,13 @@ class VerificationPolicy(models.Model):
     max_failures_per_patient = models.PositiveSmallIntegerField(default=5)
     patient_window_minutes = models.PositiveSmallIntegerField(default=15)
     patient_lockout_minutes = models.PositiveSmallIntegerField(default=60)
+    mrn_pattern = models.CharField(
+        max_length=200,
+        default=DEFAULT_MRN_PATTERN,
+        validators=[validate_mrn_pattern],
+        help_text="A regular expression every MRN a caller gives must match as a whole (Python syntax); "
+        "anything else is refused before the EHR is asked.",
+    )
 
     class Meta:
         verbose_name_plural = "verification policies"
