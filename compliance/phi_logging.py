@@ -5,6 +5,10 @@
 `extra` data, nested too, and patterns that look like identifiers (SSNs, dates, phone numbers,
 e-mail addresses, labelled MRNs) in the message, the exception text and the stack.
 
+Query strings are cut from every message (`/path?key=...` becomes `/path`), whichever server
+wrote it (uvicorn's access and WebSocket lines, gunicorn's access log, Daphne's runserver): an
+agent key sent the deprecated way (`?key=`) or a ticket must never reach a log.
+
 For views and services that hold identifiers in local variables, decorate with
 `@sensitive_phi` (Django's sensitive_variables over PHI_VARIABLES); error reports drop all locals anyway
 (compliance/error_reports.py).
@@ -61,6 +65,8 @@ PATTERNS = [
     re.compile(r"(?<![\w-])\+?1?[\s(-]*\d{3}[\s)-]*\d{3}[\s-]*\d{4}\b"),  # phone numbers
     re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),  # e-mail addresses
 ]
+# A path followed by its query string, as servers print requests ("GET /ws/calls/…/?key=… HTTP/1.1").
+QUERY_STRING = re.compile(r"(/[^\s\"'?]*)\?[^\s\"']*")
 _RECORD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
 
@@ -84,7 +90,7 @@ def redact_value(value: object) -> object:
 
 def redact_record(record: logging.LogRecord) -> logging.LogRecord:
     """Redact in place; idempotent, so the record factory and the handler filter can both run."""
-    record.msg = redact_text(record.getMessage())
+    record.msg = QUERY_STRING.sub(r"\1", redact_text(record.getMessage()))
     record.args = ()
     if record.exc_info and not record.exc_text:
         record.exc_text = logging.Formatter().formatException(record.exc_info)

@@ -5,15 +5,17 @@
 Threaded workers run each request on one thread from start to end: no per-request thread
 hand-offs as under ASGI (bench/README.md). The WebSocket `/ws/…` and `/mcp` need ASGI: route those
 paths to `uvicorn config.asgi:application` (README, Production). Env: PORT, WEB_CONCURRENCY
-(workers, default 2 per core), GUNICORN_THREADS (threads per worker, default 64),
-FORWARDED_ALLOW_IPS (the load balancer's addresses).
+(workers, default 2 per core), GUNICORN_THREADS (threads per worker, default 64), BIND_ADDRESS
+(default 127.0.0.1: the load balancer's side of the machine, never every interface by accident),
+TRUSTED_PROXY_CIDRS (the load balancers whose X-Forwarded-* headers are believed; default none).
+The access log (off unless `--access-logfile`) prints paths without their query strings.
 """
 
 import os
 
 from gunicorn.workers.base import Worker
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+bind = f"{os.environ.get('BIND_ADDRESS', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", 2 * (os.cpu_count() or 1)))
 worker_class = "gthread"
 # A thread is held for a request's whole life, including an EHR round trip (verification, live
@@ -25,7 +27,10 @@ keepalive = 30
 timeout = 60
 graceful_timeout = 20
 accesslog = None  # URLs carry call ids only, but access logs are kept out by default
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# %(U)s is the path alone: a query string (a deprecated `?key=`) never reaches the access log.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
+# Only the configured proxies may set the scheme and client address (X-Forwarded-*); none by default.
+forwarded_allow_ips = os.environ.get("TRUSTED_PROXY_CIDRS", "").replace(" ", "")
 
 
 def post_worker_init(worker: Worker) -> None:

@@ -1,7 +1,10 @@
 """Access tokens shared by every gateway process, fetched once per lifetime and never on a caller's path.
 
-The token lives in the shared cache (Redis in production); each process also keeps the copy it last
-read for LOCAL_CACHE_SECONDS, so most EHR requests need no cache round trip for their token. A
+The token lives in the shared cache (Redis in production), encrypted with the field keys
+(FIELD_ENCRYPTION_KEYS, compliance/encryption.py): it opens every patient record of the health
+system, so a copy of Redis must not be enough to read it. Each process keeps the copy it last
+read, decrypted once, for LOCAL_CACHE_SECONDS, so most EHR requests need no cache round trip and
+no decryption for their token. A
 caller gets the cached token at once;
 when it is near its end (settings.EHR_TOKEN_REFRESH_AHEAD of its lifetime left) the caller also
 starts a background refresh, and the Celery beat task `refresh_expiring_tokens` does the same for
@@ -12,6 +15,7 @@ the FHIR server rejected it (401) or there is no usable token at all.
 """
 
 import asyncio
+import json
 import logging
 import secrets
 import time
@@ -19,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
 
+from compliance import encryption
 from ehr_integrations.auth import smart_auth
 from ehr_integrations.errors import EHRAuthError, EHRUnavailable
 from ehr_integrations.transport import io_loop, shared_cache
@@ -61,15 +66,34 @@ class Stats:
 STATS = Stats()
 _inflight: dict[str, asyncio.Task] = {}
 _copies = LocalCache("ehr_tokens")  # this process's copy of each shared token
+_opened = LocalCache("ehr_tokens_opened")  # sealed value -> its token: each one is decrypted once per process
 
 
 def _key(config: ConnectionConfig, kind: str) -> str:
     return f"ehr:token:{config.health_system_id}:{config.credentials_fingerprint}:{kind}"
 
 
+def seal(entry: CachedToken) -> str:
+    """The entry as stored in the shared cache: Fernet over its JSON."""
+    return encryption.encrypt(json.dumps(asdict(entry)))
+
+
+def _open(sealed: str) -> CachedToken | None:
+    try:
+        return CachedToken(**json.loads(encryption.decrypt(sealed)))
+    except (encryption.SecretUnreadable, ValueError, TypeError):
+        return None  # under a retired key or not ours: as if absent, the next fetch replaces it
+
+
 async def peek(config: ConnectionConfig) -> CachedToken | None:
+    """The shared token entry, or None (also for an entry that is not sealed, such as a plaintext one)."""
     value = await shared_cache.get(_key(config, "token"))
-    return CachedToken(**value) if value else None
+    if not isinstance(value, str) or not value:
+        return None
+    entry = _opened.get(value)
+    if entry is None and (entry := _open(value)) is not None:
+        _opened.put(value, entry)
+    return entry
 
 
 async def access_token(config: ConnectionConfig, *, deadline: float) -> str:
@@ -202,7 +226,7 @@ async def _fetch_unless_done(config: ConnectionConfig, mode: str, rejected: str 
     STATS.fetches += 1
     now = time.time()
     entry = CachedToken(grant.access_token, now + grant.expires_in, now, grant.kid, grant.scope)
-    await shared_cache.set(_key(config, "token"), asdict(entry), max(grant.expires_in, 1))
+    await shared_cache.set(_key(config, "token"), seal(entry), max(grant.expires_in, 1))
     await shared_cache.delete(_key(config, "failure"))
     logger.info("EHR token for %s fetched (%s, lives %ss)", config.slug, mode, int(grant.expires_in))
     return entry
