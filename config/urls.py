@@ -3,6 +3,12 @@ from django.urls import include, path
 
 from config import health
 
+# JSON envelopes instead of Django's HTML pages, except under /admin/ (config/errors.py).
+handler400 = "config.errors.bad_request"
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"
+
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

@@ -13,7 +13,7 @@ def jwks(request: HttpRequest, slug: str) -> JsonResponse:
     """Published, signing and retiring public keys (never a private part); EHRs cache it for max-age."""
     system = HealthSystem.objects.filter(slug=slug).first()
     if system is None:
-        raise Http404("unknown health system")
+        raise Http404("health_system")  # the 404 envelope names it (config/errors.py)
     response = JsonResponse(signing_keys.jwks(system), content_type="application/json")
     response["Cache-Control"] = f"public, max-age={settings.JWKS_MAX_AGE_S}"
     return response

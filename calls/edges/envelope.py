@@ -3,6 +3,7 @@
 import logging
 
 from django.db import DatabaseError
+from django.http import Http404
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
 from rest_framework import exceptions, status
@@ -11,6 +12,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from calls import contract, outcomes
 from calls.contract import Envelope
+from calls.edges.limits import JSONTooDeep
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,7 @@ def refusal(exc: outcomes.CallRefusal, http_status: int | None = None) -> Respon
 
 
 STORE_FAILURES = (DatabaseError, RedisError, ConnectionInterrupted)
+NOT_FOUND_FIELDS = ("call_id", "health_system")
 
 
 def store_unavailable() -> Response:
@@ -53,13 +56,17 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return store_unavailable()
     if isinstance(exc, exceptions.ValidationError):
         return respond(contract.validation_envelope(exc))
+    if isinstance(exc, JSONTooDeep):
+        return error_response({"body": str(exc.detail)})
     if isinstance(exc, exceptions.ParseError):
         return error_response({"body": "request body is not valid JSON"})
     if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
         response = error_response({"authorization": str(exc.detail)}, status.HTTP_401_UNAUTHORIZED)
         response["WWW-Authenticate"] = "Api-Key"
         return response
-    if isinstance(exc, exceptions.NotFound):
+    if isinstance(exc, Http404) and str(exc) in NOT_FOUND_FIELDS:
+        return respond(contract.not_found(str(exc)))  # what was not found, never whether it exists elsewhere
+    if isinstance(exc, (exceptions.NotFound, Http404)):
         return respond(contract.not_found("call_id"))
     response = drf_exception_handler(exc, context)
     if response is not None:

@@ -25,6 +25,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 
 from calls import contract
 from calls.contract import Envelope
+from calls.edges import limits
 from calls.edges.api_keys import client_for_key
 from calls.edges.manifests import mcp as mcp_manifest
 from calls.models import AgentClient
@@ -131,6 +132,48 @@ def _client_id(key: str) -> int | None:
         close_old_connections()
 
 
+async def _read_body(scope: Scope, receive: Receive) -> tuple[bytes, tuple[int, dict] | None]:
+    """The whole body, read here up to the limit (the SDK would read any size), and checked as JSON:
+    too large is 413, nested too deep 400; other JSON errors are the SDK's to answer (JSON-RPC)."""
+    chunks, size = [], 0
+    more = scope.get("method") == "POST"
+    headers = dict(scope.get("headers") or [])
+    if more and headers.get(b"content-type", b"").split(b";")[0].strip().lower() != b"application/json":
+        return b"", (415, {"status": "error", "errors": {"content-type": "must be application/json"}})
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limits.MAX_BODY_BYTES:
+            return b"", (413, {"status": "error", "errors": limits.TOO_LARGE})
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    body = b"".join(chunks)
+    try:
+        limits.loads(body) if body else None
+    except limits.JSONTooDeep:
+        return b"", (400, {"status": "error", "errors": limits.TOO_DEEP})
+    except (ValueError, UnicodeDecodeError):
+        pass
+    return body, None
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands the SDK the body already read, then whatever the server sends next."""
+    sent = False
+
+    async def replayed() -> MutableMapping:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
+
+
 class McpMount:
     """An ASGI app serving `/mcp` with the MCP SDK and everything else with the wrapped app (Django)."""
 
@@ -151,8 +194,12 @@ class McpMount:
             body = {"status": "error", "errors": {"authorization": "Authorization must be 'Api-Key <key>'"}}
             await _reply(send, 401, body, ((b"www-authenticate", b"Api-Key"),))
             return
+        body, refusal = await _read_body(scope, receive)
+        if refusal is not None:
+            await _reply(send, *refusal)
+            return
         await self._started()
-        await self._manager.handle_request(scope | {CLIENT_SCOPE_KEY: client_id}, receive, send)
+        await self._manager.handle_request(scope | {CLIENT_SCOPE_KEY: client_id}, _replay(body, receive), send)
 
     async def _started(self) -> None:
         """The SDK's session manager runs for the life of the server loop; started on first use

@@ -14,7 +14,7 @@ _systems = LocalCache("health_system").clear_on_change(HealthSystem, Verificatio
 def health_system_for_client(*, client: AgentClient, slug: str) -> HealthSystem:
     system = client.health_systems.filter(slug=slug, enabled=True).first()
     if system is None:
-        raise Http404
+        raise Http404("health_system")  # names what was not found (the edges' 404 envelope)
     return system
 
 
@@ -26,7 +26,7 @@ def call_for_client(*, client: AgentClient, call_id: str | UUID) -> CallSession:
     """The client's call, with its health system and policy from this process's copy (one query)."""
     call = CallSession.objects.filter(pk=call_id, agent_client=client).first()
     if call is None:
-        raise Http404
+        raise Http404("call_id")
     call.agent_client = client
     call.health_system = _health_system(call.health_system_id)
     return call
