@@ -54,7 +54,7 @@ def envelope(result: outcomes.Result) -> Envelope:
         return result.http, {"status": "ok", "data": result.data, "source": result.source, "say": result.say}
     if isinstance(result, outcomes.NeedsMore):
         body = {"status": "needs_more", "missing": result.missing, "attempts_left": result.attempts_left}
-        return 200, body | {"say": result.say}
+        return 200, body | {"ask": result.ask, "prompt": result.prompt, "say": result.say}
     if isinstance(result, outcomes.Verified):
         return 200, {"status": "verified", "say": result.say}
     if isinstance(result, outcomes.Pending):

@@ -26,6 +26,8 @@ class NeedsMore:
     missing: list[str]
     attempts_left: int
     say: str
+    ask: str | None = None  # the one identifier to ask for now (the first of `missing`)
+    prompt: str | None = None  # the spoken question for it (calls/verification/prompts.py)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,8 @@ def _status(value: str) -> serializers.ChoiceField:
 class VerificationShape(serializers.Serializer):
     required = serializers.ListField(child=serializers.CharField())
     attempts_left = serializers.IntegerField()
+    ask = serializers.CharField(allow_null=True, help_text="the identifier to ask for first")
+    prompt = serializers.CharField(help_text="the opening verification question, to speak as is")
 
 
 class CallShape(serializers.Serializer):
@@ -76,9 +78,11 @@ class PendingEnvelope(serializers.Serializer):
 
 class NeedsMoreEnvelope(serializers.Serializer):
     status = _status("needs_more")
-    missing = serializers.ListField(child=serializers.CharField())
+    missing = serializers.ListField(child=serializers.CharField(), help_text="every identifier still needed")
     attempts_left = serializers.IntegerField()
-    say = serializers.CharField()
+    ask = serializers.CharField(allow_null=True, help_text="the one identifier to ask for now (the first of missing)")
+    prompt = serializers.CharField(allow_null=True, help_text="the question for `ask` alone")
+    say = serializers.CharField(help_text="the whole turn to speak as is: one question, for `ask`")
 
 
 class VerifiedEnvelope(serializers.Serializer):
@@ -120,7 +124,9 @@ EXAMPLES = {
         "status": "needs_more",
         "missing": ["mrn"],
         "attempts_left": 3,
-        "say": "To protect your privacy, I need a few details to confirm who you are.",
+        "ask": "mrn",
+        "prompt": "Could you tell me your medical record number?",
+        "say": "Thank you. Could you tell me your medical record number?",
     },
     "verified": {"status": "verified", "say": "Thank you, I've confirmed your identity."},
     "not_verified": {"status": "not_verified", "say": "I need to verify your identity before I can look that up."},

@@ -32,7 +32,7 @@ SAY_CONVENTION = (
     " Answers are JSON with a `status`. `ok`: speak `say` as is (one short sentence, dates and times"
     " already in the caller's time zone) and use `data` only to answer follow-up questions."
     " `pending`: speak `filler`, then call again after `retry_after_ms`."
-    " `needs_more`: ask the caller for the `missing` details."
+    " `needs_more`: speak `say`, which asks for one detail (`ask`); `missing` lists all still needed."
     " `not_verified`: verify the caller first with verify_caller."
     " `unavailable` or `escalate`: speak `say` and offer to transfer the caller to `transfer`."
     " Never guess or fill in anything the answer does not contain."

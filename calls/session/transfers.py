@@ -8,6 +8,7 @@ from django.utils import timezone
 from calls.outcomes import Routed, Transfer
 from ehr_integrations.models import HealthSystem, Purpose, TransferTarget
 from ehr_integrations.models.transfer import WEEKDAYS
+from ehr_integrations.normalize.spoken import phone_number, with_article
 
 FALLBACK_PURPOSE = Purpose.GENERAL
 # Spoken when a caller who could not be verified is handed to a person (verification and every tool).
@@ -40,10 +41,20 @@ def transfer_for(*, health_system: HealthSystem, purpose: str) -> Transfer:
     return target_for(health_system=health_system, purpose=purpose)[0]
 
 
+# Said before the transfer line, for the purposes whose reason the caller should hear.
+PURPOSE_LEADS = {Purpose.CLINICAL: "That's a question for our clinical team."}
+
+
 def say_transfer(transfer: Transfer, open_now: bool) -> str:
-    if open_now:
-        return f"I can connect you with {transfer.name} now."
-    return f"{transfer.name} is the right place for that; they're available at {transfer.phone}."
+    """ "I'll connect you with the Riverside nurse line now." or, when its line is closed, where to call,
+    the number in the groups people say ("five five five, zero one zero three": never a digit run)."""
+    target = with_article(transfer.name)
+    if open_now or not transfer.phone:
+        line = f"I'll connect you with {target} now."
+    else:
+        line = f"You can reach {target} at {phone_number(transfer.phone)}."
+    lead = PURPOSE_LEADS.get(transfer.purpose)
+    return f"{lead} {line}" if lead else line
 
 
 def routed(*, health_system: HealthSystem, purpose: str) -> Routed:

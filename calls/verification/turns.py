@@ -18,7 +18,7 @@ from calls.session.access_log import AuditContext
 from calls.session.baa_gate import NotCovered, ensure_covered
 from calls.session.transfers import ESCALATE_SAY, transfer_for
 from calls.tools import answers, prefetch
-from calls.verification import attempt_limits, pending_turns, status
+from calls.verification import attempt_limits, pending_turns, prompts, status
 from calls.verification.identity_match import complete_sets, missing_for_next_set, satisfies
 from compliance.phi_logging import sensitive_phi
 from ehr_integrations.errors import EHRError, EHRUnavailable
@@ -31,8 +31,6 @@ from ehr_integrations.normalize.mapping import load_mapping
 from ehr_integrations.presets import Preset
 from ehr_integrations.transport import io_loop
 
-ASK_SAY = "To protect your privacy, I need a few details to confirm who you are."
-RETRY_SAY = "I wasn't able to verify those details. Let's try again."
 VERIFIED_SAY = "Thank you, I've confirmed your identity."
 EHR_DOWN_SAY = "I can't reach our records system to confirm your identity right now. Let me connect you with someone."
 
@@ -97,7 +95,7 @@ def _fail(
     if left == 0:
         return _escalate_unverified(call)
     missing = missing_for_next_set(policy.factor_sets, policy.name_parts_required, {}, _preset(call))
-    return NeedsMore(missing=missing, attempts_left=left, say=RETRY_SAY)
+    return prompts.needs_more(missing=missing, attempts_left=left, given={}, said=given, failed=True)
 
 
 def _leave_unverified(call: CallSession, state: str, **fields: object) -> bool:
@@ -175,7 +173,8 @@ def submit(
     sets = complete_sets(policy.factor_sets, policy.name_parts_required, given, _preset(call))
     if not sets:
         missing = missing_for_next_set(policy.factor_sets, policy.name_parts_required, given, _preset(call))
-        return NeedsMore(missing=missing, attempts_left=status.attempts_left(call), say=ASK_SAY)
+        left = status.attempts_left(call)
+        return prompts.needs_more(missing=missing, attempts_left=left, given=given, said=identifiers)
     if may_pend and not pending_turns.claim(call):  # a concurrent `wait=0` turn is searching already
         return pending_turns.pending_answer(call)
     answer = None

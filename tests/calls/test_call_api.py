@@ -14,7 +14,12 @@ def test_open_call_describes_what_verification_needs(api):
     assert response.status_code == 201
     data = response.json()["data"]
     assert data["state"] == "unverified"
-    assert data["verification"] == {"required": ["date_of_birth", "mrn"], "attempts_left": 3}
+    assert data["verification"] == {
+        "required": ["date_of_birth", "mrn"],
+        "attempts_left": 3,
+        "ask": "date_of_birth",
+        "prompt": "To confirm who you are, could you tell me your date of birth?",
+    }
 
 
 def test_missing_or_wrong_key_is_401(agent):

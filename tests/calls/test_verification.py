@@ -25,6 +25,27 @@ def test_verifies_in_two_turns(api, patient, sandbox):
     assert CallSession.objects.get(pk=call_id).verification_method == "date_of_birth+mrn"
 
 
+def test_each_needs_more_asks_one_question_in_the_policy_order(api, patient):
+    VerificationPolicy.objects.update(
+        factor_sets=[["date_of_birth", "ssn_last4"]], name_parts_required=["family_name", "given_name"]
+    )
+    call_id = open_call(api)
+    first = verify(api, call_id, date_of_birth=patient["birth_date"]).json()
+    assert first["missing"] == ["ssn_last4", "family_name", "given_name"]
+    assert first["ask"] == "ssn_last4"
+    assert first["prompt"] == "Could you tell me the last four digits of your Social Security number?"
+    assert first["say"] == "Thank you. Could you tell me the last four digits of your Social Security number?"
+    second = verify(api, call_id, ssn_last4=patient["ssn_last4"]).json()
+    assert (second["ask"], second["prompt"]) == ("family_name", "Could you tell me your last name?")
+    third = verify(api, call_id, family_name=patient["family"]).json()
+    assert third["ask"] == "given_name" and third["missing"] == ["given_name"]
+    wrong = verify(api, call_id, given_name="Nobody").json()
+    assert wrong["status"] == "needs_more" and wrong["ask"] == "date_of_birth"
+    assert wrong["say"] == (
+        "I wasn't able to verify those details. Let's try again. Could you tell me your date of birth?"
+    )
+
+
 def test_ssn_factor_asks_for_the_name_the_vendor_search_needs(api, patient):
     call_id = open_call(api)
     first = verify(api, call_id, date_of_birth=patient["birth_date"], ssn_last4=patient["ssn_last4"]).json()
