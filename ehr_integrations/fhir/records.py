@@ -122,7 +122,7 @@ async def fetch_appointments(
     moment = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     bound = f"lt{moment}" if when == "past" else f"ge{moment}"
     caps = (await client.capabilities(deadline=deadline)).require("appointments")
-    params = _search_params(caps, "Appointment", {"patient": patient_id, "date": bound})
+    params = _search_params(caps, "Appointment", {"patient": f"Patient/{patient_id}", "date": bound})
     result = await _search(client, "Appointment", params, deadline=deadline)
     resources = _of_type(result.resources, "Appointment")
     known = index(result.included)
@@ -154,7 +154,7 @@ async def fetch_medications(
     """The patient's medication requests with `status` (active by default), by name."""
     caps = (await client.capabilities(deadline=deadline)).require("medications")
     preset = caps.preset
-    params = _search_params(caps, "MedicationRequest", {"patient": patient_id, "status": status})
+    params = _search_params(caps, "MedicationRequest", {"patient": f"Patient/{patient_id}", "status": status})
     core = _search(client, "MedicationRequest", params, deadline=deadline)
     # dispenses None: the vendor gives none (refills as prescribed); fills_unknown: the site withholds
     # them (grant, server or override) or the enrichment failed.
@@ -184,7 +184,7 @@ async def _dispenses(client: FhirClient, param: str, patient_id: str, *, deadlin
     """The patient's dispenses, an optional enrichment: refused or failing, None (the medications are
     then answered with refills left, last fill and eligibility empty, not guessed)."""
     try:
-        result = await client.search("MedicationDispense", {param: patient_id}, deadline=deadline)
+        result = await client.search("MedicationDispense", {param: f"Patient/{patient_id}"}, deadline=deadline)
     except (EHRRequestRejected, EHRUnavailable) as exc:
         log.info("medication dispenses left out: %s", exc.reason)
         return None
@@ -234,7 +234,7 @@ async def _dispenses_for(client: FhirClient, mapping: Mapping, request: dict, *,
     param = (await client.capabilities(deadline=deadline)).preset.dispense_search_param
     if not (patient and patient.startswith("Patient/") and param):
         return None
-    result = await client.search("MedicationDispense", {param: patient.split("/", 1)[1]}, deadline=deadline)
+    result = await client.search("MedicationDispense", {param: patient}, deadline=deadline)
     return _of_type(result.resources, "MedicationDispense")
 
 

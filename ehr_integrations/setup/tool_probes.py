@@ -283,7 +283,7 @@ async def _dispenses(enrichment: Enrichment, ctx: _Context) -> _Findings:
         return _Findings([Probe(enrichment.description, "not used: the vendor gives no dispenses", True)])
     what = f"MedicationDispense search ({param}) for a patient id that exists nowhere"
     try:
-        result = await ctx.client.search("MedicationDispense", {param: PROBE_ID}, deadline=ctx.deadline)
+        result = await ctx.client.search("MedicationDispense", {param: f"Patient/{PROBE_ID}"}, deadline=ctx.deadline)
     except EHRError as exc:
         return _enrichment_failed(what, ", ".join(enrichment.fields), "MedicationDispense", exc, ctx)
     return _Findings([Probe(what, _count(len(result.resources)), not result.resources)])

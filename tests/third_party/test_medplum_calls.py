@@ -25,13 +25,6 @@ from tests.third_party.population import ADA, BEA, CARLOS, MRN_SYSTEM
 
 pytestmark = [pytest.mark.third_party, pytest.mark.django_db]
 SITE_TZ = ZoneInfo("America/New_York")  # tests/builders.py health_system()
-BARE_PATIENT_ID = pytest.mark.xfail(
-    strict=True,
-    reason="gateway assumption: Appointment, MedicationRequest and MedicationDispense are searched with "
-    "patient=<id>; Medplum matches reference parameters only in the typed form patient=Patient/<id> "
-    "(which every server must take, and which the gateway already sends for Communication.subject), "
-    "so the answer is an empty 'ok' list. Fix in ehr_integrations/fhir/records.py.",
-)
 ESCAPE_PIPE_GAP = pytest.mark.xfail(
     strict=True, reason="Medplum gap: an escaped | still splits system from value (test_medplum_semantics.py)"
 )
@@ -158,7 +151,6 @@ def test_a_wrong_family_name_costs_an_attempt_and_the_third_escalates(api, medpl
     assert api.get(f"/api/v1/calls/{call_id}/appointments").status_code == 403
 
 
-@BARE_PATIENT_ID
 @pytest.mark.parametrize(
     ("range_", "expected"),
     [
@@ -177,7 +169,6 @@ def test_appointments_in_each_range(api, medplum, range_, expected):
     }
 
 
-@BARE_PATIENT_ID
 def test_active_medications_with_refills_counted_from_the_dispenses(api, medplum):
     call_id = _verified(api, ADA)
     answer = api.get(f"/api/v1/calls/{call_id}/medications").json()
