@@ -246,6 +246,11 @@ LOCAL_CACHE_SECONDS = env.float("LOCAL_CACHE_SECONDS", default=5.0)
 # How long a verify turn waits for the EHR before answering `pending` (`?wait=0`) or `unavailable`:
 # a caller left in silence longer hangs up (calls/verification/pending_turns.py).
 VERIFY_VOICE_DEADLINE_S = env.float("VERIFY_VOICE_DEADLINE_S", default=2.5)
+# Failed verification turns an hour per claimed identity and per agent client (calls/verification/claims.py).
+VERIFY_BUDGET_PER_DOB = env.int("VERIFY_BUDGET_PER_DOB", default=10)
+VERIFY_BUDGET_PER_MRN = env.int("VERIFY_BUDGET_PER_MRN", default=5)
+VERIFY_BUDGET_PER_DOB_NAME = env.int("VERIFY_BUDGET_PER_DOB_NAME", default=5)
+VERIFY_BUDGET_PER_AGENT = env.int("VERIFY_BUDGET_PER_AGENT", default=200)
 
 # EHR address policy (ehr_integrations/address_policy.py): networks besides the public
 # internet an EHR or token URL may point at. Empty in production; the sandbox, tests, bench and demo

@@ -1,8 +1,9 @@
 """Verification attempt limits shared by every process (cache counters; keys carry no PHI).
 
 Per call attempts live on the CallSession row (`failed_attempts`: each turn that asks the EHR is
-counted before it does, and a success resets the count); per caller number and per patient counters live in
-the cache under keyed hashes, so neither a phone number nor an EHR id appears in a cache key.
+counted before it does, and a success resets the count); per patient counters live in the cache under
+keyed hashes, so no EHR id appears in a cache key. The budgets on claimed identities, caller numbers
+and agent clients are in claims.py.
 """
 
 import hashlib
@@ -45,18 +46,6 @@ def give_back_attempt(call: CallSession) -> None:
     CallSession.objects.filter(pk=call.pk, failed_attempts__gt=0).update(failed_attempts=F("failed_attempts") - 1)
 
 
-def caller_blocked(policy: VerificationPolicy, caller_phone: str | None) -> bool:
-    if not caller_phone:
-        return False
-    count = cache.get(f"vlimit:caller:{_digest('caller', caller_phone)}", 0)
-    return count >= policy.max_failures_per_caller_hour
-
-
-def record_caller_failure(caller_phone: str | None) -> None:
-    if caller_phone:
-        incr_or_create(f"vlimit:caller:{_digest('caller', caller_phone)}", HOUR)
-
-
 def _patient_key(health_system_id: int, patient_id: str) -> str:
     return _digest("patient", f"{health_system_id}/{patient_id}")
 
@@ -65,11 +54,13 @@ def patient_locked(policy: VerificationPolicy, patient_id: str) -> bool:
     return cache.get(f"vlimit:lock:{_patient_key(policy.health_system_id, patient_id)}") is not None
 
 
-def record_patient_failure(policy: VerificationPolicy, patient_id: str) -> None:
-    key = _patient_key(policy.health_system_id, patient_id)
-    count = incr_or_create(f"vlimit:patient:{key}", policy.patient_window_minutes * 60)
-    if count >= policy.max_failures_per_patient:
-        cache.set(f"vlimit:lock:{key}", 1, timeout=policy.patient_lockout_minutes * 60)
+def record_patient_failures(policy: VerificationPolicy, patient_ids: list[str]) -> None:
+    """Failures on claims that matched these patients' records (turns.py decides which count)."""
+    for patient_id in patient_ids:
+        key = _patient_key(policy.health_system_id, patient_id)
+        count = incr_or_create(f"vlimit:patient:{key}", policy.patient_window_minutes * 60)
+        if count >= policy.max_failures_per_patient:
+            cache.set(f"vlimit:lock:{key}", 1, timeout=policy.patient_lockout_minutes * 60)
 
 
 def reset_after_success(call: CallSession, policy: VerificationPolicy, patient_id: str) -> None:

@@ -18,7 +18,7 @@ from calls.session.access_log import AuditContext
 from calls.session.baa_gate import NotCovered, ensure_covered
 from calls.session.transfers import ESCALATE_SAY, transfer_for
 from calls.tools import answers, prefetch
-from calls.verification import attempt_limits, pending_turns, prompts, status
+from calls.verification import attempt_limits, claims, pending_turns, prompts, status
 from calls.verification.identity_match import complete_sets, missing_for_next_set, satisfies
 from compliance.phi_logging import sensitive_phi
 from ehr_integrations.errors import EHRError, EHRUnavailable
@@ -32,6 +32,9 @@ from ehr_integrations.presets import Preset
 from ehr_integrations.transport import io_loop
 
 VERIFIED_SAY = "Thank you, I've confirmed your identity."
+# The claims a patient search goes by; a wrong answer to anything else (an SSN's last four) with all of
+# these right is a guess at that patient.
+SEARCHED_CLAIMS = frozenset({"date_of_birth", "mrn", "family_name", "given_name", "phone"})
 EHR_DOWN_SAY = "I can't reach our records system to confirm your identity right now. Let me connect you with someone."
 
 
@@ -61,7 +64,8 @@ def _accumulate(call: CallSession, identifiers: Mapping[str, object]) -> dict[st
     merged = dict(stored[0]) if stored else {}
     for name, value in identifiers.items():
         merged[name] = value.isoformat() if isinstance(value, date) else str(value)
-    session_store.put(str(call.id), "identifiers", merged)
+    if not session_store.put(str(call.id), "identifiers", merged):  # `end` won the race: nothing comes back
+        raise CallEnded()
     return merged
 
 
@@ -84,13 +88,16 @@ def _fail(
     outcome: str = Outcome.WRONG_DETAILS,
 ) -> NeedsMore:
     policy = call.health_system.verification_policy
-    session_store.put(str(call.id), "identifiers", {}, only_if_open=True)  # an ended call stays purged
+    still_open = session_store.put(str(call.id), "identifiers", {})  # an ended call stays purged
     failures = attempt_limits.call_failures(call)  # this turn was counted before the search
-    attempt_limits.record_caller_failure(call_sessions.caller_phone(call))
-    for candidate in candidates:
-        attempt_limits.record_patient_failure(policy, candidate.id)
+    # A patient's own lockout grows only from failures on claims that match that patient's record
+    # (what was searched by agrees; a secret factor did not): nobody can aim it by claiming less.
+    aimed = [c for c in candidates if satisfies(c, {k: v for k, v in given.items() if k in SEARCHED_CLAIMS})]
+    attempt_limits.record_patient_failures(policy, [c.id for c in aimed])
     reference = candidates[0].id if len(candidates) == 1 else None  # the search found exactly one patient
     access_log.record_attempt(call=call, context=context, outcome=outcome, factors=given, patient_reference=reference)
+    if not still_open:  # the turn lost the race to `end` (counted and audited all the same)
+        raise CallEnded()
     left = max(0, policy.max_failures_per_call - failures)
     if left == 0:
         return _escalate_unverified(call)
@@ -160,10 +167,9 @@ def submit(
     if call.state == CallState.VERIFIED:
         return Verified(say=VERIFIED_SAY)
     policy = call.health_system.verification_policy
-    if call.state == CallState.ESCALATED or attempt_limits.caller_blocked(policy, call_sessions.caller_phone(call)):
-        refused = Outcome.ESCALATED if call.state == CallState.ESCALATED else Outcome.LOCKED
+    if call.state == CallState.ESCALATED:
         access_log.record_attempt(
-            call=call, context=context, outcome=refused, factors=identifiers, patient_reference=None
+            call=call, context=context, outcome=Outcome.ESCALATED, factors=identifiers, patient_reference=None
         )
         raise _escalate(call)
     if (earlier := pending_turns.earlier(call, identifiers)) is not None:
@@ -187,6 +193,31 @@ def submit(
 
 
 @sensitive_phi
+def _reserve_claims(call: CallSession, context: AuditContext, given: dict[str, str]) -> claims.Reservation | Verified:
+    """Reserve this turn's budgets; a spent one is audited and answered before any search: the agent
+    client's with `rate_limited` (a throttle), any other by a person (`escalate`)."""
+    wanted = claims.budgets(
+        health_system_id=call.health_system_id,
+        agent_client_id=call.agent_client_id,
+        caller_phone=call_sessions.caller_phone(call),
+        given=given,
+        caller_limit=call.health_system.verification_policy.max_failures_per_caller_hour,
+    )
+    try:
+        return claims.reserve(wanted)
+    except claims.BudgetSpent as spent:
+        access_log.record_attempt(
+            call=call, context=context, outcome=Outcome.BUDGET_SPENT, factors=given, patient_reference=None
+        )
+        if spent.kind == claims.AGENT:
+            transfer = transfer_for(health_system=call.health_system, purpose=Purpose.VERIFICATION)
+            raise Unavailable(
+                reason="rate_limited", transfer=transfer, say=EHR_DOWN_SAY, retry_after_ms=claims.WINDOW_S * 1000
+            ) from None
+        return _escalate_unverified(call)  # raises Escalate, unless a concurrent turn verified the call
+
+
+@sensitive_phi
 def _counted_turn(
     call: CallSession,
     context: AuditContext,
@@ -196,21 +227,34 @@ def _counted_turn(
     *,
     may_pend: bool,
 ) -> NeedsMore | Verified | Pending:
-    """Count the turn and search; decide within the voice deadline, later (pending) or not at all."""
+    """Count the turn and search; decide within the voice deadline, later (pending) or not at all.
+
+    The claimed identity's, the caller's and the agent client's budgets are reserved first, then the
+    call's own attempt: concurrent turns can never exceed any of them (claims.py)."""
+    reservation = _reserve_claims(call, context, given)
+    if isinstance(reservation, Verified):
+        return reservation
     if not attempt_limits.reserve_attempt(call, call.health_system.verification_policy):  # used up concurrently
+        claims.give_back(reservation)
         access_log.record_attempt(
             call=call, context=context, outcome=Outcome.BUDGET_SPENT, factors=given, patient_reference=None
         )
         return _escalate_unverified(call)
     started, deadline = time.monotonic(), pending_turns.voice_deadline()
-    search = _start_search(call, given)
-    decide = functools.partial(_verdict, call, context, given, sets, search)
+    try:
+        search = _start_search(call, given)
+    except BaseException:
+        claims.give_back(reservation)
+        attempt_limits.give_back_attempt(call)
+        raise
+    decide = functools.partial(_verdict, call, context, given, sets, search, reservation)
     if pending_turns.finished_in_time(search, deadline=deadline):
         return decide()
     if may_pend:
         turn, cid = pending_turns.fingerprint(identifiers), context.correlation_id
         return pending_turns.hand_over(call, search, decide, turn=turn, correlation_id=cid, started=started)
     if search.cancel():  # no verdict within the voice deadline: the turn does not count
+        claims.give_back(reservation)
         attempt_limits.give_back_attempt(call)
         access_log.record_attempt(
             call=call, context=context, outcome=Outcome.EHR_UNAVAILABLE, factors=given, patient_reference=None
@@ -221,7 +265,12 @@ def _counted_turn(
 
 @sensitive_phi
 def _verdict(
-    call: CallSession, context: AuditContext, given: dict[str, str], sets: list[list[str]], search: Future
+    call: CallSession,
+    context: AuditContext,
+    given: dict[str, str],
+    sets: list[list[str]],
+    search: Future,
+    reservation: claims.Reservation,
 ) -> NeedsMore | Verified:
     """The counted turn's verdict from its finished search: the same wherever it runs (request or worker)."""
     policy = call.health_system.verification_policy
@@ -229,6 +278,7 @@ def _verdict(
     try:
         candidates = search.result(timeout=0)  # it has finished
     except EHRError as exc:
+        claims.give_back(reservation)
         attempt_limits.give_back_attempt(call)
         access_log.record_attempt(
             call=call, context=context, outcome=Outcome.EHR_UNAVAILABLE, factors=given, patient_reference=None
@@ -242,16 +292,15 @@ def _verdict(
             retry_after_ms=int(retry_after * 1000) if retry_after else None,
         ) from None
     except BaseException:
+        claims.give_back(reservation)
         attempt_limits.give_back_attempt(call)
         raise
     matched = [p for p in candidates if satisfies(p, given)]
-    if len(matched) > 1:
-        access_log.record_attempt(
-            call=call, context=context, outcome=Outcome.ESCALATED, factors=given, patient_reference=None
-        )
-        return _escalate_unverified(call)
+    # Two patients satisfying everything said is a failure like any other (the same answer: ask for the
+    # policy's next factor), without a lockout for either: they match what was claimed.
     if len(matched) == 1 and attempt_limits.patient_locked(policy, matched[0].id):
-        return _fail(call, context, given, candidates, outcome=Outcome.LOCKED)
+        return _fail(call, context, given, matched, outcome=Outcome.LOCKED)
     if len(matched) == 1:
+        claims.give_back(reservation)
         return _succeed(call, context, matched[0], sets[0])
-    return _fail(call, context, given, candidates)
+    return _fail(call, context, given, [] if matched else candidates)

@@ -85,17 +85,17 @@ def test_a_locked_patient_is_recorded_as_locked_with_the_one_patient_matched(api
     assert attempts(third) == [("locked", "date_of_birth+mrn", patient["id"])]
 
 
-def test_a_caller_number_over_its_limit_is_recorded_as_locked(api, patient, site):
+def test_a_caller_number_over_its_budget_is_recorded_as_budget_spent(api, patient, site):
     VerificationPolicy.objects.filter(health_system=site).update(max_failures_per_caller_hour=1)
     verify(api, open_call(api, caller_phone="+15555550009"), date_of_birth="1901-01-01", mrn="NOT-AN-MRN")
     blocked = open_call(api, caller_phone="+15555550009")
 
     verify(api, blocked, date_of_birth=patient["birth_date"], mrn=patient["mrn"])
 
-    assert attempts(blocked) == [("locked", "date_of_birth+mrn", None)]
+    assert attempts(blocked) == [("budget_spent", "date_of_birth+mrn", None)]
 
 
-def test_an_ambiguous_match_is_recorded_as_escalated_without_a_patient(api, sandbox, site):
+def test_an_ambiguous_match_is_recorded_as_wrong_details_without_a_patient(api, sandbox, site):
     twins = [p for p in sandbox.patients() if p["id"] in sandbox.hard_cases()["shared_name_and_birth_date"]]
     VerificationPolicy.objects.filter(health_system=site).update(
         factor_sets=[["date_of_birth", "family_name", "given_name"]]
@@ -106,7 +106,7 @@ def test_an_ambiguous_match_is_recorded_as_escalated_without_a_patient(api, sand
         api, call_id, date_of_birth=twins[0]["birth_date"], family_name=twins[0]["family"], given_name=twins[0]["given"]
     )
 
-    assert attempts(call_id) == [("escalated", "date_of_birth+family_name+given_name", None)]
+    assert attempts(call_id) == [("wrong_details", "date_of_birth+family_name+given_name", None)]
 
 
 def test_a_client_whose_baa_lapsed_is_recorded_as_not_permitted(api, agent, patient):
