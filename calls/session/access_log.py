@@ -11,7 +11,7 @@ from calls.outcomes import Unavailable
 from calls.session.transfers import transfer_for
 from ehr_integrations.models import Purpose
 
-AUDIT_DOWN_SAY = "I'm having trouble with our records system right now; let me connect you with someone who can help."
+AUDIT_DOWN_SAY = "I'm having trouble with our records system right now. Let me connect you with someone who can help."
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ FIRST_TURN = "To confirm who you are, could you tell me {asked}?"
 NEXT_TURN = "Thank you. Could you tell me {asked}?"
 NO_NEW_DETAIL = "Could you tell me {asked}?"
 # After a complete factor set that did not verify: the same words whichever factor was wrong.
-AFTER_FAILURE = "I wasn't able to verify those details. Let's try again. Could you tell me {asked}?"
+AFTER_FAILURE = "Sorry, let's try again. Could you tell me {asked}?"
 ALL_GIVEN = "Thank you. One moment while I check those details."
 
 

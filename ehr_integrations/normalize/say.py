@@ -44,12 +44,16 @@ def _sentences(*parts: str) -> str:
     return " ".join(p[0].upper() + p[1:] + ("" if p.endswith((".", "?")) else ".") for p in parts if p)
 
 
-def _visit(item: object, tz: ZoneInfo, now: datetime, *, on: bool = False) -> str:
+def _visit(item: object, tz: ZoneInfo, now: datetime, *, on: bool = False, past: bool = False) -> str:
+    """When, with whom and where; a past visit by its day and clinician only (the rest is no use to hear)."""
     moment = _moment(_get(item, "datetime"), tz)
-    words = spoken_moment(moment, now, on=on) if moment else "at a time I can't see"
+    if past:
+        words = spoken_day(moment, now, on=True) if moment else "on a day I can't see"
+    else:
+        words = spoken_moment(moment, now, on=on) if moment else "at a time I can't see"
     if provider := spoken.person(_text(item, "provider_name")):
         words += f" with {provider}"
-    if place := spoken.place(_text(item, "location")):
+    if not past and (place := spoken.place(_text(item, "location"))):
         words += f" at {place}"
     return words
 
@@ -66,11 +70,11 @@ def say_appointments(
     kind = "past" if past else "upcoming"
     active = [i for i in items if _get(i, "status") not in NOT_HAPPENING]
     if not active and items:
-        visit = _visit(items[0], tz, now, on=True)
+        visit = _visit(items[0], tz, now, on=True, past=past)
         return _sentences(f"Your appointment {visit} was cancelled", f"I don't see any other {kind} appointments")
     if not active:
         return f"I don't see any {kind} appointments."
-    first = _visit(active[0], tz, now)
+    first = _visit(active[0], tz, now, past=past)
     sentence = f"Your last appointment was {first}" if past else f"Your next appointment is {first}"
     others = len(active) - 1
     rest = (
@@ -98,6 +102,21 @@ def _refills_of_one(item: object) -> str:
     if eligible:
         return f"It has {plural(remaining, 'refill')} left" if isinstance(remaining, int) else "It can be refilled"
     return "It has no refills left" if remaining == 0 else "It can't be refilled right now"
+
+
+def _refill_state(group: list[object]) -> bool | None:
+    """Prescriptions of one medicine: refillable if any is, unknown if any is unknown and none is."""
+    states = [_get(item, "refill_eligible") for item in group]
+    return True if True in states else None if None in states else False
+
+
+def _distinct(items: Sequence[object]) -> list[tuple[object, SpokenMedicine]]:
+    """One entry per medicine as said: two prescriptions of "lisinopril 40 milligrams" are one medicine."""
+    groups: dict[str, tuple[SpokenMedicine, list[object]]] = {}
+    for item in items:
+        if medicine := spoken_medicine(_text(item, "name")):
+            groups.setdefault(medicine.full, (medicine, []))[1].append(item)
+    return [({"refill_eligible": _refill_state(group)}, medicine) for medicine, group in groups.values()]
 
 
 def _short_names(named: list[tuple[object, SpokenMedicine]]) -> dict[int, str]:
@@ -134,14 +153,16 @@ def _refills_of_many(named: list[tuple[object, SpokenMedicine]]) -> str:
 
 def say_medications(items: Sequence[Medication | Mapping]) -> str:
     """What the caller takes, named as a pharmacist would, and whether each can be refilled."""
-    named = [(i, m) for i in items if (m := spoken_medicine(_text(i, "name")))]
     adjective = "active " if all(_get(i, "status") == "active" for i in items) else ""
+    named = _distinct(items)
     if not named:
         return f"I don't see any {adjective}medications on your record."
     if len(named) == 1:
-        return _sentences(f"You have one {adjective}medication: {named[0][1].full}", _refills_of_one(named[0][0]))
+        only = [i for i in items if _text(i, "name")]
+        refills = _refills_of_one(only[0] if len(only) == 1 else named[0][0])  # several: no one count of refills
+        return _sentences(f"You have one {adjective}medication: {named[0][1].full}", refills)
     listed = spoken_list([medicine.full for _, medicine in named])
-    return _sentences(f"You have {plural(len(named), adjective + 'medication')}: {listed}", _refills_of_many(named))
+    return _sentences(f"Your {adjective}medications are {listed}", _refills_of_many(named))
 
 
 def say_messages(items: Sequence[Message | Mapping], tz: ZoneInfo, *, now: datetime | None = None) -> str:

@@ -71,7 +71,7 @@ def test_a_missing_provider_is_left_out_not_invented():
 
 def test_past_appointments_and_nothing_to_report():
     said = say_appointments([visit("2025-10-02T15:30:00-04:00", status="fulfilled")], TZ, now=NOW)
-    assert said.startswith("Your last appointment was Thursday, October 2nd at 3:30 PM")
+    assert said == "Your last appointment was on Thursday, October 2nd with Dr. Lily Chen."
     assert say_appointments([], TZ, now=NOW) == "I don't see any upcoming appointments."
     assert say_appointments([], TZ, when="past", now=NOW) == "I don't see any past appointments."
 
@@ -96,7 +96,7 @@ def test_one_medication_says_its_refills():
 def test_several_medications_say_which_can_be_refilled():
     items = [medication("Lisinopril", 2, True), medication("Metformin", 0, False), medication("Atorvastatin", 1, True)]
     assert say_medications(items) == (
-        "You have three active medications: Lisinopril, Metformin, and Atorvastatin."
+        "Your active medications are Lisinopril, Metformin, and Atorvastatin."
         " Lisinopril and Atorvastatin can be refilled."
     )
     assert say_medications([]) == "I don't see any active medications on your record."
@@ -197,7 +197,7 @@ def test_long_lists_name_three_then_count_the_rest_and_refills_name_one_medicine
         medication("glipizide 5 MG Oral Tablet", 0, False),
     ]
     assert say_medications(items) == (
-        "You have five active medications: lisinopril 10 milligrams, amlodipine 5 milligrams,"
+        "Your active medications are lisinopril 10 milligrams, amlodipine 5 milligrams,"
         " amlodipine 2.5 milligrams, and two more. Lisinopril and amlodipine 2.5 milligrams can be refilled."
     )
     assert spoken_list(["a", "b"]) == "a and b" and spoken_list(["a", "b", "c"]) == "a, b, and c"
@@ -205,3 +205,13 @@ def test_long_lists_name_three_then_count_the_rest_and_refills_name_one_medicine
 
 def test_phone_numbers_are_said_in_groups_not_as_a_digit_run():
     assert phone_number("+15551234567") == "five five five, one two three, four five six seven"
+
+
+def test_two_prescriptions_of_one_medicine_are_said_once():
+    items = [medication("lisinopril 40 MG Oral Tablet", 2, True), medication("lisinopril 40 MG Oral Tablet", 0, False)]
+    assert say_medications(items) == "You have one active medication: lisinopril 40 milligrams. It can be refilled."
+    items.append(medication("nitrofurantoin 100 MG Oral Capsule", 0, False))
+    assert say_medications(items) == (
+        "Your active medications are lisinopril 40 milligrams and nitrofurantoin 100 milligrams."
+        " Lisinopril can be refilled."
+    )
