@@ -1,13 +1,16 @@
 """A call's store entries in one cache round trip: renewing their idle TTL and stamping activity,
-optionally after checking the call's owner and reading some of them.
+optionally after checking the call's owner and reading some of them; writing entries only while
+the call's guard key (its data key) exists.
 
-With django-redis on one server (`shared_cache.single_redis`) `renew` is one pipelined request
-(EXPIRE per key, SET of the stamp) and `read_if_owner` one Lua script (atomic); with any other
-cache backend (the embedded demo's local memory) the same operations run one by one. Errors
-surface as the Redis client raises them (envelope.STORE_FAILURES turns them into a typed answer).
+With django-redis on one server (`shared_cache.single_redis`) each operation is one Lua script
+(atomic: a write either happens before `destroy` deletes the guard, and is deleted with the rest,
+or finds no guard and creates nothing); with any other cache backend (the embedded demo's local
+memory) the same operations run one by one. Errors surface as the Redis client raises them
+(envelope.STORE_FAILURES turns them into a typed answer).
 """
 
 from django.core.cache import cache
+from redis.commands.core import Script
 
 from ehr_integrations.transport import shared_cache
 
@@ -26,19 +29,65 @@ return values
 """
 
 
-def renew(keys: list[str], *, stamp: tuple[str, object], ttl: int) -> None:
-    """Give every existing key of `keys` `ttl` again, and set `stamp` (key, value) for `ttl`."""
+# KEYS: the guard, then the keys to set. ARGV: the TTL in seconds, "1" to set only absent keys, the values.
+_SET_IF_PRESENT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local stored = 1
+for i = 2, #KEYS do
+  local ok
+  if ARGV[2] == '1' then
+    ok = redis.call('SET', KEYS[i], ARGV[i + 1], 'EX', ARGV[1], 'NX')
+  else
+    ok = redis.call('SET', KEYS[i], ARGV[i + 1], 'EX', ARGV[1])
+  end
+  if not ok then stored = 0 end
+end
+return stored
+"""
+# KEYS: the guard, the stamp, then the keys to renew. ARGV: the TTL in seconds, the stamp's encoded value.
+_RENEW = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local ttl = tonumber(ARGV[1])
+for i = 3, #KEYS do redis.call('EXPIRE', KEYS[i], ttl) end
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ttl)
+return 1
+"""
+
+
+def _script(text: str) -> Script:
+    # A Script per call (it only hashes the text): under ASGI each request has a client of its own.
+    return cache.client.get_client(write=True).register_script(text)
+
+
+def set_if_present(guard: str, values: dict[str, object], *, ttl: int, only_new: bool = False) -> bool:
+    """Set `values` (key -> value) for `ttl` seconds if `guard` exists; whether every one was set
+    (`only_new`: a key that exists already is left as it is, as `cache.add` does)."""
     if not shared_cache.single_redis():
+        if cache.get(guard) is None:
+            return False
+        if only_new:
+            return all([cache.add(key, value, timeout=ttl) for key, value in values.items()])
+        cache.set_many(values, timeout=ttl)
+        return True
+    client = cache.client
+    keys = [client.make_key(key) for key in (guard, *values)]
+    args = [ttl, "1" if only_new else "0", *(client.encode(value) for value in values.values())]
+    return bool(_script(_SET_IF_PRESENT)(keys=keys, args=args))
+
+
+def renew(guard: str, keys: list[str], *, stamp: tuple[str, object], ttl: int) -> None:
+    """If `guard` exists: give every existing key of `keys` `ttl` again, and set `stamp` (key, value)
+    for `ttl`. Without the guard (the call ended, or its store expired) nothing is written."""
+    if not shared_cache.single_redis():
+        if cache.get(guard) is None:
+            return
         for key in keys:
             cache.touch(key, timeout=ttl)
         cache.set(*stamp, timeout=ttl)
         return
     client = cache.client
-    pipe = client.get_client(write=True).pipeline(transaction=False)
-    for key in keys:
-        pipe.expire(client.make_key(key), ttl)
-    pipe.set(client.make_key(stamp[0]), client.encode(stamp[1]), ex=ttl)
-    pipe.execute()
+    keys = [client.make_key(key) for key in (guard, stamp[0], *keys)]
+    _script(_RENEW)(keys=keys, args=[ttl, client.encode(stamp[1])])
 
 
 def read_if_owner(
@@ -52,11 +101,10 @@ def read_if_owner(
         if cache.get(owner_key) != owner:
             return None
         found = cache.get_many(read)
-        renew([owner_key, *read, *renew_also], stamp=stamp, ttl=ttl)
+        renew(owner_key, [owner_key, *read, *renew_also], stamp=stamp, ttl=ttl)
         return found
     client = cache.client
-    # A Script per call (it only hashes the text): under ASGI each request has a client of its own.
-    script = client.get_client(write=True).register_script(_READ_IF_OWNER)
+    script = _script(_READ_IF_OWNER)
     keys = [client.make_key(key) for key in (owner_key, stamp[0], *read, *renew_also)]
     values = script(keys=keys, args=[client.encode(owner), ttl, client.encode(stamp[1]), len(read)])
     if values is None:

@@ -15,8 +15,7 @@ def open_call(
     *, client: AgentClient, health_system: HealthSystem, caller_phone: str | None, external_id: str
 ) -> CallSession:
     call = CallSession.objects.create(agent_client=client, health_system=health_system, external_id=external_id)
-    if caller_phone:
-        session_store.put(str(call.id), "caller", caller_phone)
+    session_store.open_store(str(call.id), {"caller": caller_phone} if caller_phone else None)
     return call
 
 

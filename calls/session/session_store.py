@@ -5,6 +5,11 @@ server's at-rest key, so a dump of Redis alone reveals nothing; `destroy` delete
 (crypto-shredding: whatever might survive is unreadable) and then the data. Every entry carries
 the idle TTL, renewed by every request of the call (`note_activity`, one round trip), which also
 stamps the call's last activity for the sweeper (calls/session/sweeper.py).
+
+The data key is made once, when the call opens (`open_store`), and every later write to the call's
+keys, data or markers, happens only while it exists, atomically (cache_batch.py): once `destroy`
+has run (or the store expired), nothing a late request or background fetch does creates a key
+under the call's id again (issue 18, "ended means ended").
 """
 
 import json
@@ -16,7 +21,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core.cache import cache
 
-from calls.session.cache_batch import read_if_owner, renew
+from calls.session.cache_batch import read_if_owner, renew, set_if_present
 from calls.session.stored_answers import STORED_TOOLS, variant_names
 from compliance import encryption
 
@@ -43,6 +48,24 @@ def _owner_name(call_id: str) -> str:
     return f"call:{call_id}:owner"
 
 
+# Plain entries (no PHI) other modules keep under the call's id, each with its own short TTL: the
+# filler it heard last, pending-mode claims and failures (calls/tools/pending.py, by answer name),
+# prefetches running (calls/tools/prefetch.py). `destroy` deletes every one listed here.
+MARKERS = (
+    "last_filler",
+    *(f"pending:{name}" for name in (*STORED_TOOLS, *variant_names(), "verify")),
+    *(f"prefetching:{tool}" for tool in STORED_TOOLS),
+)
+_LISTED = frozenset(MARKERS)
+
+
+def marker_key(call_id: str, marker: str) -> str:
+    """The cache key of one of the call's markers (MARKERS)."""
+    if marker not in _LISTED:
+        raise ValueError(f"unlisted call marker {marker!r}: add it to MARKERS so that `destroy` deletes it")
+    return f"call:{call_id}:{marker}"
+
+
 def _all_keys(call_id: str) -> list[str]:
     return [_key_name(call_id), _owner_name(call_id), *(_data_name(call_id, name) for name in NAMES)]
 
@@ -67,29 +90,40 @@ def _unwrap(wrapped: str) -> Fernet:
     return Fernet(encryption.decrypt(wrapped).encode())
 
 
-def put(call_id: str, name: str, value: object, *, only_if_open: bool = False) -> bool:
-    """Store a JSON-serializable value for the call, encrypted.
+def open_store(call_id: str, values: dict[str, object] | None = None) -> None:
+    """Make a new call's data key (and store `values`): the one write that may create the store."""
+    put_many(call_id, values or {}, only_if_open=False)
 
-    With only_if_open, a call whose store was destroyed (ended) gets nothing back: a late
-    background fetch must not bring a purged call's PHI back. Returns whether it was stored.
+
+def put(call_id: str, name: str, value: object, *, only_if_open: bool = True) -> bool:
+    """Store a JSON-serializable value for the call, encrypted; whether it was stored.
+
+    A call whose store was destroyed (ended) or expired gets nothing back: a late request or
+    background fetch must not bring a purged call's PHI back (`only_if_open=False` is `open_store`'s).
     """
     return put_many(call_id, {name: value}, only_if_open=only_if_open)
 
 
-def put_many(call_id: str, values: dict[str, object], *, only_if_open: bool = False, owner: int | None = None) -> bool:
+def put_many(call_id: str, values: dict[str, object], *, only_if_open: bool = True, owner: int | None = None) -> bool:
     """Store several values for the call at once (see `put`); `owner`: the client `read_owned` admits."""
     fernet = _fernet(call_id, create=not only_if_open)
     if fernet is None:
         return False
     at = datetime.now().timestamp()
-    sealed = {
+    sealed: dict[str, object] = {
         _data_name(call_id, name): fernet.encrypt(json.dumps({"v": value, "at": at}, default=str).encode()).decode()
         for name, value in values.items()
     }
     if owner is not None:
         sealed[_owner_name(call_id)] = owner
-    cache.set_many(sealed, timeout=_ttl())
-    return True
+    return set_if_present(_key_name(call_id), sealed, ttl=_ttl())  # `destroy` may have run since the key was read
+
+
+def set_markers(call_id: str, values: dict[str, object], *, timeout: int, only_new: bool = False) -> bool:
+    """Set some of the call's MARKERS for `timeout` seconds while its store is open; whether all were set
+    (`only_new`: only those absent, the claim primitive)."""
+    keys = {marker_key(call_id, marker): value for marker, value in values.items()}
+    return set_if_present(_key_name(call_id), keys, ttl=timeout, only_new=only_new)
 
 
 def get(call_id: str, name: str) -> tuple[object, float] | None:
@@ -135,7 +169,7 @@ def _opened(call_id: str, data_keys: dict[str, str], found: dict) -> dict[str, t
 
 def note_activity(call_id: str) -> None:
     """The call is active: renew the idle TTL of everything it holds and stamp the time (one round trip)."""
-    renew(_all_keys(call_id), stamp=(activity_key(call_id), time.time()), ttl=_ttl())
+    renew(_key_name(call_id), _all_keys(call_id), stamp=(activity_key(call_id), time.time()), ttl=_ttl())
 
 
 def last_activity(call_ids: list[str]) -> dict[str, float]:
@@ -145,6 +179,7 @@ def last_activity(call_ids: list[str]) -> dict[str, float]:
 
 
 def destroy(call_id: str) -> None:
-    """Shred the call's key, then delete its data."""
+    """Shred the call's key, then delete its data, stamp and markers (every key under its id)."""
     cache.delete(_key_name(call_id))
-    cache.delete_many([_owner_name(call_id)] + [_data_name(call_id, name) for name in NAMES] + [activity_key(call_id)])
+    markers = [marker_key(call_id, marker) for marker in MARKERS]
+    cache.delete_many([*_all_keys(call_id), activity_key(call_id), *markers])

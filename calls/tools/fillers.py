@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from calls.models import CallSession
+from calls.session import session_store
 from ehr_integrations.models import HealthSystem
 
 GENERAL = (
@@ -32,9 +33,8 @@ def phrases_for(health_system: HealthSystem, tool: str) -> tuple[str, ...]:
 
 def pick(*, call: CallSession, tool: str) -> str:
     """A filler for this tool, never the one this call heard last (when there is a choice)."""
-    key = f"call:{call.id}:last_filler"
     phrases = phrases_for(call.health_system, tool)
-    last = cache.get(key)
+    last = cache.get(session_store.marker_key(str(call.id), "last_filler"))
     phrase = random.choice([p for p in phrases if p != last] or phrases)
-    cache.set(key, phrase, timeout=settings.SESSION_IDLE_TTL_SECONDS)
+    session_store.set_markers(str(call.id), {"last_filler": phrase}, timeout=settings.SESSION_IDLE_TTL_SECONDS)
     return phrase

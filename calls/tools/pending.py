@@ -52,7 +52,11 @@ class Job:
 
 
 def _state_key(call_id: str, name: str) -> str:
-    return f"call:{call_id}:pending:{name}"
+    return session_store.marker_key(call_id, _marker(name))
+
+
+def _marker(name: str) -> str:
+    return f"pending:{name}"
 
 
 def _query_of(args: FetchArgs) -> dict:
@@ -91,8 +95,8 @@ def filler(*, call: CallSession, tool: str, waited_ms: int = 0) -> Pending:
 
 
 def claim(call_id: str, name: str) -> bool:
-    """Claim the background work behind one answer; False while another request's work runs."""
-    return cache.add(_state_key(call_id, name), "running", timeout=CLAIM_S)
+    """Claim the background work behind one answer; False while another request's work runs (or the call ended)."""
+    return session_store.set_markers(call_id, {_marker(name): "running"}, timeout=CLAIM_S, only_new=True)
 
 
 def running(call_id: str, name: str) -> bool:
@@ -198,6 +202,6 @@ def _failed(job: Job, exc: Exception) -> None:
         "say": refusal.say,
         "retry_after_ms": refusal.retry_after_ms,
     }
-    cache.set(_state_key(job.call_id, job.name), remembered, timeout=FAILURE_KEPT_S)
+    session_store.set_markers(job.call_id, {_marker(job.name): remembered}, timeout=FAILURE_KEPT_S)
     _, body = refusal_envelope(refusal)
     events.publish(job.call_id, {"event": "unavailable", "tool": job.tool, "query": job.query} | body)

@@ -25,7 +25,7 @@ POLL_S = 0.02
 
 
 def _running_key(call_id: str, tool: str) -> str:
-    return f"call:{call_id}:prefetching:{tool}"
+    return session_store.marker_key(call_id, f"prefetching:{tool}")
 
 
 async def _one(
@@ -86,6 +86,6 @@ def start(*, call: CallSession, patient_id: str) -> Future:
     deadline = deadline_in(config.request_deadline_s)
     until = time.time() + config.request_deadline_s
     timeout = int(config.request_deadline_s) + 1
-    cache.set_many({_running_key(str(call.id), tool): until for tool in PREFETCHED}, timeout=timeout)
+    session_store.set_markers(str(call.id), {f"prefetching:{tool}": until for tool in PREFETCHED}, timeout=timeout)
     coro = _all(str(call.id), client_for(system), load_mapping(system), args, deadline, system.slug)
     return io_loop.spawn(coro)

@@ -1,7 +1,10 @@
 """After the call, nothing of it remains in Redis, and its data cannot be read back."""
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import httpx
 import pytest
 from django.core.cache import cache
 from django.utils import timezone
@@ -67,3 +70,39 @@ def test_stored_data_is_encrypted_and_unreadable_without_the_call_key(api, patie
     key_name = next(k for k in keys_of(call_id) if k.endswith(b":key"))
     redis.delete(key_name)
     assert session_store.get(call_id, "patient") is None
+
+
+RACES = 40
+
+
+def test_ends_racing_verify_turns_leave_no_key_of_any_ended_call(gateway, agent, patient, sandbox):
+    """Issue 18: `/end` racing verify turns (right details, which verify and prefetch, and wrong ones)
+    left ended calls holding a new data key and the caller's birth date for the idle TTL."""
+    headers = {"Authorization": f"Api-Key {agent.api_key}"}
+    sandbox.add_fault("/fhir/*", latency_ms=20)  # the search in flight while `end` runs
+    with httpx.Client(base_url=gateway.url, headers=headers, timeout=30) as http:
+        opened = [http.post("/api/v1/calls", json={"health_system": "riverside"}) for _ in range(RACES)]
+        call_ids = [answer.json()["data"]["call_id"] for answer in opened]
+
+        def turn(index: int) -> str:
+            right = {"date_of_birth": patient["birth_date"], "mrn": patient["mrn"]}
+            wrong = {"date_of_birth": f"1970-01-{index % 28 + 1:02d}", "mrn": f"ZZ-{index:06d}"}
+            given = right if index % 2 else wrong
+            return http.post(f"/api/v1/calls/{call_ids[index]}/verify", json=given).json()["status"]
+
+        def end(index: int) -> int:
+            time.sleep(0.002 * (index % 20))  # spread the ends across the turns' lives
+            return http.post(f"/api/v1/calls/{call_ids[index]}/end", json={}).status_code
+
+        with ThreadPoolExecutor(16) as pool:
+            turns = [pool.submit(turn, i) for i in range(RACES)]
+            ends = [pool.submit(end, i) for i in range(RACES)]
+            statuses = [t.result() for t in turns]
+            assert {e.result() for e in ends} == {200}
+            after = list(pool.map(turn, range(RACES)))  # a request to an ended call leaves nothing behind
+    time.sleep(1.0)  # late prefetches and pending work land (or do not) after the answers
+    left = {call_id: keys_of(call_id) for call_id in call_ids}
+    assert {call_id: keys for call_id, keys in left.items() if keys} == {}
+    assert set(statuses) <= {"verified", "needs_more", "ended"}, statuses
+    assert set(after) == {"ended"}
+    assert set(CallSession.objects.filter(pk__in=call_ids).values_list("state", flat=True)) == {"ended"}

@@ -1,4 +1,5 @@
-"""The owned read: one round trip that answers and renews only for the call's owner, on either cache."""
+"""The owned read: one round trip that answers and renews only for the call's owner, on either cache;
+and nothing written to a call's store creates a key once it was destroyed."""
 
 import uuid
 
@@ -17,8 +18,14 @@ def backend(request, settings):
     return request.param
 
 
-def test_the_owner_reads_what_is_stored_and_keeps_the_call_alive(backend):
+def opened() -> str:
     call_id = str(uuid.uuid4())
+    session_store.open_store(call_id)
+    return call_id
+
+
+def test_the_owner_reads_what_is_stored_and_keeps_the_call_alive(backend):
+    call_id = opened()
     session_store.put_many(call_id, {"patient": {"id": "p-1"}, "call": {"client": 7}}, owner=7)
     found = session_store.read_owned(call_id, 7, {"patient", "call", "appointments"})
     assert {name: value for name, (value, _) in found.items()} == {"patient": {"id": "p-1"}, "call": {"client": 7}}
@@ -26,16 +33,32 @@ def test_the_owner_reads_what_is_stored_and_keeps_the_call_alive(backend):
 
 
 def test_another_client_reads_nothing_and_renews_nothing(backend):
-    call_id = str(uuid.uuid4())
+    call_id = opened()
     session_store.put_many(call_id, {"patient": {"id": "p-1"}}, owner=7)
     assert session_store.read_owned(call_id, 8, {"patient"}) is None
     assert cache.get(session_store.activity_key(call_id)) is None
 
 
 def test_a_call_without_an_owner_is_read_by_nobody(backend):
-    call_id = str(uuid.uuid4())
+    call_id = opened()
     session_store.put_many(call_id, {"patient": {"id": "p-1"}})  # before verification: no owner stored
     assert session_store.read_owned(call_id, 7, {"patient"}) is None
     session_store.put_many(call_id, {"call": {"client": 7}}, owner=7)
     session_store.destroy(call_id)
     assert session_store.read_owned(call_id, 7, {"patient"}) is None
+
+
+def test_nothing_is_written_for_a_call_whose_store_was_destroyed(backend):
+    call_id = opened()
+    session_store.destroy(call_id)
+    assert session_store.put(call_id, "identifiers", {"date_of_birth": "1961-04-02"}) is False
+    assert session_store.put_many(call_id, {"call": {"client": 7}}, owner=7) is False
+    assert session_store.set_markers(call_id, {"pending:verify": "running"}, timeout=60, only_new=True) is False
+    session_store.note_activity(call_id)
+    names = ["key", "owner", "seen", "data:identifiers", "data:call", "pending:verify"]
+    assert cache.get_many([f"call:{call_id}:{name}" for name in names]) == {}
+
+
+def test_a_marker_not_listed_cannot_be_written():
+    with pytest.raises(ValueError, match="MARKERS"):
+        session_store.marker_key("c", "somewhere_else")
