@@ -5,7 +5,8 @@ The first answer (status and body) is kept per agent client and key in the share
 encrypted at rest (compliance/encryption.py); the key and the request are kept only as keyed
 hashes, so the store holds nothing readable about the caller. A retry with the same key and the
 same request gets the first answer; the same key with a different request is a 409, as is a retry
-while the first request still runs. Server errors (5xx) are not kept: a retry runs again.
+while the first request still runs. Server errors (5xx) and `pending` (202) are not kept: a retry
+runs again (a pending verify turn then answers pending again, or its verdict, exactly once).
 """
 
 import functools
@@ -51,7 +52,7 @@ def _conflict(message: str) -> Response:
 
 
 def _remember(slot: str, fingerprint: str, response: Response) -> None:
-    if response.status_code >= 500:
+    if response.status_code >= 500 or response.status_code == 202:  # a `pending` is no answer: ask again
         cache.delete(slot)
         return
     answer = {"status": response.status_code, "data": response.data, "retry_after": response.get("Retry-After")}

@@ -186,3 +186,18 @@ def test_the_pending_verdict_arrives_on_the_socket_and_mcp_waits_its_turn(
     assert event["status"] == "verified" and event["call_id"] == call_id and event["say"]
     assert patient["mrn"] not in json.dumps(event) and patient["given"] not in json.dumps(event)
     assert CallSession.objects.get(pk=call_id).state == "verified"
+
+
+def test_a_poll_retried_with_the_first_idempotency_key_collects_the_verdict(api, patient, sandbox, short_deadline):
+    call_id = open_call(api)
+    sandbox.add_fault("/fhir/Patient*", latency_ms=SLOW_MS)
+    first = api.post(f"/api/v1/calls/{call_id}/verify?wait=0", right(patient), format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    assert first.status_code == 202
+    deadline = time.monotonic() + 6
+    while time.monotonic() < deadline:
+        again = api.post(f"/api/v1/calls/{call_id}/verify?wait=0", right(patient), format="json",
+                         HTTP_IDEMPOTENCY_KEY="k1")  # fmt: skip
+        if again.status_code != 202:
+            break
+        time.sleep(0.1)
+    assert again.json()["status"] == "verified"
