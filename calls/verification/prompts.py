@@ -22,7 +22,8 @@ ASKED_FOR = {
     "given_name": "your first name",
 }
 FIRST_TURN = "To confirm who you are, could you tell me {asked}?"
-NEXT_TURN = "Thank you. Could you tell me {asked}?"
+NEXT_TURN = "{thanks} Could you tell me {asked}?"
+THANKS = ("Thank you.", "Got it, thanks.", "Thanks.")  # not the same words turn after turn
 NO_NEW_DETAIL = "Could you tell me {asked}?"
 # After a complete factor set that did not verify: the same words whichever factor was wrong.
 AFTER_FAILURE = "Sorry, let's try again. Could you tell me {asked}?"
@@ -45,7 +46,9 @@ def _say(ask: str | None, *, given: Mapping[str, object], said: Mapping[str, obj
         return AFTER_FAILURE.format(asked=asked)
     if not given:
         return FIRST_TURN.format(asked=asked)
-    return (NEXT_TURN if said else NO_NEW_DETAIL).format(asked=asked)
+    if not said:
+        return NO_NEW_DETAIL.format(asked=asked)
+    return NEXT_TURN.format(thanks=THANKS[(len(given) - 1) % len(THANKS)], asked=asked)
 
 
 def needs_more(

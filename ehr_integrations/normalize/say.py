@@ -142,6 +142,9 @@ def _refills_of_many(named: list[tuple[object, SpokenMedicine]]) -> str:
         tail = "none of them can be refilled right now"
     elif len(refillable) == len(named):
         tail = "both can be refilled" if len(named) == 2 else "all of them can be refilled"
+    elif len(refillable) > 2 and not unknown and len(named) - len(refillable) <= 2:
+        kept = [short[i] for i, (item, _) in enumerate(named) if _get(item, "refill_eligible") is False]
+        tail = f"all but {spoken_list(kept)} can be refilled"
     else:
         tail = _named_or_counted(refillable, "can be refilled")
     if unknown:

@@ -37,6 +37,7 @@ def test_each_needs_more_asks_one_question_in_the_policy_order(api, patient):
     assert first["say"] == "Thank you. Could you tell me the last four digits of your Social Security number?"
     second = verify(api, call_id, ssn_last4=patient["ssn_last4"]).json()
     assert (second["ask"], second["prompt"]) == ("family_name", "Could you tell me your last name?")
+    assert second["say"] == "Got it, thanks. Could you tell me your last name?"
     third = verify(api, call_id, family_name=patient["family"]).json()
     assert third["ask"] == "given_name" and third["missing"] == ["given_name"]
     wrong = verify(api, call_id, given_name="Nobody").json()

@@ -215,3 +215,9 @@ def test_two_prescriptions_of_one_medicine_are_said_once():
         "Your active medications are lisinopril 40 milligrams and nitrofurantoin 100 milligrams."
         " Lisinopril can be refilled."
     )
+
+
+def test_when_most_can_be_refilled_the_few_that_cannot_are_named():
+    items = [medication(name, 1, True) for name in ("lisinopril", "atorvastatin", "sertraline")]
+    items.append(medication("metformin", 0, False))
+    assert say_medications(items).endswith(" All but metformin can be refilled.")

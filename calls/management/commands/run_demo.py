@@ -9,8 +9,10 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import TextIO
 
 import httpx
 from django.conf import settings
@@ -25,6 +27,8 @@ from ehr_integrations.setup.config_as_code import apply_text
 
 DEMO_YAML = Path(settings.BASE_DIR) / "docs" / "examples" / "riverside.yaml"
 DEMO_NETWORK = "127.0.0.0/8"
+# The servers' own logs go here, so the terminal shows the call as a conversation.
+LOG_PATH = Path(tempfile.gettempdir()) / "voice-gateway-demo.log"
 
 
 def _wait_until_up(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
@@ -69,7 +73,9 @@ class Command(BaseCommand):
         _allow_loopback_ehr()
         call_command("migrate", verbosity=0)
         secret = secrets.token_urlsafe(24)
-        sandbox = self._start_sandbox(sandbox_port)
+        log = LOG_PATH.open("w", encoding="utf-8")
+        self.stdout.write(f"Server logs: {LOG_PATH}")
+        sandbox = self._start_sandbox(sandbox_port, log)
         try:
             system = self._configure(sandbox_port, secret)
             key = self._agent_key(system)
@@ -77,9 +83,14 @@ class Command(BaseCommand):
             gateway = subprocess.Popen(  # noqa: S603
                 [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
                 cwd=settings.BASE_DIR,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
             try:
                 _wait_until_up(f"http://127.0.0.1:{port}/healthz", gateway)
+                self.stdout.write(
+                    f"\nA call to {system.name} ({system.vendor} sandbox), as the voice agent plays it:\n"
+                )
                 self._play_call(f"http://127.0.0.1:{port}", key, sandbox_port)
                 if not no_serve:
                     self.stdout.write(f"\nGateway: http://127.0.0.1:{port}/admin/  (Ctrl-C to stop)")
@@ -88,8 +99,9 @@ class Command(BaseCommand):
                 _stop(gateway)
         finally:
             _stop(sandbox)
+            log.close()
 
-    def _start_sandbox(self, port: int) -> subprocess.Popen:
+    def _start_sandbox(self, port: int, log: TextIO) -> subprocess.Popen:
         process = subprocess.Popen(  # noqa: S603
             [
                 sys.executable,
@@ -105,7 +117,8 @@ class Command(BaseCommand):
                 "7",
             ],
             cwd=settings.BASE_DIR,
-            stdout=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         _wait_until_up(f"http://127.0.0.1:{port}/fhir/metadata", process)
         return process
