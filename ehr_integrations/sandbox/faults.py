@@ -1,7 +1,9 @@
 """Fault injection: latency, errors, 429s with Retry-After, hangs, outages and a failing token endpoint.
 
 Rules apply to request paths matching a glob pattern ("*", "/fhir/Patient*", "/oauth2/token") and
-can be changed while the server runs. A rule may be limited to a window (`after_s`, `duration_s`).
+can be changed while the server runs. A rule may be limited to a window (`after_s`, `duration_s`),
+and to requests carrying given search parameter values (`when_param`, in the query string or a
+form-encoded POST body): a fault one caller's input provokes, as a real EHR's 5xx on one odd value.
 Log-normal latency is set by its median (p50) and 99th percentile: sigma = ln(p99/p50) / z(0.99).
 """
 
@@ -10,6 +12,7 @@ import email.utils
 import math
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from fnmatch import fnmatchcase
 
@@ -39,6 +42,7 @@ class FaultRule:
     hang: bool = False
     outage: bool = False
     token_fail: bool = False
+    when_param: dict[str, str] | None = None  # every name must carry this value (one of its values)
     after_s: float = 0.0
     duration_s: float | None = None
     created: float = field(default_factory=time.monotonic)
@@ -51,6 +55,10 @@ class FaultRule:
         if self.token_fail:
             return path == TOKEN_PATH
         return fnmatchcase(path, self.path)
+
+    def carried_by(self, params: Mapping[str, list[str]]) -> bool:
+        """Whether the request's parameters (query and form body) carry every value `when_param` names."""
+        return all(value in params.get(name, []) for name, value in (self.when_param or {}).items())
 
     def delay_s(self, rng: random.Random) -> float:
         if self.latency_p50_ms:
@@ -88,6 +96,11 @@ def rule_from(data: dict) -> FaultRule:
         raise FaultError(f"error_status must be one of {ERROR_STATUSES}")
     if rule.latency_p99_ms and not rule.latency_p50_ms:
         raise FaultError("latency_p99_ms needs latency_p50_ms")
+    if rule.when_param is not None and not (
+        isinstance(rule.when_param, dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in rule.when_param.items())
+    ):
+        raise FaultError("when_param must map parameter names to values (strings)")
     return rule
 
 
@@ -123,6 +136,19 @@ def _failure(request: web.Request, rule: FaultRule, status: int, reason: str) ->
     return web.json_response(outcome, status=status, headers=headers, content_type="application/fhir+json")
 
 
+async def _parameters(request: web.Request) -> dict[str, list[str]]:
+    """Search parameter values of the query string and of a form-encoded body (aiohttp keeps the
+    parsed body, so the handler reads it again)."""
+    found: dict[str, list[str]] = {}
+    sources = [request.query]
+    if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
+        sources.append(await request.post())
+    for source in sources:
+        for name, value in source.items():
+            found.setdefault(name, []).append(str(value))
+    return found
+
+
 def faults_middleware(faults_key: web.AppKey[FaultSet]) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -130,6 +156,9 @@ def faults_middleware(faults_key: web.AppKey[FaultSet]) -> Middleware:
             return await handler(request)
         faults: FaultSet = request.app[faults_key]
         rules = faults.for_path(request.path)
+        if any(rule.when_param for rule in rules):
+            params = await _parameters(request)
+            rules = [rule for rule in rules if rule.carried_by(params)]
         for rule in rules:
             if rule.outage:
                 return _failure(request, rule, 503, "outage")

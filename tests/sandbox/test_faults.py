@@ -68,6 +68,29 @@ def test_faults_apply_only_to_matching_paths(sandbox, token):
     assert get(sandbox, token, "Patient").status_code == 200
 
 
+def test_a_fault_keyed_to_a_parameter_value_fails_only_requests_carrying_it(sandbox, token):
+    sandbox.add_fault("/fhir/Patient*", error_rate=1.0, error_status=500, when_param={"birthdate": "1961-04-02"})
+    headers = {"Authorization": f"Bearer {token}"}
+
+    assert get(sandbox, token, birthdate="1961-04-02", family="Smith").status_code == 500
+    assert get(sandbox, token, birthdate="1961-04-03").status_code == 200
+    assert get(sandbox, token, family="Smith").status_code == 200
+    form = {"birthdate": "1961-04-02"}
+    assert _client.post(f"{sandbox.fhir_url}/Patient/_search", data=form, headers=headers).status_code == 500
+    assert (
+        _client.post(
+            f"{sandbox.fhir_url}/Patient/_search", data={"birthdate": "1970-01-01"}, headers=headers
+        ).status_code
+        == 200
+    )
+    assert [e["fault"] for e in log_for(sandbox, "/fhir/Patient")] == ["error", None, None]
+
+
+def test_when_param_must_map_names_to_values(sandbox):
+    with pytest.raises(AssertionError, match="when_param"):
+        sandbox.add_fault("/fhir/*", error_rate=1.0, when_param={"birthdate": 1961})
+
+
 def test_outage_window_fails_everything_then_ends(sandbox, token):
     sandbox.add_fault(outage=True, duration_s=1.0)
 
