@@ -18,7 +18,7 @@ from calls.session.access_log import AuditContext
 from calls.session.baa_gate import NotCovered, ensure_covered
 from calls.session.transfers import ESCALATE_SAY, transfer_for
 from calls.tools import answers, prefetch
-from calls.verification import attempt_limits, claims, pending_turns, prompts, status
+from calls.verification import attempt_limits, claims, pending_turns, prompts, search_tags, status
 from calls.verification.identity_match import complete_sets, missing_for_next_set, satisfies
 from compliance.phi_logging import sensitive_phi
 from ehr_integrations.errors import EHRError, EHRUnavailable
@@ -29,7 +29,7 @@ from ehr_integrations.models import Purpose
 from ehr_integrations.normalize.flat import FlatPatient
 from ehr_integrations.normalize.mapping import load_mapping
 from ehr_integrations.presets import Preset
-from ehr_integrations.transport import io_loop
+from ehr_integrations.transport import breaker, io_loop
 
 VERIFIED_SAY = "Thank you, I've confirmed your identity."
 # The claims a patient search goes by; a wrong answer to anything else (an SSN's last four) with all of
@@ -76,7 +76,8 @@ def _start_search(call: CallSession, given: dict[str, str]) -> Future:
     config = connection_config(system)
     deadline = deadline_in(config.request_deadline_s)
     coro = find_candidates(client_for(system), load_mapping(system), given, deadline=deadline)
-    return io_loop.spawn(coro)
+    # What this caller's input makes the EHR fail counts toward the breaker once a minute at most.
+    return io_loop.spawn(breaker.attributed(coro, tags=search_tags.for_search(call, given)))
 
 
 @sensitive_phi

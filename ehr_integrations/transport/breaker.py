@@ -6,13 +6,22 @@ processes never fight over a transition. Outcomes are counted in per-generation 
 closing or opening the breaker starts a fresh window. Half-open is an open breaker whose open
 duration has passed: the first `half_open_probes` callers (a shared counter) go through; all their
 successes close it, any failure reopens it. 5xx, timeouts and 429 are failures; other 4xx are not.
+
+A request may carry whose input it is (`attributed`: opaque keyed digests, e.g. of a verification
+turn's call and claimed values, never PHI). Its failure through a closed breaker counts only if
+none of those tags has had a failure counted in the last minute (one SET NX claim on all of them):
+an input the EHR answers with a 5xx, sent again and again, counts once a minute however often it
+is tried, while an outage hit by many different inputs still opens the breaker (issue 18).
 """
 
 import asyncio
+import contextvars
 import logging
 import math
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 from django.conf import settings
 
@@ -24,6 +33,9 @@ logger = logging.getLogger(__name__)
 
 BUCKETS_PER_WINDOW = 10
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+ATTRIBUTED_ONCE_S = 60  # an attributed failure counts at most once per tag in this long
+T = TypeVar("T")
+_attribution: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("breaker_attribution", default=())
 
 
 @dataclass(frozen=True)
@@ -34,6 +46,16 @@ class Permit:
     endpoint: str
     gen: int
     probe: bool
+    tags: tuple[str, ...] = field(default=(), compare=False)  # whose input the call carries (`attributed`)
+
+
+async def attributed(work: Awaitable[T], *, tags: tuple[str, ...]) -> T:
+    """Run `work` (on the I/O loop) with its EHR requests' failures counted at most once a minute per tag."""
+    token = _attribution.set(tags)
+    try:
+        return await work
+    finally:
+        _attribution.reset(token)
 
 
 def _key(health_system_id: int, endpoint: str, *parts: object) -> str:
@@ -74,7 +96,7 @@ async def before_call(
     try:
         state = await _state(health_system_id, endpoint) if state is _UNREAD else state or _NEVER_OPENED
         if state["state"] == CLOSED:
-            return Permit(health_system_id, endpoint, state["gen"], probe=False)
+            return Permit(health_system_id, endpoint, state["gen"], probe=False, tags=_attribution.get())
         remaining = state["until"] - time.time()
         if remaining > 0:
             raise EHRUnavailable("breaker_open", retry_after=remaining)
@@ -100,12 +122,23 @@ async def record(permit: Permit, *, failure: bool, policy: BreakerPolicy) -> Non
     """
     if permit.gen < 0:
         return
+    if failure and permit.tags and not await _first_in_minute(permit):
+        return  # this input's failure was counted a moment ago: not again, and not as a call either
     if failure or permit.probe:
         await _record(permit, failure=failure, policy=policy)
         return
     task = asyncio.get_running_loop().create_task(_record(permit, failure=False, policy=policy))
     _counting.add(task)
     task.add_done_callback(_counting.discard)
+
+
+async def _first_in_minute(permit: Permit) -> bool:
+    """Whether no tag of this failure has had one counted within ATTRIBUTED_ONCE_S (and now it has)."""
+    keys = [_key(permit.health_system_id, permit.endpoint, "once", tag) for tag in permit.tags]
+    try:
+        return await shared_cache.add_all(keys, ATTRIBUTED_ONCE_S)
+    except shared_cache.CacheUnavailable:
+        return True  # counted, as without attribution
 
 
 async def _record(permit: Permit, *, failure: bool, policy: BreakerPolicy) -> None:

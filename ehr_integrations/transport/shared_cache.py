@@ -44,6 +44,16 @@ return count
 """
 
 
+# Every key is new (then all are set) or nothing is set: a claim on several names at once.
+_ADD_ALL = """
+for i = 1, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then return 0 end
+end
+for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[2], 'PX', ARGV[1]) end
+return 1
+"""
+
+
 def _px(timeout: float) -> int:
     return max(1, int(timeout * 1000))
 
@@ -70,6 +80,7 @@ class _Native:
             socket_timeout=options.get("SOCKET_TIMEOUT"),
         )
         self._incr = self.redis.register_script(_INCR_WITH_EXPIRY)
+        self._add_all = self.redis.register_script(_ADD_ALL)
 
     def _key(self, key: str) -> str:
         return str(self.client.make_key(key))
@@ -91,6 +102,9 @@ class _Native:
     async def add(self, key: str, value: object, timeout: float | None) -> bool:
         px = None if timeout is None else _px(timeout)
         return bool(await self.redis.set(self._key(key), self.client.encode(value), nx=True, px=px))
+
+    async def add_all(self, keys: list[str], timeout: float) -> bool:
+        return bool(await self._add_all(keys=[self._key(k) for k in keys], args=[_px(timeout), self.client.encode(1)]))
 
     async def delete(self, key: str) -> None:
         await self.redis.delete(self._key(key))
@@ -130,6 +144,12 @@ class _Threaded:
 
     async def add(self, key: str, value: object, timeout: float | None) -> bool:
         return bool(await self._run(cache.add, key, value, timeout))
+
+    async def add_all(self, keys: list[str], timeout: float) -> bool:
+        # Not atomic (no such primitive here): a concurrent claim on some of the keys may win part of them.
+        if await self._run(cache.get_many, keys):
+            return False
+        return all([await self.add(key, 1, timeout) for key in keys])
 
     async def delete(self, key: str) -> None:
         await self._run(cache.delete, key)
@@ -192,6 +212,11 @@ async def set(key: str, value: object, timeout: float | None, *, deadline: float
 async def add(key: str, value: object, timeout: float | None, *, deadline: float | None = None) -> bool:
     """Store only if absent; True if this caller stored it (the cross-process claim primitive)."""
     return await _bounded(_backend().add(key, value, timeout), deadline=deadline)
+
+
+async def add_all(keys: list[str], timeout: float, *, deadline: float | None = None) -> bool:
+    """Store every key if none exists; True if this caller stored them (one claim on several names)."""
+    return await _bounded(_backend().add_all(keys, timeout), deadline=deadline)
 
 
 async def delete(key: str, *, deadline: float | None = None) -> None:
