@@ -1,6 +1,8 @@
 """The compliance officer's view of the PHI access log: read-only, filterable, exportable, verifiable."""
 
 import uuid
+from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -10,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, Streami
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from audit import csv_export, fhir_export
@@ -19,8 +22,10 @@ from audit.errors import AuditUnavailable
 from audit.models import AuditRecord, PurgeRun
 from audit.records import record_phi_access
 from audit.sealing import seal_pending
-from audit.selectors import incident_count
+from audit.selectors import LOCKOUT_OUTCOMES, incident_count, lockouts_since
 from audit.verification import verify_audit_log
+
+LOCKOUT_NOTICE_WINDOW = timedelta(hours=24)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -77,7 +82,29 @@ class AuditRecordAdmin(ReadOnlyAdmin):
                 f"{incidents} audit incident(s): records whose MAC was invalid when sealed (forged, or altered "
                 "before sealing), quarantined in the chain. Filter by seal verdict to list them.",
             )
+        self._notify_lockouts(request)
         return super().changelist_view(request, extra_context)
+
+    def _notify_lockouts(self, request: HttpRequest) -> None:
+        """Issue 18: every lockout and spent verification budget is a notice to compliance."""
+        since = timezone.now() - LOCKOUT_NOTICE_WINDOW
+        found = lockouts_since(since)
+        if not found.total:
+            return
+        query = urlencode(
+            {"outcome__in": ",".join(LOCKOUT_OUTCOMES), "recorded_at__gte": since.strftime("%Y-%m-%dT%H:%M:%S")}
+        )
+        messages.warning(
+            request,
+            format_html(
+                "Verification in the last 24 hours: {} lockout(s) and {} spent budget(s). "
+                '<a href="{}?{}">List them</a>.',
+                found.locked,
+                found.budget_spent,
+                reverse("admin:audit_auditrecord_changelist"),
+                query,
+            ),
+        )
 
     def get_urls(self) -> list[URLPattern | URLResolver]:
         view = self.admin_site.admin_view
