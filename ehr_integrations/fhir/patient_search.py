@@ -29,6 +29,23 @@ PARAM_SOURCES = {
 }
 MATCH_NEEDS = ("date_of_birth", "family_name", "given_name")
 NAME_PARAMS = ("family", "given")
+EVEN_WORK = 2  # normalizations per search whatever it found (the ambiguous case finds two)
+# A patient like any other to the normalizer, which no caller can match (it is never compared).
+STAND_IN: dict = {
+    "resourceType": "Patient",
+    "id": "stand-in",
+    "name": [{"use": "official", "family": "Standin", "given": ["Pat"]}, {"use": "usual", "given": ["P"]}],
+    "birthDate": "1900-01-01",
+    "telecom": [{"system": "phone", "value": "555-555-0100", "use": "home"}],
+    "identifier": [
+        {"type": {"text": "MRN", "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
+         "system": "urn:oid:0.0", "value": "0"},
+        {"system": "urn:oid:2.16.840.1.113883.4.1", "value": "xxx-xx-0000",
+         "_value": {"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/rendered-value",
+                                   "valueString": "xxx-xx-0000"}]}},
+        {"system": "http://hl7.org/fhir/sid/us-ssn", "value": "000-00-0000"},
+    ],
+}  # fmt: skip
 # The answers that mean "this server will not do $match for us" (not a failure to retry), as does an
 # OperationOutcome `not-supported` with any status; a 401 is never one (the client refreshes the token
 # and asks once more).
