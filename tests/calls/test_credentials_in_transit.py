@@ -21,7 +21,7 @@ from ehr_integrations.auth import token_cache
 from ehr_integrations.auth.connection_config import connection_config
 from ehr_integrations.transport import io_loop
 from tests import builders
-from tests.calls.conftest import open_call, verified_call, wait_for_prefetch
+from tests.calls.conftest import open_call, verified_call, wait_for_prefetch, wire_to_sandbox
 from tests.calls.live_gateway import _database_url, _free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -153,31 +153,32 @@ def _scripted_call(base: str, key: str, patient: dict, *, websocket: bool) -> No
         http.post(f"/api/v1/calls/{call_id}/end", json={})
 
 
-@pytest.mark.django_db(transaction=True)
-def test_uvicorn_access_logs_of_a_scripted_call_carry_no_agent_key(sandbox, patient, tmp_path):
+def _logs_of_a_scripted_call(
+    sandbox, patient: dict, log: Path, server: list[str], *, websocket: bool
+) -> tuple[str, str]:
+    """Serve the gateway with `server` (`{port}` filled in), play one scripted call through it and return
+    the server's log and the agent key the call used."""
     system = builders.health_system(slug="riverside", vendor=sandbox.flavour, fhir_base_url=sandbox.fhir_url)
-    from tests.calls.conftest import wire_to_sandbox
-
     wire_to_sandbox(system, sandbox, client_id="gw-riverside")
     key = builders.agent_client("Acme Voice", system).api_key
-    port, log = _free_port(), tmp_path / "uvicorn.log"
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "config.asgi:application",
-        "--host=127.0.0.1",
-        f"--port={port}",
-        "--lifespan=off",
-        "--ws=websockets-sansio",
-        "--log-level=info",
-    ]
-    process = _serve(command, log, port)
+    port = _free_port()
+    process = _serve([sys.executable, "-m", *(arg.format(port=port) for arg in server)], log, port)
     try:
-        _scripted_call(f"http://127.0.0.1:{port}", key, patient, websocket=True)
+        _scripted_call(f"http://127.0.0.1:{port}", key, patient, websocket=websocket)
     finally:
         _stop(process)
-    text = log.read_text()
+    return log.read_text(), key
+
+
+UVICORN = ["uvicorn", "config.asgi:application", "--host=127.0.0.1", "--port={port}", "--lifespan=off",
+           "--ws=websockets-sansio", "--log-level=info"]  # fmt: skip
+GUNICORN = ["gunicorn", "-c", "config/gunicorn.py", "config.wsgi:application", "--bind=127.0.0.1:{port}",
+            "--workers=1", "--threads=4", "--access-logfile=-"]  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=True)
+def test_uvicorn_access_logs_of_a_scripted_call_carry_no_agent_key(sandbox, patient, tmp_path):
+    text, key = _logs_of_a_scripted_call(sandbox, patient, tmp_path / "uvicorn.log", UVICORN, websocket=True)
     assert "/ws/calls/" in text and "/verify" in text  # the access and WebSocket lines were written
     assert key not in text and key.split("_")[-1] not in text
     assert "key=" not in text and "ticket=" not in text
@@ -185,33 +186,6 @@ def test_uvicorn_access_logs_of_a_scripted_call_carry_no_agent_key(sandbox, pati
 
 @pytest.mark.django_db(transaction=True)
 def test_gunicorn_access_log_prints_no_query_string(sandbox, patient, tmp_path):
-    system = builders.health_system(slug="riverside", vendor=sandbox.flavour, fhir_base_url=sandbox.fhir_url)
-    from tests.calls.conftest import wire_to_sandbox
-
-    wire_to_sandbox(system, sandbox, client_id="gw-riverside")
-    key = builders.agent_client("Acme Voice", system).api_key
-    port, log = _free_port(), tmp_path / "gunicorn.log"
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-c",
-        "config/gunicorn.py",
-        "config.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "1",
-        "--threads",
-        "4",
-        "--access-logfile",
-        "-",
-    ]
-    process = _serve(command, log, port)
-    try:
-        _scripted_call(f"http://127.0.0.1:{port}", key, patient, websocket=False)
-    finally:
-        _stop(process)
-    text = log.read_text()
+    text, key = _logs_of_a_scripted_call(sandbox, patient, tmp_path / "gunicorn.log", GUNICORN, websocket=False)
     assert "/appointments" in text  # the access log was written
     assert key not in text and "key=" not in text
