@@ -1,5 +1,6 @@
 """An example voice agent backend: one whole call against a running gateway, using pending mode and
-the call's WebSocket, printing what the agent would say and when.
+the call's WebSocket (opened with a ticket from `POST …/ws-ticket`), printing what the agent would say
+and when.
 
     python docs/examples/example_agent.py --base-url http://127.0.0.1:8000 --api-key vgw_... \\
         --health-system riverside --dob 1961-04-12 --mrn MRN123456
@@ -46,8 +47,9 @@ def play(base_url: str, api_key: str, health_system: str, caller: dict) -> None:
     with httpx.Client(base_url=base_url, headers=headers, timeout=15) as http:
         opened = http.post("/api/v1/calls", json={"health_system": health_system}).json()["data"]
         call = f"/api/v1/calls/{opened['call_id']}"
-        ws_url = base_url.replace("http", "ws", 1) + f"/ws/calls/{opened['call_id']}/?key={api_key}"
-        with connect(ws_url) as ws:
+        # The socket is opened with a single-use ticket (60 s), so the key never travels in a URL.
+        ticket = http.post(f"{call}/ws-ticket").json()["data"]["ticket"]
+        with connect(base_url.replace("http", "ws", 1) + f"/ws/calls/{opened['call_id']}/?ticket={ticket}") as ws:
             say("agent", "Thanks for calling. To protect your privacy, can you confirm a few details?")
             given = {name: caller[SPOKEN[name]] for name in opened["verification"]["required"]}
             answer = http.post(f"{call}/verify", json=given, headers={"Idempotency-Key": "turn-1"}).json()
