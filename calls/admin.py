@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from calls.edges.api_keys import issue_key
-from calls.models import AgentClient, ApiKey, CallSession, FollowUp, WebhookSecret
+from calls.models import AgentClient, ApiKey, CallSession, FollowUp, StaffRequest, WebhookSecret
 from compliance import encryption
 
 
@@ -111,6 +111,19 @@ class FollowUpAdmin(admin.ModelAdmin):
         "resolved_at",
     ]
     fields = readonly_fields[:4] + ["status"] + readonly_fields[4:]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(StaffRequest)
+class StaffRequestAdmin(admin.ModelAdmin):
+    """The gateway's staff queue: refill requests the EHR did not take (or may not have), for staff."""
+
+    list_display = ["created_at", "health_system", "kind", "about", "reason", "status"]
+    list_filter = ["status", "health_system", "kind"]
+    readonly_fields = ["health_system", "call", "patient_reference", "kind", "about", "business_identifier", "reason"]
+    fields = [*readonly_fields, "status"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -68,6 +68,11 @@ def envelope(result: outcomes.Result) -> Envelope:
         return 200, {"status": "ok", "data": body, "source": "live", "say": result.say}
     if isinstance(result, outcomes.Ended):
         return 200, {"status": "ended"}
+    if isinstance(result, outcomes.Confirm):
+        body = {"status": "confirm", "confirmation_id": result.confirmation_id, "expires_in_s": result.expires_in_s}
+        return 200, body | {"data": result.data, "say": result.say}
+    if isinstance(result, outcomes.Refused):
+        return 200, {"status": "refused", "reason": result.reason, "say": result.say}
     raise TypeError(f"no envelope for {type(result).__name__}")
 
 

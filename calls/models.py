@@ -119,3 +119,35 @@ class WebhookSecret(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_platform_display()} secret of {self.agent_client}"
+
+
+class StaffRequestStatus(models.TextChoices):
+    OPEN = "open", "Open: staff to act on it"
+    DONE = "done", "Done by staff"
+
+
+class StaffRequest(models.Model):
+    """A write the gateway could not (or could not be sure it did) make in the EHR: staff finish it.
+
+    The staff-queue route of a site whose EHR accepts no write, and every write in doubt. No PHI
+    beyond EHR ids and the kind of request; the medicine's name is in the EHR behind the reference.
+    """
+
+    health_system = models.ForeignKey(HealthSystem, on_delete=models.PROTECT, related_name="staff_requests")
+    call = models.ForeignKey(CallSession, null=True, on_delete=models.SET_NULL, related_name="staff_requests")
+    patient_reference = models.CharField(max_length=128, help_text="EHR patient id")
+    kind = models.CharField(max_length=32, help_text="refill or renewal")
+    about = models.CharField(max_length=160, help_text="the EHR resource it is about, e.g. MedicationRequest/123")
+    business_identifier = models.CharField(max_length=80, help_text="the gateway's identifier on the EHR write")
+    reason = models.CharField(max_length=160, help_text="why staff have it: the site's route, or the write's doubt")
+    status = models.CharField(max_length=8, choices=StaffRequestStatus.choices, default=StaffRequestStatus.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["business_identifier"], name="one_staff_request_per_identifier")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} request ({self.status})"

@@ -55,7 +55,25 @@ class Ended:
     """The call was ended; everything PHI-bearing it held is gone."""
 
 
-Result = Data | NeedsMore | Verified | Pending | Routed | Ended
+@dataclass(frozen=True)
+class Confirm:
+    """A write validated but not sent: read `say` back; only a second call with the id writes."""
+
+    say: str
+    confirmation_id: str
+    expires_in_s: int
+    data: dict
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A write the gateway will not make (an inactive or unknown medication): speak `say`."""
+
+    reason: str
+    say: str
+
+
+Result = Data | NeedsMore | Verified | Pending | Routed | Ended | Confirm | Refused
 
 
 class CallRefusal(Exception):
@@ -120,3 +138,10 @@ class InvalidInput(CallRefusal):
 
     def body(self) -> dict:
         return {"errors": self.errors}
+
+
+@dataclass
+class ConfirmationRefused(InvalidInput):
+    """A confirm with an unknown, expired or used `confirmation_id`, or with a changed body."""
+
+    http = 409

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Need:
     resource_type: str
-    permission: str  # SMART v2 letter: r (read) or s (search)
+    permission: str  # SMART v2 letter: r (read), s (search) or c (create: writes)
 
 
 @dataclass(frozen=True)
@@ -68,4 +68,27 @@ PLANS: dict[str, QueryPlan] = {
         (DISPENSES, _names("Medication", "Practitioner", fields=("name", "prescriber_name"))),
     ),
     "messages": QueryPlan("messages", Need("Communication", "s"), (_names("Practitioner", fields=("sender",)),)),
+}
+
+
+@dataclass(frozen=True)
+class WritePlan:
+    """A write tool: what it reads first, and the resource types it may create, in order of preference.
+
+    The first route the server advertises (`create`) and the grant covers (`c`) is taken; with none,
+    the request goes to the gateway's staff queue (ehr_integrations/fhir/write_routes.py). Kept apart
+    from PLANS: a site that grants no write still answers every read.
+    """
+
+    tool: str
+    reads: Need
+    routes: tuple[Need, ...]
+
+
+WRITES: dict[str, WritePlan] = {
+    "refill-requests": WritePlan(
+        "refill-requests",
+        Need("MedicationRequest", "r"),
+        (Need("Task", "c"), Need("Communication", "c")),
+    ),
 }

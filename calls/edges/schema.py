@@ -109,6 +109,20 @@ class UnavailableEnvelope(serializers.Serializer):
     retry_after_ms = serializers.IntegerField(allow_null=True)
 
 
+class ConfirmEnvelope(serializers.Serializer):
+    status = _status("confirm")
+    confirmation_id = serializers.CharField(help_text="send it back with confirm true to write; lives 5 minutes")
+    expires_in_s = serializers.IntegerField()
+    data = serializers.DictField(help_text="medication_id, kind (refill or renewal), route")
+    say = serializers.CharField(help_text="the read-back: speak it as is and wait for the caller's yes")
+
+
+class RefusedEnvelope(serializers.Serializer):
+    status = _status("refused")
+    reason = serializers.ChoiceField(choices=["unknown_medication", "inactive_medication"])
+    say = serializers.CharField()
+
+
 class EndedEnvelope(serializers.Serializer):
     status = _status("ended")
 
@@ -243,10 +257,27 @@ END_RESPONSES = {
 }
 
 
+def _write_responses(ok: type[serializers.Serializer]) -> dict:
+    answers = _one_of(f"{ok.__name__}Answer", ok, ConfirmEnvelope, RefusedEnvelope, EscalateEnvelope)
+    return {
+        200: OpenApiResponse(answers, description="confirm (read back), sent again, refused, or escalate"),
+        201: OpenApiResponse(ok, description="written and read back"),
+        400: ERROR_400,
+        401: ERROR_401,
+        403: REFUSED_403,
+        404: ERROR_404,
+        409: OpenApiResponse(ErrorEnvelope, description="confirmation_id unknown, expired or for another body"),
+        410: ENDED_410,
+        503: UNAVAILABLE_503,
+    }
+
+
 def _responses(tool: ToolDefinition) -> dict:
     ok = _ok(f"Ok{tool.name.title().replace('_', '')}", tool.output(many=tool.output_many)) if tool.output else None
     if tool.answers == "read":
         return _read_responses(ok, example=tool.name == "appointments")
+    if tool.answers == "write":
+        return _write_responses(ok)
     if tool.answers == "transfer":
         return {200: ok, 400: ERROR_400, 401: ERROR_401, 404: ERROR_404}
     return {"verify": VERIFY_RESPONSES, "end": END_RESPONSES}[tool.answers]

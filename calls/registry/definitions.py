@@ -21,7 +21,7 @@ from calls.registry.inputs import Input, Value, object_schema, serializer_for
 from calls.session import call_sessions, transfers
 from calls.session.access_log import AuditContext
 from calls.session.stored_answers import MEDICATION_STATUSES, RANGES
-from calls.tools import answers
+from calls.tools import answers, refills
 from calls.tools.tool_specs import TOOLS as READS
 from calls.tools.tool_specs import ToolSpec
 from calls.verification import site_inputs, turns
@@ -48,7 +48,7 @@ WAIT = Input(
 )
 WAIT_QUERY = serializer_for("WaitQuery", (WAIT,), strict=False)  # a POST's query string
 Service = Callable[[CallSession, Mapping[str, Value], AuditContext], Result]
-Answers = Literal["read", "verify", "transfer", "end"]
+Answers = Literal["read", "verify", "transfer", "end", "write"]
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ class ToolDefinition:
 
 
 def _camel(name: str) -> str:
-    return "".join(part.title() for part in name.split("_"))
+    return "".join(part.title() for part in name.replace("-", "_").split("_"))
 
 
 def _read(spec: ToolSpec, output: type[serializers.Serializer], *inputs: Input, many: bool = True) -> ToolDefinition:
@@ -132,6 +132,10 @@ def _verify(call: CallSession, values: Mapping[str, Value], context: AuditContex
 
 def _transfer(call: CallSession, values: Mapping[str, Value], context: AuditContext) -> Result:
     return transfers.routed(health_system=call.health_system, purpose=str(values["purpose"]))
+
+
+def _refill(call: CallSession, values: Mapping[str, Value], context: AuditContext) -> Result:
+    return refills.submit(call=call, values=values, context=context)
 
 
 def _end(call: CallSession, values: Mapping[str, Value], context: AuditContext) -> Result:
@@ -214,6 +218,48 @@ TOOLS: tuple[ToolDefinition, ...] = (
         answers="transfer",
         service=_transfer,
         output=shapes.RoutedShape,
+    ),
+    ToolDefinition(
+        name="refill-requests",
+        function="request_refill",
+        summary="Ask the prescriber's office for a refill (two steps: confirm, then send)",
+        description=(
+            "Ask for a prescription refill for the verified caller. First call it with confirm false: speak"
+            " `say` (the read-back) and wait for the caller's yes. Only then call it again with confirm true,"
+            " the same medication_id and note, and the `confirmation_id` from the first answer (valid 5"
+            " minutes). `refused`: speak `say`; the medication cannot be refilled this way. A medication with"
+            " no refills left becomes a renewal request. Never tell the caller it was sent unless the answer"
+            " is `ok` and `say` says so." + SAY_CONVENTION
+        ),
+        inputs=(
+            Input(
+                "medication_id",
+                "string",
+                "the `id` of the medication from get_medications",
+                required=True,
+                max_length=64,
+                pattern=r"^[A-Za-z0-9\-.]{1,64}$",
+                invalid="must be a medication id from get_medications",
+            ),
+            Input("confirm", "boolean", "false: validate and read back; true: send", required=True),
+            Input(
+                "confirmation_id",
+                "string",
+                "from the `confirm` answer; required with confirm true",
+                max_length=64,
+                pattern="^[0-9a-f]{32}$",
+                invalid="must be the confirmation_id of a `confirm` answer",
+            ),
+            Input("note", "string", "a short note for the office, in the caller's words", max_length=200),
+        ),
+        method="POST",
+        answers="write",
+        service=_refill,
+        phi=True,
+        write=True,
+        idempotent=True,
+        purpose=Purpose.PHARMACY,
+        output=shapes.RefillRequestShape,
     ),
     ToolDefinition(
         name="end",

@@ -17,8 +17,8 @@ from rest_framework import serializers
 from ehr_integrations.identity import normalize_phone
 
 # "name": a person's name (letters, spaces, hyphens, apostrophes; NFC); "phone": a possible number.
-Kind = Literal["string", "integer", "date", "choice", "name", "phone"]
-Value = str | int | date
+Kind = Literal["string", "integer", "date", "choice", "name", "phone", "boolean"]
+Value = str | int | date | bool
 NAME_PUNCTUATION = frozenset(" -'\u2019")  # U+2019 is the apostrophe phones and keyboards type
 
 
@@ -83,6 +83,15 @@ class DateField(serializers.DateField):
         return value
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON boolean, nothing else (DRF's BooleanField also takes "yes", "1" and 1)."""
+
+    def to_internal_value(self, data: object) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 @dataclass(frozen=True)
 class Input:
     name: str
@@ -116,6 +125,9 @@ class Input:
             return serializers.IntegerField(
                 min_value=self.minimum, max_value=self.maximum, error_messages=messages, **options
             )
+        if self.kind == "boolean":  # JSON true or false only: "yes" or 1 is not a caller's confirmation
+            messages.setdefault("invalid", "must be true or false")
+            return StrictBooleanField(error_messages=messages, **options)
         if self.kind == "date":
             messages.setdefault("invalid", "must be a date as YYYY-MM-DD")
             return DateField(earliest=self.earliest, error_messages=messages, **options)
@@ -132,7 +144,8 @@ class Input:
 
     def json_schema(self) -> dict:
         """This input as a JSON Schema property (for the manifests and MCP)."""
-        schema: dict[str, object] = {"type": "integer" if self.kind == "integer" else "string"}
+        kind = {"integer": "integer", "boolean": "boolean"}.get(self.kind, "string")
+        schema: dict[str, object] = {"type": kind}
         if self.kind == "date":
             schema["format"] = "date"
         if self.choices:

@@ -54,3 +54,11 @@ class RoutedShape(serializers.Serializer):
     transfer = TransferShape()
     open_now = serializers.BooleanField()
     say = serializers.CharField()
+
+
+class RefillRequestShape(serializers.Serializer):
+    medication_id = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["refill", "renewal"], help_text="renewal: no refills were left")
+    route = serializers.ChoiceField(choices=["Task", "Communication", "staff_queue"])
+    state = serializers.ChoiceField(choices=["sent", "queued"], help_text="queued: staff will follow up")
+    reference = _text(help_text="the EHR resource written, e.g. Task/123 (read back); null when queued")

@@ -74,8 +74,12 @@ class ServerFacts:
         listed = self.resources.get(resource_type)
         if listed is not None and not listed.get("interactions"):
             return None  # listed without interactions: not a claim either way
-        interaction = {"r": "read", "s": "search-type"}[permission]
+        interaction = {"r": "read", "s": "search-type", "c": "create"}[permission]
         return interaction in (listed or {}).get("interactions", ())
+
+    def conditional_create(self, resource_type: str) -> bool:
+        """Whether the statement says the server honours If-None-Exist on this type (never assumed)."""
+        return bool(self.resources.get(resource_type, {}).get("conditional_create"))
 
     def operation(self, resource_type: str, name: str) -> bool | None:
         if not self.known:
@@ -104,6 +108,7 @@ def _resource_facts(resource: dict) -> dict:
         "search_params": names("searchParam", "name"),
         "includes": sorted({i for i in resource.get("searchInclude") or [] if isinstance(i, str)}),
         "operations": sorted(operations),
+        "conditional_create": resource.get("conditionalCreate") is True,
     }
 
 

@@ -154,6 +154,19 @@ class FhirClient:
         headers = {"Content-Type": FHIR_JSON}
         return await self._json("POST", url, endpoint=path, deadline=deadline, json=body, headers=headers)
 
+    async def create(self, resource: dict, *, deadline: float, if_none_exist: str | None = None) -> tuple[int, dict]:
+        """POST [base]/[type] (never retried: a write that may have landed is resolved by searching,
+        ehr_integrations/fhir/writes.py); (status, body). `if_none_exist`: a conditional create's query."""
+        resource_type = _checked_type(str(resource.get("resourceType", "")))
+        headers = {"Content-Type": FHIR_JSON, "Prefer": "return=representation"}
+        if if_none_exist:
+            headers["If-None-Exist"] = if_none_exist
+        url = f"{self.config.fhir_base_url}/{resource_type}"
+        response = await self._authorized(
+            "POST", url, endpoint=resource_type, deadline=deadline, retry=False, json=resource, headers=headers
+        )
+        return response.status_code, _body(_accepted(response))
+
     async def capability_statement(self, *, deadline: float) -> dict:
         """GET [base]/metadata (public on every server; no token sent)."""
         url = f"{self.config.fhir_base_url}/metadata"

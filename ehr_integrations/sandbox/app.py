@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from ehr_integrations.sandbox import auth_server, capability, control, fhir_views, flavours
+from ehr_integrations.sandbox import auth_server, capability, control, fhir_views, flavours, writes
 from ehr_integrations.sandbox.faults import FaultRule, FaultSet, faults_middleware
 from ehr_integrations.sandbox.generate import generate
 from ehr_integrations.sandbox.harness import harness_middleware
@@ -53,6 +53,7 @@ def build_app(state: SandboxState) -> web.Application:
     app[LOG] = state.log
     app[FAULTS] = state.faults
     app.router.add_routes(control.routes())
+    app.router.add_routes(writes.routes())
     app.router.add_routes(
         [
             web.get("/.well-known/smart-configuration", auth_server.smart_configuration),

@@ -5,6 +5,7 @@ from aiohttp import web
 from ehr_integrations.sandbox.bundles import fhir_response
 from ehr_integrations.sandbox.search_params import INCLUDES, PARAMS
 from ehr_integrations.sandbox.state import STATE, SandboxState
+from ehr_integrations.sandbox.writes import writable
 
 SMART_OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
 _PARAM_TYPES = {
@@ -47,6 +48,7 @@ def capability_statement(state: SandboxState) -> dict:
                 {"name": "match", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-match"}
             ]
         resources.append(entry)
+    resources = _add_writes(state, resources)
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -78,6 +80,21 @@ def capability_statement(state: SandboxState) -> dict:
             }
         ],
     }
+
+
+def _add_writes(state: SandboxState, resources: list[dict]) -> list[dict]:
+    """The types POST creates (sandbox/writes.py) gain `create`, and `conditionalCreate` when
+    If-None-Exist is honoured; a type not otherwise served (Task) is listed for them."""
+    by_type = {entry["type"]: entry for entry in resources}
+    for resource_type in writable(state):
+        entry = by_type.get(resource_type)
+        if entry is None:
+            entry = {"type": resource_type, "interaction": [{"code": "read"}, {"code": "search-type"}]}
+            entry["searchParam"] = [{"name": "identifier", "type": "token"}]
+            resources.append(entry)
+        entry["interaction"] = [{"code": "create"}, *entry["interaction"]]
+        entry["conditionalCreate"] = state.strict.conditional_create == "ok"
+    return resources
 
 
 async def metadata(request: web.Request) -> web.Response:

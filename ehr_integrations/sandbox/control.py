@@ -85,12 +85,13 @@ async def reset_log(request: web.Request) -> web.Response:
 
 
 async def reset(request: web.Request) -> web.Response:
-    """Faults, request log, registered clients and strict options back to a fresh start (the data stays)."""
+    """Faults, request log, registered clients, strict options and written resources back to a fresh start."""
     state = request.app[STATE]
     state.faults.clear()
     state.log.clear()
     state.clients.clear()
     state.strict = StrictOptions()
+    state.written.clear()
     return web.json_response({"reset": True})
 
 

@@ -20,7 +20,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 Z_99 = 2.326347874
-ERROR_STATUSES = (429, 500, 502, 503, 504)
+ERROR_STATUSES = (409, 412, 429, 500, 502, 503, 504)  # 409/412: a write's conflict answers
 HANG_S = 3600.0
 TOKEN_PATH = "/oauth2/token"
 
@@ -40,6 +40,7 @@ class FaultRule:
     retry_after: int | str | None = None
     retry_after_as_date: bool = False
     hang: bool = False
+    hang_after_commit: bool = False  # a write is stored, then the answer never comes (a timeout after commit)
     outage: bool = False
     token_fail: bool = False
     when_param: dict[str, str] | None = None  # every name must carry this value (one of its values)
@@ -168,6 +169,10 @@ def faults_middleware(faults_key: web.AppKey[FaultSet]) -> Middleware:
         if delay:
             request["fault"] = "latency"
             await asyncio.sleep(delay)
+        if any(rule.hang_after_commit for rule in rules):
+            request["fault"] = "hang_after_commit"
+            await handler(request)
+            await asyncio.sleep(HANG_S)
         for rule in rules:
             if rule.hang:
                 request["fault"] = "hang"

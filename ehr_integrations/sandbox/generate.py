@@ -207,9 +207,12 @@ class World:
         return record
 
     def add_prescription(
-        self, patient_id: str, primary: str, *, status: str, allowed: int, fills: int
+        self, patient_id: str, primary: str, *, status: str, allowed: int, fills: int, rxnorm: str | None = None
     ) -> MedicationRequestRecord:
-        return self._prescription(patient_id, primary, status=status, allowed=allowed, fills=fills)
+        medication_id = next((m.id for m in self.population.medications.values() if m.rxnorm == rxnorm), None)
+        return self._prescription(
+            patient_id, primary, status=status, allowed=allowed, fills=fills, medication_id=medication_id
+        )
 
     def _prescription(
         self,
@@ -219,9 +222,10 @@ class World:
         status: str | None = None,
         allowed: int | None = None,
         fills: int | None = None,
+        medication_id: str | None = None,
     ) -> MedicationRequestRecord:
         rng = self.rng
-        medication_id = rng.pick(self.medication_ids)
+        medication_id = medication_id or rng.pick(self.medication_ids)
         age_days = rng.between(5, 700) if fills is None else 30 * fills + 20
         authored = self.today - timedelta(days=age_days)
         status = status or rng.pick(PRESCRIPTION_STATUSES)

@@ -12,6 +12,9 @@ if TYPE_CHECKING:
     from ehr_integrations.sandbox.generate import World
 
 MINIMUM_PATIENTS = 6
+OXYCODONE = "1049621"  # oxycodone hydrochloride 5 MG Oral Tablet: a schedule II refill (issue 21)
+ATORVASTATIN = "617314"
+LISINOPRIL = "314076"
 
 
 def plant_hard_cases(world: "World") -> dict[str, object]:
@@ -42,6 +45,11 @@ def plant_hard_cases(world: "World") -> dict[str, object]:
     no_refills = world.add_prescription(complete, clinician, status="active", allowed=2, fills=3)
     stopped = world.add_prescription(complete, clinician, status="stopped", allowed=1, fills=1)
     message = world.add_message(complete, clinician)
+    # Last, so the draws before it (and every other hard case) stay as they were.
+    # The refill hard cases, on one patient with fixed medicines (the draws above may pick anything):
+    controlled = world.add_prescription(no_phone, clinician, status="active", allowed=2, fills=1, rxnorm=OXYCODONE)
+    refillable = world.add_prescription(no_phone, clinician, status="active", allowed=3, fills=1, rxnorm=ATORVASTATIN)
+    renewal = world.add_prescription(no_phone, clinician, status="active", allowed=2, fills=3, rxnorm=LISINOPRIL)
     return {
         "complete": complete,
         "shared_name_and_birth_date": [twin_a, twin_b],
@@ -55,4 +63,10 @@ def plant_hard_cases(world: "World") -> dict[str, object]:
         "stopped_medication": stopped.id,
         "message": message.id,
         "mrn_decoy": mrn_decoy,
+        "refill_requests": {
+            "patient": no_phone,
+            "controlled_substance": controlled.id,
+            "refillable": refillable.id,
+            "no_refills": renewal.id,
+        },
     }

@@ -14,6 +14,7 @@ from ehr_integrations.sandbox.population import Population
 from ehr_integrations.sandbox.request_log import RequestLog
 from ehr_integrations.sandbox.strict import StrictOptions
 from ehr_integrations.sandbox.tokens import TokenStore
+from ehr_integrations.sandbox.written import WrittenStore
 
 
 @dataclass
@@ -27,6 +28,7 @@ class SandboxState:
     log: RequestLog = field(default_factory=RequestLog)
     pages: PageStore = field(default_factory=PageStore)
     strict: StrictOptions = field(default_factory=StrictOptions)
+    written: WrittenStore = field(default_factory=WrittenStore)
     base_url: str = ""
 
     _site_flavour: ModuleType | None = field(default=None, init=False, repr=False)

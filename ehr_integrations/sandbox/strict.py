@@ -18,6 +18,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "post_search": ("ok", "refused"),
     "include": ("ok", "ignored", "refused"),
     "mrn_system": ("flavour", "site"),
+    "writes": ("flavour", "none", "task", "communication", "both"),
+    "conditional_create": ("ok", "absent"),
 }
 
 
@@ -41,6 +43,8 @@ class StrictOptions:
     post_search: str = "ok"
     include: str = "ok"
     mrn_system: str = "flavour"
+    writes: str = "flavour"  # which types POST creates: the flavour's WRITABLE, or none/task/communication/both
+    conditional_create: str = "ok"  # "absent": If-None-Exist is neither advertised nor honoured
 
     def updated(self, changes: dict) -> "StrictOptions":
         """These options with `changes` applied; StrictOptionError names the first bad field."""

@@ -14,6 +14,8 @@ DEFAULTS = {
     "post_search": "ok",
     "include": "ok",
     "mrn_system": "flavour",
+    "writes": "flavour",
+    "conditional_create": "ok",
 }
 
 

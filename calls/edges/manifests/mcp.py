@@ -25,11 +25,18 @@ def input_schema(tool: ToolDefinition) -> dict:
     return schema
 
 
+def _tool(tool: ToolDefinition) -> dict:
+    listed = {"name": tool.function, "description": tool.description, "inputSchema": input_schema(tool)}
+    if tool.write:  # additive writes: the two-step confirm, not the client's prompt, is the safeguard
+        listed["annotations"] = {"readOnlyHint": False, "destructiveHint": False, "idempotentHint": tool.idempotent}
+    return listed
+
+
 def render(tools: Sequence[ToolDefinition], *, base_url: str, health_system: str | None) -> dict:
     return {
         "tools": [
             OPEN_CALL_TOOL,
-            *({"name": t.function, "description": t.description, "inputSchema": input_schema(t)} for t in tools),
+            *(_tool(t) for t in tools),
         ],
         "endpoint": f"{base_url}/mcp",
     }

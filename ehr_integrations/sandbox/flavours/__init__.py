@@ -1,5 +1,5 @@
 """Vendor flavours. Each module has the same names: NAME, MRN_SYSTEM, MINIMUM_SEARCH_SETS,
-UNSUPPORTED_SEARCH_PARAMS, identifier_values() and one render function per resource type."""
+UNSUPPORTED_SEARCH_PARAMS, WRITABLE, identifier_values() and one render function per resource type."""
 
 from types import ModuleType
 

@@ -37,6 +37,7 @@ MINIMUM_SEARCH_SETS: dict[str, tuple[frozenset[str], ...]] = {
     "Medication": (frozenset({"_id"}), frozenset({"code"})),
 }
 UNSUPPORTED_SEARCH_PARAMS: dict[str, frozenset[str]] = {}
+WRITABLE = ("Communication",)  # Epic's R4 API creates Communication, not Task
 
 
 def dashed(phone: str) -> str:

@@ -9,6 +9,7 @@ SSN_SYSTEM = "http://hl7.org/fhir/sid/us-ssn"
 PHONE_EXTENSION = "http://sandbox.example.org/fhir/StructureDefinition/primary-phone"
 MINIMUM_SEARCH_SETS: dict[str, tuple[frozenset[str], ...]] = {}
 UNSUPPORTED_SEARCH_PARAMS: dict[str, frozenset[str]] = {}
+WRITABLE = ("Task", "Communication")  # what POST creates (sandbox/writes.py)
 
 
 def identifier_values(patient: PatientRecord) -> list[tuple[str, str]]:

@@ -17,6 +17,7 @@ MINIMUM_SEARCH_SETS: dict[str, tuple[frozenset[str], ...]] = {
 }
 # Oracle Health has no patient-level Communication search: these parameters are unknown to it.
 UNSUPPORTED_SEARCH_PARAMS: dict[str, frozenset[str]] = {"Communication": frozenset({"subject", "patient"})}
+WRITABLE = ("Task", "Communication")
 
 
 def identifier_values(patient: PatientRecord) -> list[tuple[str, str]]:

@@ -1,0 +1,93 @@
+"""Creating one resource exactly once, and reading it back (issue 21, Decisions).
+
+Where the CapabilityStatement says `conditionalCreate`, the POST carries `If-None-Exist` on the
+gateway's business identifier, so a repeat finds the first; elsewhere the identifier is searched
+before the POST. After a timeout, a 5xx or a 409/412 the write may or may not have landed: it is
+searched for again, and found means written. Whatever is written is read back before anyone says
+so; anything still unknown raises WriteInDoubt (the caller gets a staff follow-up, never a "done").
+"""
+
+from dataclasses import dataclass
+
+from ehr_integrations.errors import EHRError, EHRRequestRejected, EHRUnavailable
+from ehr_integrations.fhir.client import FhirClient, deadline_in
+from ehr_integrations.fhir.refill_resources import IDENTIFIER_SYSTEM, RefillRequest, build, is_ours
+
+DOUBTFUL_STATUSES = (409, 412)  # a conflict: another request may hold (or have made) the same write
+
+
+class WriteInDoubt(EHRError):
+    """The EHR may or may not hold the write: nobody may say it was sent."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+@dataclass(frozen=True)
+class Written:
+    resource_type: str
+    id: str
+    resource: dict  # as read back from the EHR
+    created: bool  # False: an earlier identical request had already written it
+
+
+async def _find(client: FhirClient, request: RefillRequest, resource_type: str, *, deadline: float) -> dict | None:
+    found = await client.search(
+        resource_type, {"identifier": f"{IDENTIFIER_SYSTEM}|{request.identifier}"}, deadline=deadline, max_pages=1
+    )
+    ours = [r for r in found.resources if is_ours(r, request, resource_type)]
+    if len(ours) > 1:
+        raise WriteInDoubt("duplicate_found")
+    return ours[0] if ours else None
+
+
+async def _read_back(client: FhirClient, request: RefillRequest, resource: dict, *, deadline: float) -> dict:
+    resource_type, resource_id = resource.get("resourceType", ""), str(resource.get("id", ""))
+    try:
+        stored = await client.read(resource_type, resource_id, deadline=deadline)
+    except EHRError:
+        raise WriteInDoubt("read_back_failed") from None
+    if not is_ours(stored, request, resource_type):
+        raise WriteInDoubt("read_back_mismatch")
+    return stored
+
+
+async def _resolve(client: FhirClient, request: RefillRequest, resource_type: str, *, timeout_s: float) -> dict:
+    """After an answer that leaves the write unknown: search again, on a deadline of its own."""
+    try:
+        found = await _find(client, request, resource_type, deadline=deadline_in(timeout_s))
+    except EHRError:
+        raise WriteInDoubt("unresolved") from None
+    if found is None:
+        raise WriteInDoubt("not_written")
+    return found
+
+
+async def create_once(
+    client: FhirClient, request: RefillRequest, resource_type: str, *, conditional: bool, deadline: float
+) -> Written:
+    """The request written as `resource_type`, read back; raises WriteInDoubt, or EHRRequestRejected
+    when the EHR refused it outright (nothing written)."""
+    resource = build(request, resource_type)
+    if not conditional:
+        existing = await _find(client, request, resource_type, deadline=deadline)
+        if existing is not None:
+            return Written(
+                resource_type, existing["id"], await _read_back(client, request, existing, deadline=deadline), False
+            )
+    resolve_s = client.config.request_deadline_s
+    try:
+        status, body = await client.create(
+            resource, deadline=deadline, if_none_exist=request.if_none_exist if conditional else None
+        )
+    except EHRUnavailable:  # a timeout or a 5xx: the write may have committed
+        body, status = await _resolve(client, request, resource_type, timeout_s=resolve_s), 200
+    except EHRRequestRejected as refused:
+        if refused.status not in DOUBTFUL_STATUSES:
+            raise
+        body, status = await _resolve(client, request, resource_type, timeout_s=resolve_s), 200
+    if not body.get("id"):
+        raise WriteInDoubt("no_id_returned")
+    stored = await _read_back(client, request, body, deadline=max(deadline, deadline_in(resolve_s)))
+    return Written(resource_type, str(stored["id"]), stored, created=status == 201)

@@ -1,0 +1,202 @@
+"""Refill requests over HTTP against the sandbox EHR (issue 21, the refill half of its acceptance)."""
+
+import pytest
+
+from calls.models import StaffRequest
+from ehr_integrations.models import EHRConnection
+from ehr_integrations.setup.connection_check import record_statement
+from tests.calls.conftest import SCOPES, SECRET, verified_call
+
+WRITE_SCOPES = [*SCOPES, "system/Task.read", "system/Task.write", "system/Communication.write"]
+
+
+@pytest.fixture
+def writable_site(site, sandbox):
+    """The site with write scopes granted and its CapabilityStatement recorded (as Test connection does)."""
+    sandbox.register_client("gw-riverside", scopes=WRITE_SCOPES, auth="client_secret_basic", secret=SECRET)
+    EHRConnection.objects.filter(health_system=site).update(scopes=" ".join(WRITE_SCOPES))
+    record_statement(site, sandbox.fhir_get("metadata"))
+    return site
+
+
+@pytest.fixture
+def cases(sandbox) -> dict:
+    """The refill hard cases: one patient with a refillable, a no-refills and a controlled prescription."""
+    return sandbox.hard_cases()["refill_requests"]
+
+
+@pytest.fixture
+def patient(sandbox, cases) -> dict:
+    return next(p for p in sandbox.patients() if p["id"] == cases["patient"])
+
+
+def _refill(api, call_id: str, body: dict, **headers):
+    return api.post(f"/api/v1/calls/{call_id}/refill-requests", body, format="json", **headers)
+
+
+def _read_back(api, call_id: str, medication_id: str) -> dict:
+    answer = _refill(api, call_id, {"medication_id": medication_id, "confirm": False})
+    assert answer.status_code == 200, answer.content
+    return answer.json()
+
+
+def _writes(sandbox) -> list[dict]:
+    written = sandbox._control("GET", "writes")
+    return written["Task"] + written["Communication"]
+
+
+def _posts(sandbox, after: int = 0) -> list[dict]:
+    """The creates the EHR received (searches, $match and token requests are POSTs too)."""
+    return [
+        e
+        for e in sandbox.requests(after=after)
+        if e["method"] == "POST" and e["path"].startswith("/fhir/") and not e["path"].endswith(("_search", "$match"))
+    ]
+
+
+def _about(resource: dict) -> str:
+    target = resource.get("focus") or resource["about"][0]
+    return target["reference"]
+
+
+def test_a_confirmed_refill_sent_three_times_is_one_task(api, writable_site, sandbox, patient, cases):
+    medication = cases["refillable"]
+    call_id = verified_call(api, patient)
+    asked = _read_back(api, call_id, medication)
+    assert asked["status"] == "confirm", asked
+    assert asked["say"].startswith("I'll ask ") and asked["say"].endswith("Shall I send it?")
+    assert "refill your" in asked["say"] and asked["data"]["route"] == "Task"
+    assert _posts(sandbox) == []  # the read-back wrote nothing
+
+    confirm = {"medication_id": medication, "confirm": True, "confirmation_id": asked["confirmation_id"]}
+    first = _refill(api, call_id, confirm, HTTP_IDEMPOTENCY_KEY="refill-1")
+    replayed = _refill(api, call_id, confirm, HTTP_IDEMPOTENCY_KEY="refill-1")
+    again = _refill(api, call_id, confirm)
+
+    assert first.status_code == 201, first.content
+    assert first.json()["say"].startswith("Your request was sent to ")
+    assert replayed.headers.get("Idempotent-Replayed") == "true"
+    assert again.status_code == 200 and again.json()["data"]["reference"] == first.json()["data"]["reference"]
+    written = _writes(sandbox)
+    assert [(w["resourceType"], _about(w)) for w in written] == [("Task", f"MedicationRequest/{medication}")]
+    assert first.json()["data"]["reference"] == f"Task/{written[0]['id']}"
+
+
+def test_a_timeout_after_the_task_committed_still_writes_once(api, writable_site, sandbox, patient, cases):
+    medication = cases["refillable"]
+    sandbox.set_strict(conditional_create="absent")  # the search before and after the POST must hold it
+    record_statement(writable_site, sandbox.fhir_get("metadata"))
+    call_id = verified_call(api, patient)
+    asked = _read_back(api, call_id, medication)
+    sandbox.add_fault("/fhir/Task", hang_after_commit=True)
+    confirm = {"medication_id": medication, "confirm": True, "confirmation_id": asked["confirmation_id"]}
+
+    answer = _refill(api, call_id, confirm)
+    sandbox.clear_faults()
+    retried = _refill(api, call_id, confirm)
+
+    assert answer.status_code == 200, answer.content  # found by its identifier after the timeout
+    assert answer.json()["data"]["state"] == "sent"
+    assert retried.json()["data"]["reference"] == answer.json()["data"]["reference"]
+    assert len(_writes(sandbox)) == 1
+    assert [e["fault"] for e in _posts(sandbox)] == ["hang_after_commit"]  # the retry found it: no second POST
+
+
+def test_without_confirm_and_a_valid_confirmation_id_nothing_reaches_the_ehr(
+    api, writable_site, sandbox, patient, cases
+):
+    medication = cases["refillable"]
+    call_id = verified_call(api, patient)
+    asked = _read_back(api, call_id, medication)
+    other_call = verified_call(api, patient)
+
+    missing = _refill(api, call_id, {"medication_id": medication, "confirm": True})
+    made_up = _refill(api, call_id, {"medication_id": medication, "confirm": True, "confirmation_id": "0" * 32})
+    changed = _refill(
+        api, call_id, {"medication_id": medication, "confirm": True, "confirmation_id": asked["confirmation_id"],
+                       "note": "and two more bottles"},
+    )  # fmt: skip
+    elsewhere = _refill(
+        api, other_call, {"medication_id": medication, "confirm": True, "confirmation_id": asked["confirmation_id"]}
+    )
+    not_boolean = _refill(api, call_id, {"medication_id": medication, "confirm": "yes"})
+
+    assert missing.status_code == 400 and "confirmation_id" in missing.json()["errors"]
+    assert [made_up.status_code, changed.status_code, elsewhere.status_code] == [409, 409, 409]
+    assert not_boolean.status_code == 400 and not_boolean.json()["errors"]["confirm"]
+    assert _posts(sandbox) == [] and _writes(sandbox) == []
+
+
+def test_a_controlled_substance_is_handed_to_the_pharmacy(api, writable_site, sandbox, patient, cases):
+    call_id = verified_call(api, patient)
+
+    answer = _refill(api, call_id, {"medication_id": cases["controlled_substance"], "confirm": False})
+
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    assert body["status"] == "escalate" and "oxycodone" in body["say"] and "pharmacy" in body["say"]
+    assert "confirmation_id" not in body and _posts(sandbox) == []
+
+
+def test_no_refills_left_becomes_a_renewal_request(api, writable_site, sandbox, patient, cases):
+    medication = cases["no_refills"]
+    call_id = verified_call(api, patient)
+    asked = _read_back(api, call_id, medication)
+    assert asked["data"]["kind"] == "renewal" and "no refills left" in asked["say"] and "renew" in asked["say"]
+
+    sent = _refill(
+        api, call_id, {"medication_id": medication, "confirm": True, "confirmation_id": asked["confirmation_id"]}
+    )
+
+    assert sent.status_code == 201, (sent.content, list(StaffRequest.objects.values_list("reason")))
+    (task,) = _writes(sandbox)
+    assert task["code"]["text"].startswith("Renewal") and _about(task) == f"MedicationRequest/{medication}"
+
+
+def test_an_inactive_or_unknown_medication_is_refused_with_a_say(api, writable_site, sandbox):
+    complete = sandbox.hard_cases()["complete"]
+    call_id = verified_call(api, next(p for p in sandbox.patients() if p["id"] == complete))
+    stopped = _read_back(api, call_id, sandbox.hard_cases()["stopped_medication"])
+    unknown = _read_back(api, call_id, "no-such-prescription")
+
+    assert (stopped["status"], stopped["reason"]) == ("refused", "inactive_medication")
+    assert (unknown["status"], unknown["reason"]) == ("refused", "unknown_medication")
+    assert stopped["say"] and unknown["say"]
+
+
+def test_a_site_that_creates_only_communications_gets_one(api, writable_site, sandbox, patient, cases):
+    sandbox.set_strict(writes="communication")
+    record_statement(writable_site, sandbox.fhir_get("metadata"))
+    medication = cases["refillable"]
+    call_id = verified_call(api, patient)
+    asked = _read_back(api, call_id, medication)
+
+    sent = _refill(
+        api, call_id, {"medication_id": medication, "confirm": True, "confirmation_id": asked["confirmation_id"]}
+    )
+
+    assert sent.status_code == 201 and sent.json()["data"]["route"] == "Communication"
+    assert [(w["resourceType"], _about(w)) for w in _writes(sandbox)] == [
+        ("Communication", f"MedicationRequest/{medication}")
+    ]
+
+
+def test_a_site_without_writes_queues_the_request_for_staff(api, writable_site, sandbox, patient, admin_client, cases):
+    sandbox.set_strict(writes="none")
+    record_statement(writable_site, sandbox.fhir_get("metadata"))
+    medication = cases["refillable"]
+    call_id = verified_call(api, patient)
+    asked = _read_back(api, call_id, medication)
+    assert asked["data"]["route"] == "staff_queue" and "our staff" in asked["say"]
+
+    queued = _refill(
+        api, call_id, {"medication_id": medication, "confirm": True, "confirmation_id": asked["confirmation_id"]}
+    )
+
+    assert queued.status_code == 200 and queued.json()["data"]["state"] == "queued"
+    assert "staff" in queued.json()["say"] and "sent" not in queued.json()["say"]
+    assert _posts(sandbox) == []
+    request = StaffRequest.objects.get()
+    assert request.about == f"MedicationRequest/{medication}"
+    page = admin_client.get("/admin/calls/staffrequest/")
+    assert page.status_code == 200 and f"MedicationRequest/{medication}" in page.content.decode()
