@@ -145,9 +145,7 @@ class StaffRequest(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(fields=["business_identifier"], name="one_staff_request_per_identifier")
-        ]
+        constraints = [models.UniqueConstraint(fields=["business_identifier"], name="one_staff_request_per_identifier")]
 
     def __str__(self) -> str:
         return f"{self.kind} request ({self.status})"
