@@ -34,17 +34,15 @@ EVEN_WORK = 2  # normalizations per search whatever it found (the ambiguous case
 STAND_IN: dict = {
     "resourceType": "Patient",
     "id": "stand-in",
-    "name": [{"use": "official", "family": "Standin", "given": ["Pat"]}, {"use": "usual", "given": ["P"]}],
+    "active": True,
+    "name": [{"use": "official", "text": "Pat Standin", "family": "Standin", "given": ["Pat"]}],
     "birthDate": "1900-01-01",
-    "telecom": [{"system": "phone", "value": "555-555-0100", "use": "home"}],
     "identifier": [
-        {"type": {"text": "MRN", "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
-         "system": "urn:oid:0.0", "value": "0"},
-        {"system": "urn:oid:2.16.840.1.113883.4.1", "value": "xxx-xx-0000",
-         "_value": {"extension": [{"url": "http://hl7.org/fhir/StructureDefinition/rendered-value",
-                                   "valueString": "xxx-xx-0000"}]}},
-        {"system": "http://hl7.org/fhir/sid/us-ssn", "value": "000-00-0000"},
+        {"use": "usual", "type": {"text": "MRN", "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203",
+         "code": "MR"}]}, "system": "urn:oid:0.0", "value": "0"},
+        {"use": "usual", "type": {"text": "SSN"}, "system": "urn:oid:2.16.840.1.113883.4.1", "value": "000000000"},
     ],
+    "telecom": [{"system": "phone", "value": "555-555-0100", "use": "home"}],
 }  # fmt: skip
 # The answers that mean "this server will not do $match for us" (not a failure to retry), as does an
 # OperationOutcome `not-supported` with any status; a 401 is never one (the client refreshes the token
@@ -131,10 +129,17 @@ async def find_candidates(
             return []
         result = await client.search("Patient", _params(usable[0], given, preset), deadline=deadline, max_pages=2)
         searched = [PARAM_SOURCES[p] for p in usable[0] if p in NAME_PARAMS]
-        return [
-            c for c in (normalize_patient(r, mapping) for r in result.resources) if _names_agree(c, given, searched)
-        ]
-    return [normalize_patient(resource, mapping) for resource in resources]
+        return [c for c in _normalized(result.resources, mapping) if _names_agree(c, given, searched)]
+    return _normalized(resources, mapping)
+
+
+def _normalized(resources: list[dict], mapping: Mapping) -> list[FlatPatient]:
+    """The candidates as flat patients, with the same work done for none, one or two of them: the time a
+    failed turn takes must not tell a caller whether the EHR found anybody (issue 18). Stand-ins pad
+    the work to EVEN_WORK normalizations and are dropped."""
+    padding = [STAND_IN] * max(0, EVEN_WORK - len(resources))
+    flat = [normalize_patient(resource, mapping) for resource in [*resources, *padding]]
+    return flat[: len(resources)]
 
 
 def _names_agree(candidate: FlatPatient, given: dict[str, str], searched: list[str]) -> bool:
