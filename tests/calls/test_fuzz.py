@@ -1,36 +1,54 @@
 """Malformed input of every kind gets a JSON envelope, never a 500 (issue 19).
 
 - Every REST operation of the OpenAPI schema the tool definitions produce: schemathesis, negative
-  and positive data, 200 cases per operation, half of them on a verified call (in-process WSGI).
+  and positive data, 200 cases per operation, half of them on a verified call (in-process WSGI);
+  every answer to positive data also conforms to the schema (status code, content type, body).
 - Hostile requests the schema does not describe: JSON nested up to 1,000 deep, bodies over the
   limit (declared and chunked), wrong content types, invalid UTF-8, unicode digits in every query
   field, spoofed forwarded headers, unknown paths.
 - The Vapi and Retell webhooks with generated shapes, MCP and the WebSocket handshake over real
   HTTP to a uvicorn gateway.
 Every answer is JSON; no 5xx but a 503 that is the typed `unavailable` envelope.
+
+The module builds its world once (a health system wired to the sandbox EHR, two agent clients),
+committed so the live gateway sees it, and flushes it when done: a flush per test cost more than
+the tests.
 """
 
 import json
 import string
-import time
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import httpx
 import pytest
 import schemathesis
+from django.core.cache import cache
+from django.core.management import call_command
 from django.core.wsgi import get_wsgi_application
 from django.test import Client
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from rest_framework.test import APIClient
 from schemathesis import GenerationMode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from websockets.exceptions import InvalidHandshake, InvalidStatus
 from websockets.sync.client import connect
 
 from calls.edges import limits
-from tests.calls.conftest import open_call, verified_call, wait_for_prefetch
+from calls.models import AgentClient
+from ehr_integrations.transport import local_cache
+from tests import builders
+from tests.calls.conftest import open_call, verified_call, wait_for_prefetch, wire_to_sandbox
 
 CASES_PER_OPERATION = 200  # the issue's floor; half negative, half positive data
+# What the schema promises of an answer to valid input (tests/calls/test_openapi.py checks the document).
+CONFORMANCE = [response_schema_conformance, status_code_conformance, content_type_conformance]
 SENT: dict[str, int] = {}
 
 
@@ -56,39 +74,127 @@ def _count(name: str) -> None:
     SENT[name] = SENT.get(name, 0) + 1
 
 
+@dataclass(frozen=True)
+class World:
+    agent: AgentClient
+    other_agent: AgentClient  # allowed another health system only
+    api: APIClient
+    patient: dict
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker, sandbox_factory):
+    """The module's health system, agent clients and API client, committed; flushed at the end."""
+    sandbox = sandbox_factory()
+    sandbox.reset()
+    with django_db_blocker.unblock():
+        cache.clear()
+        local_cache.clear_all()
+        system = builders.health_system(slug="riverside", vendor=sandbox.flavour, fhir_base_url=sandbox.fhir_url)
+        wire_to_sandbox(system, sandbox, client_id="gw-riverside")
+        agent = builders.agent_client("Acme Voice", system)
+        other = builders.agent_client("Other Voice", builders.health_system(slug="elsewhere"))
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Api-Key {agent.api_key}")
+        complete = sandbox.hard_cases()["complete"]
+        patient = next(p for p in sandbox.patients() if p["id"] == complete)
+        try:
+            yield World(agent=agent, other_agent=other, api=api, patient=patient)
+        finally:
+            call_command("flush", interactive=False, verbosity=0)
+            cache.clear()
+            local_cache.clear_all()
+    sandbox.reset()
+
+
 @pytest.fixture
-def calls(transactional_db, api, patient) -> dict:
-    verified = verified_call(api, patient)
-    wait_for_prefetch(verified)
-    return {"verified": verified, "unverified": open_call(api)}
+def transactional_db(world) -> None:
+    """This module's database: `world`, committed once (the live gateway reads it) and flushed when the
+    module ends, where the suite's transactional_db flushes after every test (more time than the tests).
+    Every test asks for it, so pytest-django sets the test database up even for one test alone."""
+
+
+pytestmark = pytest.mark.usefixtures("transactional_db")
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """The suite clears the cache around every test; here the module's calls and tokens live in it."""
+    yield
+
+
+def _verified(world: World) -> str:
+    call_id = verified_call(world.api, world.patient)
+    wait_for_prefetch(call_id)
+    return call_id
+
+
+@pytest.fixture
+def calls(world) -> dict:
+    return {"verified": _verified(world), "unverified": open_call(world.api)}
+
+
+@pytest.fixture
+def agent(world) -> AgentClient:
+    return world.agent
 
 
 # -- every REST operation, from the schema ----------------------------------------------------------------
 
 
-@pytest.mark.timeout(300)
-def test_every_rest_operation_answers_generated_input_with_an_envelope(calls, api, agent):
-    schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
-    headers = {"Authorization": f"Api-Key {agent.api_key}"}
+class SharedCalls:
+    """The calls the generated cases run on, one verified and one open, each replaced once a case has
+    changed it for good (ended, escalated, or verified the open one): a fresh call per case cost more
+    than the cases."""
+
+    SPENT = {"verified": {"ended", "escalate", "not_verified"}, "unverified": {"ended", "escalate", "verified"}}
+
+    def __init__(self, world: World) -> None:
+        self.world, self.ids = world, {}
+
+    def get(self, kind: str) -> str:
+        if kind not in self.ids:
+            self.ids[kind] = _verified(self.world) if kind == "verified" else open_call(self.world.api)
+        return self.ids[kind]
+
+    def answered(self, kind: str, body: bytes) -> None:
+        answer = json.loads(body)
+        if isinstance(answer, dict) and answer.get("status") in self.SPENT[kind]:
+            del self.ids[kind]
+
+
+def _operation_exercise(world: World, shared: SharedCalls, label: str, mode: GenerationMode):
+    """Send one generated case: half on the verified call, a quarter on the open one, the rest on the
+    generated id; answers to valid input must also conform to the schema."""
+    headers = {"Authorization": f"Api-Key {world.agent.api_key}"}
     turn = {"n": 0}
 
     def exercise(case) -> None:
         turn["n"] += 1
-        if case.path_parameters and "call_id" in case.path_parameters:
-            if turn["n"] % 2:  # half on the verified call
-                case.path_parameters["call_id"] = calls["verified"]
-            elif case.method == "POST":
-                case.path_parameters["call_id"] = open_call(api)  # verify and end change the call they get
-            elif turn["n"] % 4 == 0:
-                case.path_parameters["call_id"] = calls["unverified"]
+        kind = None
+        if case.path_parameters and "call_id" in case.path_parameters and turn["n"] % 4 != 2:
+            kind = "verified" if turn["n"] % 2 else "unverified"
+            case.path_parameters["call_id"] = shared.get(kind)
         response = case.call(headers=headers)
-        _count(case.operation.label)
+        _count(label)
         content_type = (response.headers.get("content-type") or [""])[0]  # schemathesis: lower-case names, lists
-        check_answer(response.status_code, content_type, response.content, case.operation.label)
+        check_answer(response.status_code, content_type, response.content, label)
+        if kind:
+            shared.answered(kind, response.content)
+        if mode is GenerationMode.POSITIVE:
+            case.validate_response(response, checks=CONFORMANCE)
 
+    return exercise
+
+
+@pytest.mark.timeout(300)
+def test_every_rest_operation_answers_generated_input_with_an_envelope(world):
+    schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
     operations = [result.ok() for result in schema.get_all_operations()]
+    shared = SharedCalls(world)
     for operation in operations:
         for mode in (GenerationMode.NEGATIVE, GenerationMode.POSITIVE):
+            exercise = _operation_exercise(world, shared, operation.label, mode)
             _settings(CASES_PER_OPERATION // 2)(given(case=operation.as_strategy(generation_mode=mode))(exercise))()
     rest = {label: n for label, n in SENT.items() if label.startswith(("GET", "POST"))}
     assert len(rest) == len(operations) >= 11
@@ -228,8 +334,8 @@ def test_json_nested_past_the_limit_is_400_naming_the_limit(calls, agent):
         assert response.status_code == 400 and response.json()["errors"] == limits.TOO_DEEP
 
 
-def test_a_404_names_what_was_not_found(calls, agent, other_agent_client):
-    client = Client(raise_request_exception=False, HTTP_AUTHORIZATION=f"Api-Key {other_agent_client.api_key}")
+def test_a_404_names_what_was_not_found(calls, world):
+    client = Client(raise_request_exception=False, HTTP_AUTHORIZATION=f"Api-Key {world.other_agent.api_key}")
     foreign = client.get(f"/api/v1/calls/{calls['verified']}/appointments")
     missing = client.get("/api/v1/calls/00000000-0000-4000-8000-000000000000/appointments")
     assert foreign.status_code == missing.status_code == 404
@@ -421,4 +527,3 @@ def test_the_fuzz_ran_at_least_two_thousand_cases():
     if len(SENT) < 5:
         pytest.skip("run with the whole module to count its cases")
     assert total >= 2000, SENT
-    time.sleep(0)
