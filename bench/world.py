@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import django
 
+from ehr_integrations.sandbox import hard_cases
+
 SCOPES = (
     "system/Patient.read system/Appointment.read system/MedicationRequest.read system/Medication.read "
     "system/MedicationDispense.read system/Communication.read system/Practitioner.read system/Location.read"
@@ -90,7 +92,7 @@ def build(sandbox, *, callers: int) -> World:
 
 def ordinary_callers(sandbox, count: int) -> list[dict]:
     """`count` distinct patients who are not hard cases (twins, duplicates...), each with an MRN."""
-    hard = {pid for ids in sandbox.hard_cases().values() for pid in (ids if isinstance(ids, list) else [ids])}
+    hard = hard_cases.ids_in(sandbox.hard_cases())
     ordinary = [p for p in sandbox.patients() if p["id"] not in hard and p["mrn"]]
     if len(ordinary) < count:
         raise SystemExit(f"the sandbox has {len(ordinary)} ordinary patients, {count} needed: raise --patients")

@@ -70,3 +70,15 @@ def plant_hard_cases(world: "World") -> dict[str, object]:
             "no_refills": renewal.id,
         },
     }
+
+
+def ids_in(cases: object) -> set[str]:
+    """Every id named by the hard cases (as /_control/hard-cases answers them), at any depth: tests and
+    benches that want an ordinary patient leave these out."""
+    if isinstance(cases, str):
+        return {cases}
+    if isinstance(cases, dict):
+        return set().union(*(ids_in(v) for v in cases.values()))
+    if isinstance(cases, list):
+        return set().union(*(ids_in(v) for v in cases))
+    return set()

@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from ehr_integrations.models import VerificationPolicy
+from ehr_integrations.sandbox import hard_cases
 from tests import builders
 from tests.calls.conftest import open_call, verify, wait_for_prefetch, wire_to_sandbox
 
@@ -19,7 +20,7 @@ def flavoured(request, sandbox_factory):
     agent = builders.agent_client("Acme Voice", system)
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Api-Key {agent.api_key}")
-    hard = {pid for ids in sandbox.hard_cases().values() for pid in (ids if isinstance(ids, list) else [ids])}
+    hard = hard_cases.ids_in(sandbox.hard_cases())
     patient = next(p for p in sandbox.patients() if p["id"] not in hard and p["ssn_last4"] and p["phone"])
     return request.param, sandbox, system, api, patient
 

@@ -9,6 +9,7 @@ from datetime import datetime
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 
 from ehr_integrations.auth import token_cache
 from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client
@@ -117,16 +118,17 @@ def test_a_refused_token_request_is_not_repeated_during_the_failure_backoff(sand
 
 
 @pytest.mark.django_db
-def test_with_the_shared_cache_down_calls_still_get_through(sandbox, settings):
+def test_with_the_shared_cache_down_calls_still_get_through(sandbox):
     client = fhir_client(connection_config(secret_system(sandbox)))
-    settings.CACHES = {
+    dead = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
         }
     }
-    assert _search(client).resources and _search(client).resources
+    with override_settings(CACHES=dead):  # restored before the fixtures' teardown clears the real cache
+        assert _search(client).resources and _search(client).resources
     assert [r["status"] for r in fhir_requests(sandbox)] == [200, 200]
     # Degraded: nothing is shared with other processes, but this one keeps the token it fetched.
     assert len(token_requests(sandbox)) == 1

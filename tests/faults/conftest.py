@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 
 from ehr_integrations.models import EHRConnection
+from ehr_integrations.sandbox import hard_cases
 from tests import builders
 from tests.calls.conftest import wire_to_sandbox
 from tests.faults.tcp_proxy import TcpProxy
@@ -125,7 +126,7 @@ def site(gateway, sandbox) -> Site:
     wire_to_sandbox(system, sandbox, client_id="gw-riverside")
     EHRConnection.objects.filter(health_system=system).update(**FAST_TIMEOUTS)
     agent = builders.agent_client("Acme Voice", system)
-    hard = {pid for ids in sandbox.hard_cases().values() for pid in (ids if isinstance(ids, list) else [ids])}
+    hard = hard_cases.ids_in(sandbox.hard_cases())
     patient = next(p for p in sandbox.patients() if p["id"] not in hard and p["ssn_last4"] and p["phone"])
     api = httpx.Client(base_url=gateway.base_url, headers={"Authorization": f"Api-Key {agent.api_key}"}, timeout=30)
     yield Site(api=api, patient=patient, connection=EHRConnection.objects.get(health_system=system))

@@ -40,7 +40,7 @@ def test_ehr_outage_mid_call_still_serves_prefetched_answers_and_refuses_live_on
     body = assert_refusal(live, "unavailable", 503)
     assert body["reason"] == "server_error" and body["transfer"]["purpose"] == "scheduling" and body["say"]
     assert waited < 2.0
-    assert ehr_requests(sandbox) == [("/fhir/Appointment", 503)]
+    assert ehr_requests(sandbox) == [("/fhir/Appointment/_search", 503)]
     assert_no_phi(live.text, site.patient)
 
 
@@ -55,7 +55,7 @@ def test_a_hanging_ehr_is_abandoned_at_the_read_timeout_with_a_typed_answer(site
     body = assert_refusal(live, "unavailable", 503)
     assert body["reason"] in ("timeout", "deadline_exceeded")
     assert 0.9 <= waited < 2.5  # read timeout 1 s, request deadline 1.5 s
-    assert [path for path, _ in ehr_requests(sandbox)] == ["/fhir/Appointment"]
+    assert [path for path, _ in ehr_requests(sandbox)] == ["/fhir/Appointment/_search"]
     assert_no_phi(live.text, site.patient)
 
 
@@ -76,7 +76,7 @@ def test_a_5xx_burst_opens_the_breaker_which_then_answers_without_asking_the_ehr
             break
     assert reasons[-1] == "breaker_open" and set(reasons[:-1]) == {"server_error"}, reasons
     failures = ehr_requests(sandbox)
-    assert failures == [("/fhir/Appointment", 500)] * (len(reasons) - 1)
+    assert failures == [("/fhir/Appointment/_search", 500)] * (len(reasons) - 1)
 
     fast, waited = timed(site.api.get, f"{call}/appointments", params=PAST)
     assert assert_refusal(fast, "unavailable", 503)["reason"] == "breaker_open"
@@ -100,13 +100,13 @@ def test_a_429_with_retry_after_is_passed_to_the_agent_and_honoured_without_aski
     assert body["reason"] == "rate_limited" and body["retry_after_ms"] == 30_000
     assert first.headers["Retry-After"] == "30"
     assert waited < 2.0
-    assert ehr_requests(sandbox) == [("/fhir/Appointment", 429)]
+    assert ehr_requests(sandbox) == [("/fhir/Appointment/_search", 429)]
 
     again, waited = timed(site.api.get, f"{call}/medications", params={"status": "completed"})
     body = assert_refusal(again, "unavailable", 503)
     assert body["reason"] == "rate_limited" and 25_000 < body["retry_after_ms"] <= 30_000
     assert waited < 0.5
-    assert ehr_requests(sandbox) == [("/fhir/Appointment", 429)]  # the hold covers the whole EHR
+    assert ehr_requests(sandbox) == [("/fhir/Appointment/_search", 429)]  # the hold covers the whole EHR
     assert_no_phi(first.text + again.text, site.patient)
 
 
@@ -127,4 +127,4 @@ def test_a_token_endpoint_outage_refuses_verification_with_the_verification_desk
     patient = site.patient
     again = site.api.post(f"{call}/verify", json={"date_of_birth": patient["birth_date"], "mrn": patient["mrn"]})
     assert again.json()["status"] == "verified"
-    assert ehr_requests(sandbox)[:2] == [("/oauth2/token", 200), ("/fhir/Patient", 200)]
+    assert ehr_requests(sandbox)[:2] == [("/oauth2/token", 200), ("/fhir/Patient/_search", 200)]

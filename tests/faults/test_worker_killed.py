@@ -40,5 +40,5 @@ def test_after_a_worker_dies_mid_prefetch_a_fresh_one_answers_live_with_the_ehrs
         if entry["resource"]["resourceType"] == "Appointment"
     }
     assert {item["id"] for item in body["data"]} <= known  # nothing invented
-    assert ("/fhir/Appointment", 200) in ehr_requests(sandbox)
+    assert ("/fhir/Appointment/_search", 200) in ehr_requests(sandbox)
     assert_no_phi_in_log(drill_gateway.log, site.patient)
