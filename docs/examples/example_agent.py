@@ -2,8 +2,10 @@
 the call's WebSocket (opened with a ticket from `POST …/ws-ticket`), printing what the agent would say
 and when.
 
-    python docs/examples/example_agent.py --base-url http://127.0.0.1:8000 --api-key vgw_... \\
-        --health-system riverside --dob 1961-04-12 --mrn MRN123456
+Against `make demo` (the key from README, "A call, end to end"; the demo's caller):
+
+    .venv/bin/python docs/examples/example_agent.py --api-key "$KEY" --health-system riverside \\
+        --dob 1962-11-10 --ssn-last4 2088 --family-name Thompson --given-name Ralph
 
 Each lookup asks with `?wait=0`: when the data is ready it is spoken at once; otherwise the agent
 speaks the gateway's filler and the answer arrives on the socket as `fetch.result` (or `unavailable`).
@@ -51,7 +53,8 @@ def play(base_url: str, api_key: str, health_system: str, caller: dict) -> None:
         ticket = http.post(f"{call}/ws-ticket").json()["data"]["ticket"]
         with connect(base_url.replace("http", "ws", 1) + f"/ws/calls/{opened['call_id']}/?ticket={ticket}") as ws:
             say("agent", "Thanks for calling. To protect your privacy, can you confirm a few details?")
-            given = {name: caller[SPOKEN[name]] for name in opened["verification"]["required"]}
+            required = opened["verification"]["required"]
+            given = {name: caller[SPOKEN[name]] for name in required if caller.get(SPOKEN[name])}
             answer = http.post(f"{call}/verify", json=given, headers={"Idempotency-Key": "turn-1"}).json()
             say("agent", answer["say"])
             if answer["status"] != "verified":
@@ -71,9 +74,13 @@ def main() -> None:
     parser.add_argument("--api-key", required=True)
     parser.add_argument("--health-system", default="riverside")
     parser.add_argument("--dob", required=True, help="the caller's date of birth, YYYY-MM-DD")
-    parser.add_argument("--mrn", required=True)
+    for name in ("mrn", "ssn-last4", "family-name", "given-name"):
+        parser.add_argument(f"--{name}", default="", help="give what the health system's policy asks for")
     args = parser.parse_args()
-    play(args.base_url, args.api_key, args.health_system, {"birth_date": args.dob, "mrn": args.mrn})
+    caller = {"birth_date": args.dob, "mrn": args.mrn, "ssn_last4": args.ssn_last4}
+    play(
+        args.base_url, args.api_key, args.health_system, caller | {"family": args.family_name, "given": args.given_name}
+    )
 
 
 if __name__ == "__main__":
