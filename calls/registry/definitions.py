@@ -147,9 +147,7 @@ def _end(call: CallSession, values: Mapping[str, Value], context: AuditContext) 
 # site's own checks (a birth date in the past there, its MRN pattern) are in calls/verification/site_inputs.py.
 VERIFY_INPUTS = (
     Input("date_of_birth", "date", "YYYY-MM-DD, as the caller said it", earliest=date(1900, 1, 1)),
-    Input(
-        "ssn_last4", "string", "last four digits of the SSN", pattern="^[0-9]{4}$", invalid="must be 4 digits (0-9)"
-    ),
+    Input("ssn_last4", "string", "last four digits of the SSN", pattern="^[0-9]{4}$", invalid="must be 4 digits (0-9)"),
     Input("mrn", "string", "medical record number", max_length=64),
     Input("phone", "phone", "the caller's phone number on file", max_length=32),
     Input("family_name", "name", "last name", max_length=100),
