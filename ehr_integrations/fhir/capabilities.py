@@ -201,6 +201,8 @@ def effective(inputs: Inputs, granted: tuple[str, ...] | None, refused: frozense
     if readable != site.readable_references:
         changes["readable_references"] = readable
         sources.setdefault("reference_reads", GRANT if granted is not None else SERVER)
+    if "patient_search_sets" not in inputs.overrides and (sets := _served_sets(site, inputs.facts)) is not None:
+        changes["patient_search_sets"], sources["patient_search_sets"] = sets, SERVER
     post = bool(inputs.overrides.get("post_search", True)) and "post_search" not in refused
     if "post_search" in refused and "post_search" not in inputs.overrides:
         sources["post_search"] = ANSWER
@@ -282,6 +284,16 @@ def _match(
     if "match" in refused:
         return False, ANSWER
     return True, SERVER if advertised else PRESET
+
+
+def _served_sets(site: Preset, facts: ServerFacts) -> tuple[tuple[str, ...], ...] | None:
+    """The preset's Patient search sets whose every parameter the statement lists (None: it lists none,
+    or every set survives). A site that serves none of them keeps the preset's: the answer decides."""
+    advertised = facts.search_params("Patient")
+    if not advertised:
+        return None
+    kept = tuple(s for s in site.patient_search_sets if all(p in advertised for p in s))
+    return kept if kept and kept != site.patient_search_sets else None
 
 
 def _includes(

@@ -206,3 +206,11 @@ def test_the_mrn_system_override_alone_marks_the_mrn():
     mr = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]}
     typed_elsewhere = {"system": "urn:oid:9.9", "value": "1", "type": mr}
     assert is_mrn({"system": "urn:oid:1.2.3", "value": "1"}, rule) and not is_mrn(typed_elsewhere, rule)
+
+
+def test_search_sets_the_server_cannot_search_by_are_dropped():
+    # The statement's Patient lists identifier and birthdate only: no name or phone search there.
+    caps = effective(_inputs("generic", STATEMENT), granted=ALL_V1)
+    assert caps.preset.patient_search_sets == (("identifier",),) and caps.sources["patient_search_sets"] == "server"
+    kept = effective(_inputs("generic", STATEMENT, patient_search_sets=[["birthdate", "family"]]), granted=ALL_V1)
+    assert kept.preset.patient_search_sets == (("birthdate", "family"),)
