@@ -152,9 +152,19 @@ async def _request_token(config: ConnectionConfig, *, deadline: float) -> TokenG
     return TokenGrant(
         access_token=token,
         expires_in=float(body.get("expires_in") or 300),
-        scope=str(body.get("scope") or form["scope"]),
+        scope=_granted(body.get("scope")) or form["scope"],
         kid=kid,
     )
+
+
+def _granted(scope: object) -> str:
+    """The response's `scope` as space-separated scopes: RFC 6749 says a string; some servers send a
+    list. Anything else says nothing (the requested scopes then count as granted)."""
+    if isinstance(scope, str):
+        return " ".join(scope.replace(",", " ").split())
+    if isinstance(scope, list) and all(isinstance(s, str) for s in scope):
+        return " ".join(scope)
+    return ""
 
 
 def _json(response: transport.EHRResponse) -> dict:

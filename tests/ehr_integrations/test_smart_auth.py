@@ -102,3 +102,14 @@ def test_the_secret_never_appears_in_the_config_repr():
     config = _with_secret(system, "never-print-me")
     assert "never-print-me" not in repr(config)
     assert config.client_secret == "never-print-me"
+
+
+@pytest.mark.parametrize(
+    ("scope", "granted"),
+    [("system/Patient.rs system/Appointment.rs", "system/Patient.rs system/Appointment.rs"),
+     (["system/Patient.rs", "system/Appointment.rs"], "system/Patient.rs system/Appointment.rs"),
+     ("system/Patient.rs,system/Appointment.rs", "system/Patient.rs system/Appointment.rs"),
+     ({"not": "a scope"}, ""), (None, "")],
+)  # fmt: skip
+def test_a_granted_scope_is_read_as_servers_send_it(scope, granted):
+    assert smart_auth._granted(scope) == granted
