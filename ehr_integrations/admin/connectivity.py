@@ -21,7 +21,7 @@ from compliance.encryption import SecretUnreadable
 from ehr_integrations.auth import scopes, signing_keys, token_cache
 from ehr_integrations.auth.connection_config import connection_config
 from ehr_integrations.errors import EHRUnavailable
-from ehr_integrations.fhir import capabilities, refusals
+from ehr_integrations.fhir import capabilities, refusals, write_routes
 from ehr_integrations.fhir.site import site_inputs
 from ehr_integrations.models import EHRConnection, HealthSystem, KeyStatus
 from ehr_integrations.setup import connection_check
@@ -34,6 +34,7 @@ CONNECTIVITY_FIELDS = [
     "discovery_summary",
     "scope_warnings",
     "effective_capabilities",
+    "write_routes",
     "signing_key_summary",
     "breaker_summary",
 ]
@@ -132,6 +133,22 @@ class ConnectivityAdminMixin:
             rows,
             checked,
             grant,
+        )
+
+    @admin.display(description="Where writes go")
+    def write_routes(self, obj: EHRConnection | None) -> str:
+        """Each write tool's route (Task, Communication or the staff queue) and the claim that decided it."""
+        if not obj or not obj.pk:
+            return "-"
+        try:
+            granted, _ = _grant_and_refusals(obj.health_system)
+        except (shared_cache.CacheUnavailable, EHRUnavailable, SecretUnreadable) as exc:
+            return f"Shared state unreadable ({type(exc).__name__})."
+        rows = write_routes.route_rows(site_inputs(obj.health_system).facts, granted)
+        return format_html(
+            '<table id="write-routes"><thead><tr><th>Tool</th><th>Route</th><th>Why</th></tr></thead>'
+            "<tbody>{}</tbody></table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
         )
 
     @admin.display(description="Signing keys")

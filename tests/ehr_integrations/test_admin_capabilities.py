@@ -50,3 +50,19 @@ def test_capability_overrides_are_edited_in_the_admin_and_a_bad_one_names_its_ke
     accepted.save()
     client.force_login(onboarding_engineer)
     assert _capability_rows(_change_page(client, connection))["post_search"] == ("false", "override")
+
+
+@pytest.mark.django_db
+def test_the_connection_page_says_where_writes_go_and_why(client, onboarding_engineer, sandbox):
+    from ehr_integrations.fhir.capabilities import ServerFacts
+
+    system = secret_system(sandbox, slug="writes-site")
+    client.force_login(onboarding_engineer)
+    before = _change_page(client, system.connection).split('id="write-routes"', 1)[1].split("</table>", 1)[0]
+    assert "staff_queue" in before and "no CapabilityStatement recorded yet" in before
+    task = {"type": "Task", "interaction": [{"code": "create"}, {"code": "read"}, {"code": "search-type"}]}
+    statement = {"rest": [{"mode": "server", "resource": [task]}]}
+    system.connection.server_capabilities = ServerFacts.parse(statement).to_json()
+    system.connection.save()
+    after = _change_page(client, system.connection).split('id="write-routes"', 1)[1].split("</table>", 1)[0]
+    assert "<td>Task</td>" in after and "Task create is advertised and granted" in after
