@@ -76,6 +76,12 @@ async def _stored(store: aioredis.Redis, key_prefix: str, call_id: str, timeout:
     return None
 
 
+def _resource(entry: dict) -> str:
+    """The resource type a logged FHIR request searched or read (GET [type], POST [type]/_search, [type]/[id])."""
+    parts = entry["path"].removeprefix("/fhir/").split("/")
+    return parts[0]
+
+
 async def probe(
     http: AgentHttp, *, sandbox, store: aioredis.Redis, key_prefix: str, slug: str, client_id: str, caller: dict
 ) -> ProbeResults:
@@ -91,16 +97,14 @@ async def probe(
         return results
     done = await _stored(store, key_prefix, opened["data"]["call_id"])
     await asyncio.sleep(0.1)  # let the log entries of the last fetches complete
-    entries = [e for e in await _new_entries(sandbox, before, client_id) if e["path"] != "/fhir/Patient"]
+    entries = [e for e in await _new_entries(sandbox, before, client_id) if _resource(e) != "Patient"]
     if done is None or not entries:
         results.failures.append("prefetch did not complete")
     else:
         started, _ = _span(entries)
         per_tool = [
             _span(group)
-            for group in (
-                [e for e in entries if e["path"].split("/")[-1] in types] for types in PREFETCH_SEARCHES.values()
-            )
+            for group in ([e for e in entries if _resource(e) in types] for types in PREFETCH_SEARCHES.values())
             if group
         ]
         results.prefetch_ms.append((done - started) * 1000)
