@@ -27,7 +27,6 @@ from ehr_integrations.query_plans import PLANS, QueryPlan
 
 Allowed = Callable[[str, str], tuple[str, str] | None]  # (type, r|s) -> None, or (source, diagnosis)
 PRESET, SERVER, GRANT, ANSWER, OVERRIDE = "preset", "server", "grant", "answer", "override"
-REFUSABLE = ("match", "post_search")  # what a server's answer can switch off for the hour
 # What each _include the presets use brings along (an unknown one is kept only if "?" could be read: never).
 INCLUDE_TARGETS = {
     "Appointment:actor": ("Practitioner", "Location", "PractitionerRole"),

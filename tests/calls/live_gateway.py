@@ -70,6 +70,11 @@ def gateway_process(django_db_setup, django_db_blocker):
         except httpx.HTTPError:
             time.sleep(0.1)
     yield LiveGateway(url=url)
+    stop(process)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Terminate a server process, killing it if it does not exit within ten seconds."""
     process.terminate()
     try:
         process.wait(timeout=10)

@@ -22,7 +22,7 @@ from ehr_integrations.auth.connection_config import connection_config
 from ehr_integrations.transport import io_loop
 from tests import builders
 from tests.calls.conftest import open_call, verified_call, wait_for_prefetch, wire_to_sandbox
-from tests.calls.live_gateway import _database_url, _free_port
+from tests.calls.live_gateway import _database_url, _free_port, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -125,15 +125,6 @@ def _serve(command: list[str], log: Path, port: int) -> subprocess.Popen:
     raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
 
 
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def _scripted_call(base: str, key: str, patient: dict, *, websocket: bool) -> None:
     headers = {"Authorization": f"Api-Key {key}"}
     with httpx.Client(base_url=base, headers=headers, timeout=10) as http:
@@ -166,7 +157,7 @@ def _logs_of_a_scripted_call(
     try:
         _scripted_call(f"http://127.0.0.1:{port}", key, patient, websocket=websocket)
     finally:
-        _stop(process)
+        stop(process)
     return log.read_text(), key
 
 
