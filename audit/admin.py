@@ -14,6 +14,7 @@ from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
+from unfold.admin import ModelAdmin
 
 from audit import csv_export, fhir_export
 from audit.admin_filters import ExactValueFilter, TimeRangeFilter, parse_utc
@@ -28,7 +29,7 @@ from audit.verification import verify_audit_log
 LOCKOUT_NOTICE_WINDOW = timedelta(hours=24)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

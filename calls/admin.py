@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from unfold.admin import ModelAdmin, TabularInline
 
 from calls.edges.api_keys import issue_key
 from calls.models import AgentClient, ApiKey, CallSession, FollowUp, StaffRequest, WebhookSecret
@@ -37,7 +38,7 @@ class WebhookSecretForm(forms.ModelForm):
         return stored
 
 
-class WebhookSecretInline(admin.TabularInline):
+class WebhookSecretInline(TabularInline):
     model = WebhookSecret
     form = WebhookSecretForm
     extra = 0
@@ -45,7 +46,7 @@ class WebhookSecretInline(admin.TabularInline):
     readonly_fields = ["created_at"]
 
 
-class ApiKeyInline(admin.TabularInline):
+class ApiKeyInline(TabularInline):
     model = ApiKey
     extra = 0
     fields = ["prefix", "label", "created_at", "last_used_at", "revoked_at"]
@@ -56,7 +57,7 @@ class ApiKeyInline(admin.TabularInline):
 
 
 @admin.register(AgentClient)
-class AgentClientAdmin(admin.ModelAdmin):
+class AgentClientAdmin(ModelAdmin):
     list_display = ["name", "business_associate", "enabled", "created_at"]
     filter_horizontal = ["health_systems"]
     inlines = [ApiKeyInline, WebhookSecretInline]
@@ -70,7 +71,7 @@ class AgentClientAdmin(admin.ModelAdmin):
 
 
 @admin.register(CallSession)
-class CallSessionAdmin(admin.ModelAdmin):
+class CallSessionAdmin(ModelAdmin):
     list_display = ["id", "health_system", "agent_client", "state", "failed_attempts", "created_at", "ended_at"]
     list_filter = ["state", "health_system"]
     readonly_fields = [f.name for f in CallSession._meta.fields]
@@ -83,7 +84,7 @@ class CallSessionAdmin(admin.ModelAdmin):
 
 
 @admin.register(FollowUp)
-class FollowUpAdmin(admin.ModelAdmin):
+class FollowUpAdmin(ModelAdmin):
     list_display = [
         "created_at",
         "health_system",
@@ -117,7 +118,7 @@ class FollowUpAdmin(admin.ModelAdmin):
 
 
 @admin.register(StaffRequest)
-class StaffRequestAdmin(admin.ModelAdmin):
+class StaffRequestAdmin(ModelAdmin):
     """The gateway's staff queue: refill requests the EHR did not take (or may not have), for staff."""
 
     list_display = ["created_at", "health_system", "kind", "about", "reason", "status"]

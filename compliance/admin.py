@@ -7,12 +7,13 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from unfold.admin import ModelAdmin, TabularInline
 
 from compliance.models import BAAReminder, BusinessAssociate, BusinessAssociateAgreement
 from compliance.selectors import expiry_dashboard
 
 
-class AgreementInline(admin.TabularInline):
+class AgreementInline(TabularInline):
     model = BusinessAssociateAgreement
     fields = ["title", "status", "effective_date", "expiry_date"]
     show_change_link = True
@@ -20,13 +21,13 @@ class AgreementInline(admin.TabularInline):
 
 
 @admin.register(BusinessAssociate)
-class BusinessAssociateAdmin(admin.ModelAdmin):
+class BusinessAssociateAdmin(ModelAdmin):
     list_display = ["name", "services", "contact_name", "contact_email"]
     search_fields = ["name"]
     inlines = [AgreementInline]
 
 
-class ReminderInline(admin.TabularInline):
+class ReminderInline(TabularInline):
     model = BAAReminder
     fields = ["days_before", "expiry_date", "sent_at", "recipients"]
     readonly_fields = fields
@@ -38,7 +39,7 @@ class ReminderInline(admin.TabularInline):
 
 
 @admin.register(BusinessAssociateAgreement)
-class BusinessAssociateAgreementAdmin(admin.ModelAdmin):
+class BusinessAssociateAgreementAdmin(ModelAdmin):
     list_display = ["__str__", "business_associate", "status", "effective_date", "expiry_date", "days_left", "covers"]
     list_filter = ["status", "business_associate", "health_systems"]
     search_fields = ["title", "business_associate__name", "services_covered"]

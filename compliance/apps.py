@@ -12,6 +12,7 @@ def _sync_roles(sender: AppConfig, **kwargs: object) -> None:
 
 class ComplianceConfig(AppConfig):
     name = "compliance"
+    verbose_name = "Business associates and BAAs"
 
     def ready(self) -> None:
         from compliance.phi_logging import install_record_factory

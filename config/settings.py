@@ -61,6 +61,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "daphne",
+    "unfold",  # the admin theme (before django.contrib.admin): config/admin_theme.py
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -283,6 +284,12 @@ AUDIT_CHECKPOINT_EVERY_S = env.float("AUDIT_CHECKPOINT_EVERY_S", default=60.0)
 AUDIT_CHECKPOINT_WITNESS_DIR = env.str("AUDIT_CHECKPOINT_WITNESS_DIR", default="")
 AUDIT_CHECKPOINT_PUBLIC_KEYS = env.list("AUDIT_CHECKPOINT_PUBLIC_KEYS", default=[])
 BAA_REMINDER_DAYS = (60, 30, 7)
+# The compliance dashboard's "unusual patterns" (compliance/dashboard.py; issue 23's two rules).
+UNUSUAL_DISTINCT_PATIENTS_PER_HOUR = env.int("UNUSUAL_DISTINCT_PATIENTS_PER_HOUR", default=50)
+UNUSUAL_AFTER_HOURS_FACTOR = env.float("UNUSUAL_AFTER_HOURS_FACTOR", default=2.0)
+# After hours are [start, end) o'clock in each health system's own time zone, wrapping midnight.
+UNUSUAL_AFTER_HOURS_START = env.int("UNUSUAL_AFTER_HOURS_START", default=22)
+UNUSUAL_AFTER_HOURS_END = env.int("UNUSUAL_AFTER_HOURS_END", default=6)
 COMPLIANCE_NOTIFY_EMAILS = env.list("COMPLIANCE_NOTIFY_EMAILS", default=[])
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="gateway@localhost")
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
@@ -318,6 +325,8 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+
+from config.admin_theme import UNFOLD  # noqa: E402, F401  (the branded admin: title, sidebar, colours)
 
 # django-auditlog: who changed which configuration field, and when. Secrets are never diffed.
 AUDITLOG_INCLUDE_TRACKING_MODELS = (

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from config import health
+from config import health, landing, third_party_admin  # noqa: F401  (themes other apps' admin screens)
 
 # JSON envelopes instead of Django's HTML pages, except under /admin/ (config/errors.py).
 handler400 = "config.errors.bad_request"
@@ -10,6 +10,7 @@ handler404 = "config.errors.page_not_found"
 handler500 = "config.errors.server_error"
 
 urlpatterns = [
+    path("", landing.landing, name="landing"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.http import HttpRequest
+from unfold.admin import ModelAdmin, StackedInline, TabularInline
 
 from ehr_integrations.admin.connectivity import CONNECTIVITY_FIELDS, ConnectivityAdminMixin, rotate_keys
 from ehr_integrations.admin.forms import EHRConnectionForm
@@ -14,7 +15,7 @@ from ehr_integrations.models import (
 )
 
 
-class EHRConnectionInline(admin.StackedInline):
+class EHRConnectionInline(StackedInline):
     model = EHRConnection
     form = EHRConnectionForm
     can_delete = False
@@ -25,24 +26,24 @@ class EHRConnectionInline(admin.StackedInline):
         return bool(obj and obj.has_client_secret)
 
 
-class VerificationPolicyInline(admin.StackedInline):
+class VerificationPolicyInline(StackedInline):
     model = VerificationPolicy
     can_delete = False
 
 
-class TransferTargetInline(admin.TabularInline):
+class TransferTargetInline(TabularInline):
     model = TransferTarget
     extra = 0
 
 
-class MappingRuleInline(admin.TabularInline):
+class MappingRuleInline(TabularInline):
     model = MappingRule
     form = MappingRuleForm
     extra = 0
 
 
 @admin.register(HealthSystem)
-class HealthSystemAdmin(admin.ModelAdmin):
+class HealthSystemAdmin(ModelAdmin):
     list_display = ["name", "slug", "vendor", "fhir_base_url", "enabled"]
     list_filter = ["vendor", "enabled"]
     search_fields = ["name", "slug"]
@@ -52,7 +53,7 @@ class HealthSystemAdmin(admin.ModelAdmin):
 
 
 @admin.register(EHRConnection)
-class EHRConnectionAdmin(ConnectivityAdminMixin, admin.ModelAdmin):
+class EHRConnectionAdmin(ConnectivityAdminMixin, ModelAdmin):
     form = EHRConnectionForm
     list_display = ["health_system", "auth_method", "client_id", "signing_algorithm"]
     readonly_fields = ["discovered_at", *CONNECTIVITY_FIELDS]
@@ -60,7 +61,7 @@ class EHRConnectionAdmin(ConnectivityAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SigningKey)
-class SigningKeyAdmin(admin.ModelAdmin):
+class SigningKeyAdmin(ModelAdmin):
     list_display = ["kid", "health_system", "algorithm", "status", "created_at", "activate_after", "retired_at"]
     list_filter = ["status", "health_system"]
     readonly_fields = [

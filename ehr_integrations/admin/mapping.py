@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path
+from unfold.admin import ModelAdmin
 
 from audit.errors import AuditUnavailable
 from ehr_integrations.errors import EHRError
@@ -71,7 +72,7 @@ def _failure(exc: Exception) -> str:
 
 
 @admin.register(MappingRule)
-class MappingRuleAdmin(admin.ModelAdmin):
+class MappingRuleAdmin(ModelAdmin):
     form = MappingRuleForm
     list_display = ["health_system", "resource", "field", "expression", "enabled", "updated_at"]
     list_filter = ["health_system", "resource", "enabled"]
