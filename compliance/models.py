@@ -1,5 +1,6 @@
 import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 
@@ -23,6 +24,12 @@ class AgreementStatus(models.TextChoices):
     ACTIVE = "active", "Active (signed)"
     TERMINATED = "terminated", "Terminated"
     SUPERSEDED = "superseded", "Superseded by a newer agreement"
+
+
+ACTIVE_NEEDS_DOCUMENT = (
+    "An agreement can be active only with its signed document on file: attach the signed PDF, "
+    "or keep the agreement as a draft until it is signed."
+)
 
 
 class BusinessAssociateAgreement(models.Model):
@@ -52,11 +59,31 @@ class BusinessAssociateAgreement(models.Model):
             models.CheckConstraint(
                 condition=models.Q(expiry_date__isnull=True) | models.Q(expiry_date__gte=models.F("effective_date")),
                 name="baa_expiry_after_effective",
-            )
+                violation_error_message="The expiry date must be on or after the effective date.",
+            ),
+            # An active agreement is the proof PHI may flow: the signed document must be on file.
+            models.CheckConstraint(
+                condition=~models.Q(status="active") | ~models.Q(document=""),
+                name="baa_active_has_document",
+                violation_error_message=ACTIVE_NEEDS_DOCUMENT,
+            ),
         ]
 
     def __str__(self) -> str:
         return self.title or f"BAA with {self.business_associate}"
+
+    def clean(self) -> None:
+        """The two rules of the constraints, said beside their fields (admin and config as code)."""
+        errors = {}
+        if self.effective_date and self.expiry_date and self.expiry_date < self.effective_date:
+            errors["expiry_date"] = (
+                f"The agreement would end on {self.expiry_date:%Y-%m-%d}, before it takes effect on "
+                f"{self.effective_date:%Y-%m-%d}: the expiry date must be on or after the effective date."
+            )
+        if self.status == AgreementStatus.ACTIVE and not self.document:
+            errors["document"] = ACTIVE_NEEDS_DOCUMENT
+        if errors:
+            raise ValidationError(errors)
 
     def is_current_on(self, day: datetime.date) -> bool:
         return (

@@ -8,6 +8,8 @@ from compliance.models import AgreementStatus, BusinessAssociate, BusinessAssoci
 from ehr_integrations.models import EHRConnection, HealthSystem, TransferTarget, VerificationPolicy
 
 PURPOSES = ("scheduling", "pharmacy", "clinical", "verification", "general")
+# An active BAA needs its signed document on file (the name is enough: no test reads the file).
+SIGNED_DOCUMENT = "baa/2026/signed.pdf"
 
 
 def health_system(
@@ -42,6 +44,7 @@ def agent_client(name: str, *systems: HealthSystem, baa: bool = True) -> AgentCl
             status=AgreementStatus.ACTIVE,
             effective_date=datetime.date.today() - datetime.timedelta(days=30),
             expiry_date=datetime.date.today() + datetime.timedelta(days=365),
+            document=SIGNED_DOCUMENT,
         )
         agreement.health_systems.add(*systems)
     client = AgentClient.objects.create(name=name, business_associate=associate)

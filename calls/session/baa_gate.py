@@ -12,10 +12,17 @@ from ehr_integrations.models import HealthSystem
 
 
 class NotCovered(CallRefusal):
+    """The reason names the real cause (no business associate, no agreement, none current): it is about
+    the agent client's own setup, never about a patient."""
+
     http = 403
 
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
     def body(self) -> dict:
-        return {"errors": {"health_system": "no current business associate agreement covers this health system"}}
+        return {"errors": {"health_system": self.reason}}
 
 
 # A confirmed coverage is trusted for a minute per process, so tool calls skip the query;
@@ -31,7 +38,7 @@ def ensure_covered(*, client: AgentClient, health_system: HealthSystem) -> None:
         return
     try:
         ensure_baa_coverage(business_associate_id=key[0], health_system_slug=key[1], on=today)
-    except BAANotCurrent:
+    except BAANotCurrent as refusal:
         _covered.pop(key, None)
-        raise NotCovered() from None
+        raise NotCovered(refusal.reason) from None
     _covered[key] = time.monotonic() + COVERED_FOR_S

@@ -13,10 +13,10 @@ import yaml
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
+from compliance.yaml_lines import Path, YamlError, load_with_lines, unexpected_keys
 from ehr_integrations.models import EHRConnection, HealthSystem, MappingRule, TransferTarget, VerificationPolicy
 from ehr_integrations.normalize.mapping import validate_rule
 from ehr_integrations.presets.overrides import validate_overrides
-from ehr_integrations.setup.yaml_lines import Path, YamlError, load_with_lines
 
 TOP_FIELDS = [
     "slug",
@@ -79,14 +79,13 @@ class _Applier:
     def mapping(self, path: Path, value: object, allowed: list[str], required: tuple[str, ...] = ()) -> dict:
         if not isinstance(value, dict):
             raise self.fail(path, "must be a mapping")
-        for key in value:
-            if key == "client_secret":
-                raise self.fail(path + (key,), "secrets do not belong in files; use client_secret_env: VARIABLE")
-            if key not in allowed:
-                raise self.fail(path + (key,), f"unknown field; expected one of {', '.join(allowed)}")
-        for key in required:
-            if key not in value:
-                raise self.fail(path, f"{key} is required")
+        if "client_secret" in value:
+            raise self.fail(
+                path + ("client_secret",), "secrets do not belong in files; use client_secret_env: VARIABLE"
+            )
+        if problem := unexpected_keys(value, allowed, required):
+            key, message = problem
+            raise self.fail(path + ((key,) if key else ()), message)
         return value
 
     def assign(

@@ -1,6 +1,7 @@
 import datetime
 
 from compliance.models import AgreementStatus, BusinessAssociate, BusinessAssociateAgreement
+from tests.builders import SIGNED_DOCUMENT
 
 
 def agreement(
@@ -12,6 +13,8 @@ def agreement(
     **fields,
 ) -> BusinessAssociateAgreement:
     vendor = vendor or BusinessAssociate.objects.get_or_create(name="Acme Voice Inc")[0]
+    if status == AgreementStatus.ACTIVE:
+        fields.setdefault("document", SIGNED_DOCUMENT)
     baa = BusinessAssociateAgreement.objects.create(
         business_associate=vendor, status=status, effective_date=effective, expiry_date=expiry, **fields
     )

@@ -5,9 +5,9 @@ from auditlog.models import LogEntry
 from django.core.management import CommandError, call_command
 from django.forms.models import model_to_dict
 
+from compliance.yaml_lines import YamlError
 from ehr_integrations.models import EHRConnection, HealthSystem, MappingRule, TransferTarget, VerificationPolicy
 from ehr_integrations.setup.config_as_code import apply_text, export_text
-from ehr_integrations.setup.yaml_lines import YamlError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "riverside.yaml"
 MODELS = [HealthSystem, EHRConnection, VerificationPolicy, TransferTarget, MappingRule]

@@ -1,11 +1,11 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from compliance.yaml_lines import YamlError
 from ehr_integrations.models import MappingRule
 from ehr_integrations.normalize.mapping import build_mapping, load_mapping, validate_expression, validate_rule
 from ehr_integrations.normalize.patient import normalize_patient
 from ehr_integrations.setup.config_as_code import apply_text
-from ehr_integrations.setup.yaml_lines import YamlError
 
 PHONE_EXTENSION = "http://sandbox.example.org/fhir/StructureDefinition/primary-phone"
 PHONE_RULE = f"extension.where(url = '{PHONE_EXTENSION}').value"

@@ -21,11 +21,14 @@ from django.core.management import BaseCommand, CommandParser, call_command
 
 from calls.edges.api_keys import issue_key
 from calls.models import AgentClient
-from compliance.models import AgreementStatus, BusinessAssociate, BusinessAssociateAgreement
+from compliance.agreements_as_code import apply_text as apply_agreements
+from compliance.models import BusinessAssociate
 from ehr_integrations.models import HealthSystem
 from ehr_integrations.setup.config_as_code import apply_text
 
 DEMO_YAML = Path(settings.BASE_DIR) / "docs" / "examples" / "riverside.yaml"
+BAA_YAML = Path(settings.BASE_DIR) / "docs" / "examples" / "business-associates.yaml"
+DEMO_ASSOCIATE = "Example Voice Agent Co."
 DEMO_NETWORK = "127.0.0.0/8"
 # The servers' own logs go here, so the terminal shows the call as a conversation.
 LOG_PATH = Path(tempfile.gettempdir()) / "voice-gateway-demo.log"
@@ -147,14 +150,12 @@ class Command(BaseCommand):
         return system
 
     def _agent_key(self, system: HealthSystem) -> str:
-        associate, _ = BusinessAssociate.objects.get_or_create(name="Demo Voice Agent Co.")
-        agreement, _ = BusinessAssociateAgreement.objects.get_or_create(
-            business_associate=associate,
-            title="Demo BAA",
-            defaults={"status": AgreementStatus.ACTIVE, "effective_date": "2026-01-01"},
-        )
-        agreement.health_systems.add(system)
-        client, _ = AgentClient.objects.get_or_create(name="Demo voice agent", business_associate=associate)
+        """The agent client of the demo acts for the example business associate, whose BAA covers riverside."""
+        apply_agreements(BAA_YAML.read_text(), base_dir=BAA_YAML.parent)
+        associate = BusinessAssociate.objects.get(name=DEMO_ASSOCIATE)
+        client, _ = AgentClient.objects.get_or_create(name="Demo voice agent")
+        client.business_associate = associate
+        client.save(update_fields=["business_associate"])
         client.health_systems.add(system)
         return issue_key(agent_client=client, label="demo")
 

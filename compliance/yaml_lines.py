@@ -42,3 +42,14 @@ def _convert(node: yaml.Node, path: Path, lines: dict[Path, int]) -> object:
     if isinstance(node, yaml.SequenceNode):
         return [_convert(item, path + (i,), lines) for i, item in enumerate(node.value)]
     return yaml.SafeLoader(" ").construct_object(node, deep=True)
+
+
+def unexpected_keys(value: dict, allowed: list[str], required: tuple[str, ...] = ()) -> tuple[str, str] | None:
+    """The first key of a mapping that is not allowed, or the first required one missing, with the message."""
+    for key in value:
+        if key not in allowed:
+            return key, f"unknown field; expected one of {', '.join(allowed)}"
+    for key in required:
+        if key not in value:
+            return "", f"{key} is required"
+    return None

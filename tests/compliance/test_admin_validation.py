@@ -1,0 +1,83 @@
+"""The BAA form refuses what the constraints refuse, in plain words beside the field."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from compliance.models import AgreementStatus, BusinessAssociate, BusinessAssociateAgreement
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def add_agreement(client, health_system, **fields):
+    vendor = BusinessAssociate.objects.get_or_create(name="Acme Voice Inc")[0]
+    data = {
+        "business_associate": vendor.pk,
+        "title": "Acme BAA 2026",
+        "status": AgreementStatus.ACTIVE,
+        "effective_date": "2026-01-01",
+        "expiry_date": "2027-01-01",
+        "health_systems": [health_system.pk],
+        "document": SimpleUploadedFile("baa.pdf", b"%PDF-1.4 signed", content_type="application/pdf"),
+        "reminders-TOTAL_FORMS": "0",
+        "reminders-INITIAL_FORMS": "0",
+    }
+    data.update(fields)
+    data = {k: v for k, v in data.items() if v is not None}
+    return client.post(reverse("admin:compliance_businessassociateagreement_add"), data)
+
+
+def field_errors(response, name: str) -> list[str]:
+    assert response.status_code == 200, "the form was saved"
+    return response.context["adminform"].form.errors.get(name, [])
+
+
+def test_expiry_before_effective_date_is_refused_in_plain_words_beside_the_expiry(
+    client, compliance_officer, health_system
+):
+    client.force_login(compliance_officer)
+
+    response = add_agreement(client, health_system, expiry_date="2025-06-30")
+
+    assert field_errors(response, "expiry_date") == [
+        "The agreement would end on 2025-06-30, before it takes effect on 2026-01-01: "
+        "the expiry date must be on or after the effective date."
+    ]
+    assert "Constraint" not in response.content.decode()
+    assert not BusinessAssociateAgreement.objects.exists()
+
+
+def test_an_active_agreement_without_its_signed_document_is_refused_beside_the_document(
+    client, compliance_officer, health_system
+):
+    client.force_login(compliance_officer)
+
+    response = add_agreement(client, health_system, document=None)
+
+    assert field_errors(response, "document") == [
+        "An agreement can be active only with its signed document on file: attach the signed PDF, "
+        "or keep the agreement as a draft until it is signed."
+    ]
+    assert not BusinessAssociateAgreement.objects.exists()
+
+
+def test_a_draft_saves_without_a_document(client, compliance_officer, health_system):
+    client.force_login(compliance_officer)
+
+    response = add_agreement(client, health_system, document=None, status=AgreementStatus.DRAFT)
+
+    assert response.status_code == 302
+    assert BusinessAssociateAgreement.objects.get().status == AgreementStatus.DRAFT
+
+
+def test_the_database_refuses_an_active_agreement_without_document_too(health_system):
+    from django.db import IntegrityError, transaction
+
+    vendor = BusinessAssociate.objects.create(name="Acme Voice Inc")
+    with pytest.raises(IntegrityError, match="baa_active_has_document"), transaction.atomic():
+        BusinessAssociateAgreement.objects.create(
+            business_associate=vendor, status=AgreementStatus.ACTIVE, effective_date="2026-01-01"
+        )
