@@ -5,6 +5,7 @@ model stays reachable through "All applications", each within the permissions Dj
 """
 
 from django.http import HttpRequest
+from django.templatetags.static import static
 from django.urls import reverse_lazy
 
 
@@ -35,6 +36,7 @@ UNFOLD = {
     "SITE_SYMBOL": "support_agent",
     "SITE_URL": "/",
     "SHOW_VIEW_ON_SITE": False,
+    "STYLES": [lambda request: static("gateway/admin.css")],
     "SIDEBAR": {
         "show_search": True,
         "show_all_applications": True,
@@ -46,6 +48,12 @@ UNFOLD = {
                         "Health systems",
                         "local_hospital",
                         "admin:ehr_integrations_healthsystem_changelist",
+                        "can_onboard",
+                    ),
+                    _link(
+                        "Add from a vendor preset",
+                        "add_circle",
+                        "admin:ehr_integrations_healthsystem_preset",
                         "can_onboard",
                     ),
                     _link("EHR connections", "cable", "admin:ehr_integrations_ehrconnection_changelist", "can_onboard"),

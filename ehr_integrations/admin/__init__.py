@@ -1,10 +1,15 @@
+from urllib.parse import urlsplit
+
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.html import format_html
 from unfold.admin import ModelAdmin, StackedInline, TabularInline
 
 from ehr_integrations.admin.connectivity import CONNECTIVITY_FIELDS, ConnectivityAdminMixin, rotate_keys
 from ehr_integrations.admin.forms import EHRConnectionForm
+from ehr_integrations.admin.go_live import GoLiveAdminMixin, reset_breakers
 from ehr_integrations.admin.mapping import MappingRuleForm  # also registers MappingRuleAdmin
+from ehr_integrations.admin.preset_add import PresetAddAdminMixin
 from ehr_integrations.models import (
     EHRConnection,
     HealthSystem,
@@ -43,13 +48,17 @@ class MappingRuleInline(TabularInline):
 
 
 @admin.register(HealthSystem)
-class HealthSystemAdmin(ModelAdmin):
-    list_display = ["name", "slug", "vendor", "fhir_base_url", "enabled"]
+class HealthSystemAdmin(GoLiveAdminMixin, PresetAddAdminMixin, ModelAdmin):
+    list_display = ["name", "ehr", *GoLiveAdminMixin.go_live_columns, "enabled"]
     list_filter = ["vendor", "enabled"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-    actions = [rotate_keys]
+    actions = [rotate_keys, reset_breakers]
     inlines = [EHRConnectionInline, VerificationPolicyInline, TransferTargetInline, MappingRuleInline]
+
+    @admin.display(description="EHR", ordering="vendor")
+    def ehr(self, obj: HealthSystem) -> str:
+        return format_html("{}<br><small>{}</small>", obj.get_vendor_display(), urlsplit(obj.fhir_base_url).netloc)
 
 
 @admin.register(EHRConnection)

@@ -93,9 +93,17 @@ class ConnectivityAdminMixin:
         url = reverse("admin:ehr_integrations_ehrconnection_test", args=[obj.pk])
         return format_html('<a class="button" href="{}">Test connection</a>', url)
 
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> EHRConnection | None:
+        connection = super().get_object(request, object_id, from_field)
+        if connection is not None:  # the page shows the URL to register, which only the request knows
+            connection.absolute_jwks_url = request.build_absolute_uri(_jwks_path(connection.health_system))
+        return connection
+
     @admin.display(description="JWKS URL (register it with the EHR)")
     def jwks_url(self, obj: EHRConnection | None) -> str:
-        return _jwks_path(obj.health_system) if obj and obj.pk else "-"
+        if not obj or not obj.pk:
+            return "-"
+        return getattr(obj, "absolute_jwks_url", None) or _jwks_path(obj.health_system)
 
     @admin.display(description="Discovered")
     def discovery_summary(self, obj: EHRConnection | None) -> str:

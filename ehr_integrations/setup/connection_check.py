@@ -22,13 +22,14 @@ from django.utils import timezone
 
 from ehr_integrations.auth import discovery, scopes, smart_auth, token_cache
 from ehr_integrations.auth.connection_config import connection_config
-from ehr_integrations.errors import EHRError
+from ehr_integrations.errors import EHRError, EHRUnavailable
 from ehr_integrations.fhir import refusals
 from ehr_integrations.fhir.capabilities import ServerFacts
 from ehr_integrations.fhir.client import FhirClient
 from ehr_integrations.fhir.site import site_inputs
 from ehr_integrations.models import EHRConnection, HealthSystem, VerificationPolicy
 from ehr_integrations.normalize.mapping import load_mapping
+from ehr_integrations.setup import last_check
 from ehr_integrations.setup.diagnoses import diagnose
 from ehr_integrations.setup.tool_probes import ToolOutcome, probe_tools
 from ehr_integrations.transport import io_loop, shared_cache
@@ -92,7 +93,24 @@ def check_connection(health_system: HealthSystem, *, jwks_url: str = "") -> Chec
         record_statement(health_system, statement)
     tools, step = _tools_step(health_system, config, jwks_url, token_failed=not steps[1].ok)
     steps.append(step)
-    return CheckReport(steps, [str(gap) for gap in scopes.coverage_gaps(granted or config.scopes)], tools)
+    report = CheckReport(steps, [str(gap) for gap in scopes.coverage_gaps(granted or config.scopes)], tools)
+    _remember(health_system, report, granted)
+    return report
+
+
+def _remember(health_system: HealthSystem, report: CheckReport, granted: tuple[str, ...] | None) -> None:
+    """Keep the result for the go-live checklist; a cache outage loses only that note, not the test."""
+    results = [last_check.ToolResult(t.tool, t.core_works, t.outcome) for t in report.tools]
+    try:
+        last_check.store(
+            health_system.pk,
+            summary=report.summary,
+            ok=report.ok,
+            tools=results,
+            granted=list(granted) if granted is not None else None,
+        )
+    except (shared_cache.CacheUnavailable, EHRUnavailable):
+        pass
 
 
 def record_statement(health_system: HealthSystem, statement: dict) -> None:

@@ -226,3 +226,20 @@ async def snapshot(health_system_id: int) -> tuple[list[BreakerView], list[dict]
 
 async def state_of(health_system_id: int, endpoint: str) -> str:
     return _view(endpoint, await _state(health_system_id, endpoint)).state
+
+
+async def reset(health_system_id: int, policy: BreakerPolicy, *, by: str) -> list[str]:
+    """Close every open or half-open breaker of a health system (an engineer's decision after a fix).
+
+    Goes through the same generation claim as any transition, so a reset racing a probe's verdict
+    makes exactly one of them. Returns the endpoints it closed.
+    """
+    views, _ = await snapshot(health_system_id)
+    closed = []
+    for view in views:
+        if view.state == CLOSED:
+            continue
+        state = await _state(health_system_id, view.endpoint)
+        await _transition(Permit(health_system_id, view.endpoint, state["gen"], probe=False), CLOSED, policy, why=by)
+        closed.append(view.endpoint)
+    return closed
