@@ -119,12 +119,19 @@ class FollowUpAdmin(ModelAdmin):
 
 @admin.register(StaffRequest)
 class StaffRequestAdmin(ModelAdmin):
-    """The gateway's staff queue: refill requests the EHR did not take (or may not have), for staff."""
+    """The gateway's staff queue: refill requests and messages the EHR did not take (or may not have)."""
 
     list_display = ["created_at", "health_system", "kind", "about", "reason", "status"]
     list_filter = ["status", "health_system", "kind"]
-    readonly_fields = ["health_system", "call", "patient_reference", "kind", "about", "business_identifier", "reason"]
+    readonly_fields = [
+        "health_system", "call", "patient_reference", "kind", "about", "message", "business_identifier", "reason"
+    ]  # fmt: skip
     fields = [*readonly_fields, "status"]
+
+    @admin.display(description="message")
+    def message(self, obj: StaffRequest) -> str:
+        """A care-team message's words (decrypted for staff on the change page only, never in the list)."""
+        return obj.detail or "-"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -2,6 +2,7 @@ import uuid
 
 from django.db import models
 
+from compliance import encryption
 from compliance.models import BusinessAssociate
 from ehr_integrations.models import HealthSystem
 
@@ -130,16 +131,20 @@ class StaffRequest(models.Model):
     """A write the gateway could not (or could not be sure it did) make in the EHR: staff finish it.
 
     The staff-queue route of a site whose EHR accepts no write, and every write in doubt. No PHI
-    beyond EHR ids and the kind of request; the medicine's name is in the EHR behind the reference.
+    beyond EHR ids and the kind of request (the medicine's name is in the EHR behind the reference),
+    except a care-team message's words, which staff must read: encrypted at rest (`detail`).
     """
 
     health_system = models.ForeignKey(HealthSystem, on_delete=models.PROTECT, related_name="staff_requests")
     call = models.ForeignKey(CallSession, null=True, on_delete=models.SET_NULL, related_name="staff_requests")
     patient_reference = models.CharField(max_length=128, help_text="EHR patient id")
-    kind = models.CharField(max_length=32, help_text="refill or renewal")
+    kind = models.CharField(max_length=32, help_text="refill, renewal or message")
     about = models.CharField(max_length=160, help_text="the EHR resource it is about, e.g. MedicationRequest/123")
     business_identifier = models.CharField(max_length=80, help_text="the gateway's identifier on the EHR write")
     reason = models.CharField(max_length=160, help_text="why staff have it: the site's route, or the write's doubt")
+    detail_encrypted = models.TextField(
+        blank=True, editable=False, help_text="a message's words, encrypted at rest (PHI); empty for refills"
+    )
     status = models.CharField(max_length=8, choices=StaffRequestStatus.choices, default=StaffRequestStatus.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -149,3 +154,8 @@ class StaffRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} request ({self.status})"
+
+    @property
+    def detail(self) -> str:
+        """The message's words, for staff (decrypted on read; never logged)."""
+        return encryption.decrypt(self.detail_encrypted) if self.detail_encrypted else ""

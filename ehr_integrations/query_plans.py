@@ -81,7 +81,7 @@ class WritePlan:
     """
 
     tool: str
-    reads: Need
+    reads: Need | None  # what the first step reads (the refill's MedicationRequest), or nothing
     routes: tuple[Need, ...]
 
 
@@ -91,4 +91,6 @@ WRITES: dict[str, WritePlan] = {
         Need("MedicationRequest", "r"),
         (Need("Task", "c"), Need("Communication", "c")),
     ),
+    # A message is what Communication is for (Epic's R4 API creates these); a Task where only that is taken.
+    "care-team-messages": WritePlan("care-team-messages", None, (Need("Communication", "c"), Need("Task", "c"))),
 }

@@ -21,7 +21,7 @@ from calls.registry.inputs import Input, Value, object_schema, serializer_for
 from calls.session import call_sessions, transfers
 from calls.session.access_log import AuditContext
 from calls.session.stored_answers import MEDICATION_STATUSES, RANGES
-from calls.tools import answers, refills
+from calls.tools import answers, care_messages, refills
 from calls.tools.tool_specs import TOOLS as READS
 from calls.tools.tool_specs import ToolSpec
 from calls.verification import site_inputs, turns
@@ -138,6 +138,10 @@ def _refill(call: CallSession, values: Mapping[str, Value], context: AuditContex
     return refills.submit(call=call, values=values, context=context)
 
 
+def _message(call: CallSession, values: Mapping[str, Value], context: AuditContext) -> Result:
+    return care_messages.submit(call=call, values=values, context=context)
+
+
 def _end(call: CallSession, values: Mapping[str, Value], context: AuditContext) -> Result:
     call_sessions.end_call(call=call, reason=str(values["reason"]))
     return Ended()
@@ -152,6 +156,15 @@ VERIFY_INPUTS = (
     Input("phone", "phone", "the caller's phone number on file", max_length=32),
     Input("family_name", "name", "last name", max_length=100),
     Input("given_name", "name", "first name", max_length=100),
+)
+
+CONFIRMATION_ID = Input(
+    "confirmation_id",
+    "string",
+    "from the `confirm` answer; required with confirm true",
+    max_length=64,
+    pattern="^[0-9a-f]{32}$",
+    invalid="must be the confirmation_id of a `confirm` answer",
 )
 
 TOOLS: tuple[ToolDefinition, ...] = (
@@ -240,14 +253,7 @@ TOOLS: tuple[ToolDefinition, ...] = (
                 invalid="must be a medication id from get_medications",
             ),
             Input("confirm", "boolean", "false: validate and read back; true: send", required=True),
-            Input(
-                "confirmation_id",
-                "string",
-                "from the `confirm` answer; required with confirm true",
-                max_length=64,
-                pattern="^[0-9a-f]{32}$",
-                invalid="must be the confirmation_id of a `confirm` answer",
-            ),
+            CONFIRMATION_ID,
             Input("note", "string", "a short note for the office, in the caller's words", max_length=200),
         ),
         method="POST",
@@ -258,6 +264,48 @@ TOOLS: tuple[ToolDefinition, ...] = (
         idempotent=True,
         purpose=Purpose.PHARMACY,
         output=shapes.RefillRequestShape,
+    ),
+    ToolDefinition(
+        name="care-team-messages",
+        function="message_care_team",
+        summary="Leave a message for the caller's care team (two steps: confirm, then send)",
+        description=(
+            "Leave a message for the verified caller's care team: a question for the clinic, billing, records"
+            " (the topics this health system takes; another topic answers 400 listing them). First call it"
+            " with confirm false: speak `say` (a short read-back) and wait for the caller's yes. Only then call"
+            " it again with confirm true, the same topic and text, and the `confirmation_id` (valid 5"
+            " minutes). Never for anything urgent: a message that sounds urgent is not sent, the answer is"
+            " `escalate` to the clinical line, and `say` urges the caller to get help now. Never tell the"
+            " caller it was sent unless the answer is `ok` and `say` says so." + SAY_CONVENTION
+        ),
+        inputs=(
+            Input(
+                "topic",
+                "string",
+                "the topic code, e.g. clinic, prescription, billing, records",
+                required=True,
+                max_length=32,
+                pattern="^[a-z][a-z0-9_]{0,31}$",
+                invalid="must be a topic code such as clinic or billing",
+            ),
+            Input(
+                "text",
+                "string",
+                f"the message, in the caller's words (at most {care_messages.MAX_TEXT} characters)",
+                required=True,
+                max_length=care_messages.MAX_TEXT,
+            ),
+            Input("confirm", "boolean", "false: validate and read back; true: send", required=True),
+            CONFIRMATION_ID,
+        ),
+        method="POST",
+        answers="write",
+        service=_message,
+        phi=True,
+        write=True,
+        idempotent=True,
+        purpose=Purpose.CLINICAL,
+        output=shapes.CareTeamMessageShape,
     ),
     ToolDefinition(
         name="end",

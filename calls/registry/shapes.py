@@ -62,3 +62,10 @@ class RefillRequestShape(serializers.Serializer):
     route = serializers.ChoiceField(choices=["Task", "Communication", "staff_queue"])
     state = serializers.ChoiceField(choices=["sent", "queued"], help_text="queued: staff will follow up")
     reference = _text(help_text="the EHR resource written, e.g. Task/123 (read back); null when queued")
+
+
+class CareTeamMessageShape(serializers.Serializer):
+    topic = serializers.CharField(help_text="the topic code")
+    route = serializers.ChoiceField(choices=["Communication", "Task", "staff_queue"])
+    state = serializers.ChoiceField(choices=["sent", "queued"], help_text="queued: staff will follow up")
+    reference = _text(help_text="the EHR resource written, e.g. Communication/123 (read back); null when queued")

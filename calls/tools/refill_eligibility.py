@@ -2,32 +2,33 @@
 route the site's capabilities allow (issue 21). Runs on the EHR I/O loop; no database here.
 
 - not the caller's, unknown or not active: refused with a `say`;
-- a controlled substance (presets/controlled_substances.yaml): the pharmacy transfer;
+- a controlled substance (presets/lists/controlled_substances.yaml plus the site's), or a medicine the
+  site excludes from phone refills (its `writes` settings): the pharmacy transfer;
 - no refills left: a renewal request to the prescriber; else a refill request.
 """
 
 from dataclasses import asdict, dataclass
 
-from ehr_integrations.auth import smart_auth, token_cache
 from ehr_integrations.errors import EHRRequestRejected
 from ehr_integrations.fhir import records
 from ehr_integrations.fhir.client import FhirClient
-from ehr_integrations.fhir.write_routes import WriteRoute, choose
+from ehr_integrations.fhir.write_routes import route_for
 from ehr_integrations.normalize.mapping import Mapping
 from ehr_integrations.normalize.references import reference_key
 from ehr_integrations.normalize.spoken_medicines import spoken_medicine
 from ehr_integrations.presets.controlled import is_controlled
-from ehr_integrations.query_plans import WRITES
+from ehr_integrations.presets.write_settings import WriteSettings
 
 TOOL = "refill-requests"
 UNKNOWN, INACTIVE, CONTROLLED = "unknown_medication", "inactive_medication", "controlled_substance"
+EXCLUDED = "excluded_medication"  # the site does not take refills of it by phone
 
 
 @dataclass(frozen=True)
 class Eligibility:
     """What the look-up found: a verdict, and for an eligible medicine the plan of its write."""
 
-    verdict: str  # "refill", "renewal", UNKNOWN, INACTIVE or CONTROLLED
+    verdict: str  # "refill", "renewal", UNKNOWN, INACTIVE, CONTROLLED or EXCLUDED
     medication_request_id: str
     medicine: str | None = None  # the EHR's name
     spoken: str | None = None  # "atorvastatin 10 milligrams"
@@ -52,15 +53,14 @@ def _requester(fhir: dict) -> str | None:
     return reference if reference and reference.startswith(("Practitioner/", "PractitionerRole/")) else None
 
 
-async def _route(client: FhirClient, *, deadline: float) -> WriteRoute:
-    granted = None
-    if smart_auth.requires_token(client.config):
-        granted = await token_cache.granted_scopes(client.config, deadline=deadline) or None
-    return choose(WRITES[TOOL], client.site.facts, granted)
-
-
 async def look_up(
-    client: FhirClient, mapping: Mapping, *, patient_id: str, medication_request_id: str, deadline: float
+    client: FhirClient,
+    mapping: Mapping,
+    settings: WriteSettings,
+    *,
+    patient_id: str,
+    medication_request_id: str,
+    deadline: float,
 ) -> Eligibility:
     """The verdict on one MedicationRequest for this patient; raises EHRError when the EHR cannot say."""
     try:
@@ -82,8 +82,11 @@ async def look_up(
     }
     if flat.status != "active":
         return Eligibility(INACTIVE, **found)
-    if is_controlled(codes=_codes(fhir), name=flat.name):
+    codes = _codes(fhir)
+    if is_controlled(codes=codes, name=flat.name, ingredients=settings.controlled):
         return Eligibility(CONTROLLED, **found)
-    route = await _route(client, deadline=deadline)
+    if is_controlled(codes=codes, name=flat.name, ingredients=settings.excluded):
+        return Eligibility(EXCLUDED, **found)
+    route = await route_for(client, TOOL, deadline=deadline)
     verdict = "renewal" if flat.refills_remaining == 0 else "refill"
     return Eligibility(verdict, **found, route=route.kind, conditional=route.conditional)

@@ -7,82 +7,44 @@ site's capabilities allow. The write is audited as requested before the EHR call
 failed after it; `say` confirms only what the EHR's answer, read back, shows.
 """
 
-import hashlib
-import hmac
 from collections.abc import Mapping
 
-from django.conf import settings
-
-from calls.models import CallSession, CallState, StaffRequest
-from calls.outcomes import (
-    CallEnded,
-    Confirm,
-    Data,
-    Escalate,
-    InvalidInput,
-    NotVerified,
-    Refused,
-    Result,
-    Transfer,
-    Unavailable,
-)
-from calls.session import access_log, session_store
+from calls.models import CallSession
+from calls.outcomes import Confirm, Data, Escalate, Refused, Result, Transfer, Unavailable
+from calls.session import access_log
 from calls.session.access_log import AuditContext
-from calls.session.baa_gate import ensure_covered
-from calls.session.transfers import ESCALATE_SAY, transfer_for
-from calls.tools import confirmations
-from calls.tools.refill_eligibility import CONTROLLED, INACTIVE, TOOL, UNKNOWN, Eligibility, look_up
+from calls.session.transfers import transfer_for
+from calls.tools import confirmations, write_steps
+from calls.tools.refill_eligibility import CONTROLLED, EXCLUDED, INACTIVE, TOOL, UNKNOWN, Eligibility, look_up
 from ehr_integrations.errors import EHRError
 from ehr_integrations.fhir.client import connection_config, deadline_in
-from ehr_integrations.fhir.refill_resources import InvalidResource, RefillRequest
+from ehr_integrations.fhir.refill_resources import RefillRequest
 from ehr_integrations.fhir.site import client_for
+from ehr_integrations.fhir.write_resources import InvalidResource
 from ehr_integrations.fhir.write_routes import STAFF_QUEUE
-from ehr_integrations.fhir.writes import WriteInDoubt, Written, create_once
+from ehr_integrations.fhir.writes import WriteInDoubt
 from ehr_integrations.models import Purpose
 from ehr_integrations.normalize.mapping import load_mapping
+from ehr_integrations.presets.write_settings import settings_from
 from ehr_integrations.transport import io_loop
 
-TURNAROUND = "they usually answer within two business days"
 LOOKUP_FAILED_SAY = "I'm not able to look up that medication right now. I can connect you with the pharmacy."
 REFUSED_SAYS = {
     UNKNOWN: "I couldn't find that medication among your prescriptions, so I can't request a refill for it.",
     INACTIVE: "That prescription is no longer active, so I can't request a refill for it. Your care team can help.",
 }
-IN_DOUBT_SAY = (
-    "I couldn't confirm that your request reached the office, so I haven't sent it as done. Our staff will"
-    " follow up to make sure it's handled."
-)
 
 
 def submit(*, call: CallSession, values: Mapping[str, object], context: AuditContext) -> Result:
     """One refill-request turn: validate and read back (confirm false), or write once (confirm true)."""
-    patient_id = _verified_patient(call, context)
-    request = {"medication_id": str(values["medication_id"]), "note": str(values.get("note") or "")}
-    request_hash = confirmations.fingerprint(TOOL, request)
-    if not values.get("confirm"):
-        return _confirm(call, context, patient_id, request, request_hash)
-    if not values.get("confirmation_id"):
-        raise InvalidInput({"confirmation_id": "required when confirm is true"})
-    plan = confirmations.redeem(
-        call_id=str(call.id), confirmation_id=str(values["confirmation_id"]), request_hash=request_hash
+    patient_id = write_steps.verified_patient(
+        call, context, denied={"resource_types": ["MedicationRequest"], "data_category": "medications"}
     )
+    request = {"medication_id": str(values["medication_id"]), "note": str(values.get("note") or "")}
+    plan = write_steps.confirmed_plan(call, TOOL, request, values)
+    if plan is None:
+        return _confirm(call, context, patient_id, request, confirmations.fingerprint(TOOL, request))
     return _write(call, context, patient_id, Eligibility(**plan), note=request["note"])
-
-
-def _verified_patient(call: CallSession, context: AuditContext) -> str:
-    if call.state == CallState.ENDED:
-        raise CallEnded()
-    if call.state != CallState.VERIFIED:
-        _audit(call, context, None, action="read", outcome="denied")
-        if call.state == CallState.ESCALATED:
-            transfer = transfer_for(health_system=call.health_system, purpose=Purpose.VERIFICATION)
-            raise Escalate(transfer=transfer, say=ESCALATE_SAY)
-        raise NotVerified()
-    ensure_covered(client=call.agent_client, health_system=call.health_system)
-    stored = session_store.get(str(call.id), "patient")
-    if stored is None:
-        raise NotVerified()
-    return str(stored[0]["id"])
 
 
 def _audit(
@@ -116,6 +78,7 @@ def _confirm(call: CallSession, context: AuditContext, patient_id: str, request:
     lookup = look_up(
         client_for(system),
         load_mapping(system),
+        settings_from(system.write_settings),
         patient_id=patient_id,
         medication_request_id=request["medication_id"],
         deadline=deadline,
@@ -129,7 +92,7 @@ def _confirm(call: CallSession, context: AuditContext, patient_id: str, request:
     _audit(call, context, patient_id, action="read", outcome="success", ids=ids)
     if found.verdict in REFUSED_SAYS:
         return Refused(reason=found.verdict, say=REFUSED_SAYS[found.verdict])
-    if found.verdict == CONTROLLED:
+    if found.verdict in (CONTROLLED, EXCLUDED):
         say = f"Refills of {found.spoken} need the pharmacy team. Let me connect you with the pharmacy."
         raise Escalate(transfer=_pharmacy(call), say=say, http=200)
     confirmation_id = confirmations.issue(call_id=str(call.id), request_hash=request_hash, plan=found.plan())
@@ -155,25 +118,20 @@ def _read_back(found: Eligibility) -> str:
     return f"I'll ask {_office(found)} to refill your {found.spoken}. Shall I send it?"
 
 
-def business_identifier(call: CallSession, found: Eligibility) -> str:
-    """The gateway's identifier for this call's request about this prescription: the same on every retry."""
-    key = f"{call.id}\x00{found.medication_request_id}\x00{found.verdict}"
-    return hmac.new(settings.SECRET_KEY.encode(), key.encode(), hashlib.sha256).hexdigest()[:40]
-
-
 def _write(call: CallSession, context: AuditContext, patient_id: str, found: Eligibility, *, note: str) -> Result:
+    settings = settings_from(call.health_system.write_settings)
     request = RefillRequest(
         kind=found.verdict,
         patient_id=patient_id,
         medication_request_id=found.medication_request_id,
         prescriber=found.prescriber,
-        owner=None,
+        owner=settings.task_owner,
         medicine=found.medicine or "",
         note=note,
-        identifier=business_identifier(call, found),
+        identifier=write_steps.business_identifier(call, found.medication_request_id, found.verdict),
     )
     if found.route == STAFF_QUEUE:
-        _queue(call, request, reason="the site's EHR accepts no refill write (staff queue route)")
+        _queue(call, request, patient_id, reason="the site's EHR accepts no refill write (staff queue route)")
         _audit(
             call, context, patient_id, action="create", outcome="success", ids=[f"StaffRequest/{request.identifier}"]
         )
@@ -182,37 +140,22 @@ def _write(call: CallSession, context: AuditContext, patient_id: str, found: Eli
     about = [f"MedicationRequest/{found.medication_request_id}"]
     _audit(call, context, patient_id, action="create", outcome="write_requested", ids=about)
     try:
-        written = _create(call, request, found)
+        written = write_steps.create(call, request, found.route, conditional=found.conditional)
     except (WriteInDoubt, EHRError, InvalidResource, TimeoutError) as failed:
         reason = getattr(failed, "reason", type(failed).__name__)
         _audit(call, context, patient_id, action="create", outcome="write_failed", ids=about)
-        _queue(call, request, reason=f"the EHR write is not confirmed: {reason}")
-        raise Unavailable(reason="write_unconfirmed", transfer=_pharmacy(call), say=IN_DOUBT_SAY) from None
+        _queue(call, request, patient_id, reason=f"the EHR write is not confirmed: {reason}")
+        raise Unavailable(reason="write_unconfirmed", transfer=_pharmacy(call), say=write_steps.IN_DOUBT_SAY) from None
     reference = f"{written.resource_type}/{written.id}"
     _audit(call, context, patient_id, action="create", outcome="write_confirmed", ids=[reference, *about])
-    say = f"Your request was sent to {_office(found)}; {TURNAROUND}."
+    say = f"Your request was sent to {_office(found)}; {settings.turnaround}."
     return Data(data=_shape(found, "sent", reference), source="live", say=say, http=201 if written.created else 200)
 
 
-def _create(call: CallSession, request: RefillRequest, found: Eligibility) -> Written:
-    system = call.health_system
-    # The write, and after a timeout the search that settles it, each within the request deadline.
-    deadline = deadline_in(connection_config(system).request_deadline_s)
-    work = create_once(client_for(system), request, found.route, conditional=found.conditional, deadline=deadline)
-    return io_loop.result(io_loop.spawn(work), deadline=deadline + connection_config(system).request_deadline_s)
-
-
-def _queue(call: CallSession, request: RefillRequest, *, reason: str) -> None:
-    StaffRequest.objects.get_or_create(
-        business_identifier=request.identifier,
-        defaults={
-            "health_system": call.health_system,
-            "call": call,
-            "patient_reference": request.patient_id,
-            "kind": request.kind,
-            "about": f"MedicationRequest/{request.medication_request_id}",
-            "reason": reason[:160],
-        },
+def _queue(call: CallSession, request: RefillRequest, patient_id: str, *, reason: str) -> None:
+    about = f"MedicationRequest/{request.medication_request_id}"
+    write_steps.queue(
+        call, identifier=request.identifier, patient_id=patient_id, kind=request.kind, about=about, reason=reason
     )
 
 

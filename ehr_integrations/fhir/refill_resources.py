@@ -1,24 +1,18 @@
-"""The FHIR R4 resources a refill request is written as, built with fhirclient's R4 models and
-validated by them before anything is sent (issue 21: "built with the design card's models").
+"""The FHIR R4 resources a refill request is written as (issue 21), validated before anything is sent
+(write_resources.py).
 
-A Task (`focus` = the MedicationRequest, `for` = the patient, `owner` = the prescriber unless the
-site names one) where the site creates Tasks, else a Communication `about` the MedicationRequest,
-from the patient to the prescriber. Both carry the gateway's business identifier, which makes the
-write findable (and conditional) whatever the server does with its own ids.
+A Task (`focus` = the MedicationRequest, `for` = the patient, `owner` = the site's task owner, else
+the prescriber) where the site creates Tasks, else a Communication `about` the MedicationRequest,
+from the patient to the prescriber. Both carry the gateway's business identifier.
 """
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from fhirclient.models import communication, task
-from fhirclient.models.fhirabstractbase import FHIRValidationError
+from ehr_integrations.fhir.write_resources import carries, identifier, reference, validated
 
 IDENTIFIER_SYSTEM = "urn:voice-ehr-gateway:refill-request"
 KINDS = {"refill": "Refill request", "renewal": "Renewal request (no refills left)"}
-
-
-class InvalidResource(ValueError):
-    """The resource did not validate against the R4 model: never sent."""
 
 
 @dataclass(frozen=True)
@@ -33,10 +27,15 @@ class RefillRequest:
     medicine: str  # the medicine as the EHR names it
     note: str
     identifier: str  # the gateway's business identifier
+    identifier_system: str = IDENTIFIER_SYSTEM
 
-    @property
-    def if_none_exist(self) -> str:
-        return f"identifier={IDENTIFIER_SYSTEM}|{self.identifier}"
+    def build(self, resource_type: str) -> dict:
+        """The Task or Communication as JSON, validated by the R4 model; raises InvalidResource."""
+        return build(self, resource_type)
+
+    def is_ours(self, resource: dict, resource_type: str) -> bool:
+        """Whether a resource the EHR returned is this request: its type, identifier and focus."""
+        return is_ours(resource, self, resource_type)
 
 
 def _text(request: RefillRequest) -> str:
@@ -44,62 +43,44 @@ def _text(request: RefillRequest) -> str:
     return f"{words} Note from the patient: {request.note}" if request.note else words
 
 
-def _reference(value: str | None) -> dict | None:
-    return {"reference": value} if value else None
-
-
 def build(request: RefillRequest, resource_type: str) -> dict:
-    """The Task or Communication as JSON, validated by the R4 model; raises InvalidResource."""
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    identifier = [{"system": IDENTIFIER_SYSTEM, "value": request.identifier}]
     medication_request = f"MedicationRequest/{request.medication_request_id}"
     patient = f"Patient/{request.patient_id}"
     if resource_type == "Task":
-        body = {
-            "resourceType": "Task",
-            "identifier": identifier,
-            "status": "requested",
-            "intent": "order",
-            "priority": "routine",
-            "code": {"text": KINDS[request.kind]},
-            "description": _text(request),
-            "focus": {"reference": medication_request},
-            "for": {"reference": patient},
-            "authoredOn": now,
-            "requester": {"reference": patient},
-            "owner": _reference(request.owner or request.prescriber),
-        }
-        model = task.Task
-    else:
-        body = {
+        return validated(
+            {
+                "resourceType": "Task",
+                "identifier": identifier(request),
+                "status": "requested",
+                "intent": "order",
+                "priority": "routine",
+                "code": {"text": KINDS[request.kind]},
+                "description": _text(request),
+                "focus": {"reference": medication_request},
+                "for": {"reference": patient},
+                "authoredOn": now,
+                "requester": {"reference": patient},
+                "owner": reference(request.owner or request.prescriber),
+            }
+        )
+    return validated(
+        {
             "resourceType": "Communication",
-            "identifier": identifier,
+            "identifier": identifier(request),
             "status": "in-progress",
             "category": [{"text": KINDS[request.kind]}],
             "subject": {"reference": patient},
             "about": [{"reference": medication_request}],
             "sender": {"reference": patient},
-            "recipient": [r for r in (_reference(request.owner or request.prescriber),) if r],
+            "recipient": [r for r in (reference(request.owner or request.prescriber),) if r],
             "sent": now,
             "payload": [{"contentString": _text(request)}],
         }
-        model = communication.Communication
-    body = {key: value for key, value in body.items() if value not in (None, [])}
-    try:
-        return model(body, strict=True).as_json()
-    except (FHIRValidationError, ValueError, TypeError) as exc:
-        raise InvalidResource(type(exc).__name__) from None
+    )
 
 
 def is_ours(resource: dict, request: RefillRequest, resource_type: str) -> bool:
-    """Whether a resource the EHR returned is this request: its type, identifier and focus."""
-    if resource.get("resourceType") != resource_type:
-        return False
-    ours = any(
-        i.get("system") == IDENTIFIER_SYSTEM and i.get("value") == request.identifier
-        for i in resource.get("identifier") or []
-        if isinstance(i, dict)
-    )
     target = f"MedicationRequest/{request.medication_request_id}"
     focus = resource.get("focus") if resource_type == "Task" else (resource.get("about") or [{}])[0]
-    return ours and isinstance(focus, dict) and focus.get("reference") == target
+    return carries(resource, request, resource_type) and isinstance(focus, dict) and focus.get("reference") == target

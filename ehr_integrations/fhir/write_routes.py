@@ -8,7 +8,9 @@ recorded a CapabilityStatement, no EHR route is taken (issue 21, "a claim to che
 from dataclasses import dataclass
 
 from ehr_integrations.auth import scopes as smart_scopes
+from ehr_integrations.auth import smart_auth, token_cache
 from ehr_integrations.fhir.capabilities import ServerFacts
+from ehr_integrations.fhir.client import FhirClient
 from ehr_integrations.query_plans import WRITES, WritePlan
 
 STAFF_QUEUE = "staff_queue"
@@ -44,6 +46,14 @@ def choose(plan: WritePlan, facts: ServerFacts, granted: tuple[str, ...] | None)
                 need.resource_type, conditional, f"{need.resource_type} create is advertised and granted ({how})"
             )
     return WriteRoute(STAFF_QUEUE, False, "; ".join(reasons))
+
+
+async def route_for(client: FhirClient, tool: str, *, deadline: float) -> WriteRoute:
+    """The route of a write tool for this site now: its recorded statement and the current token's grant."""
+    granted = None
+    if smart_auth.requires_token(client.config):
+        granted = await token_cache.granted_scopes(client.config, deadline=deadline) or None
+    return choose(WRITES[tool], client.site.facts, granted)
 
 
 def route_rows(facts: ServerFacts, granted: tuple[str, ...] | None) -> list[tuple[str, str, str]]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ehr_integrations.errors import EHRError, EHRRequestRejected, EHRUnavailable
 from ehr_integrations.fhir.client import FhirClient, deadline_in
-from ehr_integrations.fhir.refill_resources import IDENTIFIER_SYSTEM, RefillRequest, build, is_ours
+from ehr_integrations.fhir.write_resources import WriteRequest, condition
 
 DOUBTFUL_STATUSES = (409, 412)  # a conflict: another request may hold (or have made) the same write
 
@@ -32,28 +32,27 @@ class Written:
     created: bool  # False: an earlier identical request had already written it
 
 
-async def _find(client: FhirClient, request: RefillRequest, resource_type: str, *, deadline: float) -> dict | None:
-    found = await client.search(
-        resource_type, {"identifier": f"{IDENTIFIER_SYSTEM}|{request.identifier}"}, deadline=deadline, max_pages=1
-    )
-    ours = [r for r in found.resources if is_ours(r, request, resource_type)]
+async def _find(client: FhirClient, request: WriteRequest, resource_type: str, *, deadline: float) -> dict | None:
+    name, _, token = condition(request).partition("=")
+    found = await client.search(resource_type, {name: token}, deadline=deadline, max_pages=1)
+    ours = [r for r in found.resources if request.is_ours(r, resource_type)]
     if len(ours) > 1:
         raise WriteInDoubt("duplicate_found")
     return ours[0] if ours else None
 
 
-async def _read_back(client: FhirClient, request: RefillRequest, resource: dict, *, deadline: float) -> dict:
+async def _read_back(client: FhirClient, request: WriteRequest, resource: dict, *, deadline: float) -> dict:
     resource_type, resource_id = resource.get("resourceType", ""), str(resource.get("id", ""))
     try:
         stored = await client.read(resource_type, resource_id, deadline=deadline)
     except EHRError:
         raise WriteInDoubt("read_back_failed") from None
-    if not is_ours(stored, request, resource_type):
+    if not request.is_ours(stored, resource_type):
         raise WriteInDoubt("read_back_mismatch")
     return stored
 
 
-async def _resolve(client: FhirClient, request: RefillRequest, resource_type: str, *, timeout_s: float) -> dict:
+async def _resolve(client: FhirClient, request: WriteRequest, resource_type: str, *, timeout_s: float) -> dict:
     """After an answer that leaves the write unknown: search again, on a deadline of its own."""
     try:
         found = await _find(client, request, resource_type, deadline=deadline_in(timeout_s))
@@ -65,11 +64,11 @@ async def _resolve(client: FhirClient, request: RefillRequest, resource_type: st
 
 
 async def create_once(
-    client: FhirClient, request: RefillRequest, resource_type: str, *, conditional: bool, deadline: float
+    client: FhirClient, request: WriteRequest, resource_type: str, *, conditional: bool, deadline: float
 ) -> Written:
     """The request written as `resource_type`, read back; raises WriteInDoubt, or EHRRequestRejected
     when the EHR refused it outright (nothing written)."""
-    resource = build(request, resource_type)
+    resource = request.build(resource_type)
     if not conditional:
         existing = await _find(client, request, resource_type, deadline=deadline)
         if existing is not None:
@@ -79,7 +78,7 @@ async def create_once(
     resolve_s = client.config.request_deadline_s
     try:
         status, body = await client.create(
-            resource, deadline=deadline, if_none_exist=request.if_none_exist if conditional else None
+            resource, deadline=deadline, if_none_exist=condition(request) if conditional else None
         )
     except EHRUnavailable:  # a timeout or a 5xx: the write may have committed
         body, status = await _resolve(client, request, resource_type, timeout_s=resolve_s), 200

@@ -5,6 +5,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 
 from ehr_integrations import address_policy
+from ehr_integrations.presets.write_settings import validate_write_settings
 
 
 class Vendor(models.TextChoices):
@@ -34,6 +35,14 @@ class HealthSystem(models.Model):
         blank=True,
         help_text="Phrases the agent can speak while a slow lookup runs; empty uses the built-in set.",
     )
+    write_settings = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=(
+            "Refill and message settings (the YAML's writes: section): task_owner, message_recipient, turnaround,"
+            " message_topics, controlled_ingredients, excluded_medications, urgent_words. Empty: the defaults."
+        ),
+    )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -50,5 +59,9 @@ class HealthSystem(models.Model):
         refused = [r for h in self.extra_allowed_hosts.split() if (r := address_policy.host_refusal(h))]
         if refused:
             errors["extra_allowed_hosts"] = f"{address_policy.RULE}: {refused[0]} ({address_policy.HINT})."
+        try:
+            validate_write_settings(self.write_settings)
+        except ValidationError as exc:
+            errors["write_settings"] = exc.messages[0]
         if errors:
             raise ValidationError(errors)

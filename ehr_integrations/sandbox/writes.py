@@ -44,9 +44,14 @@ def _invalid(state: SandboxState, resource: object, resource_type: str) -> str |
     if patient not in state.population.patients:
         return "the subject must be a known Patient"
     if resource_type == "Task":
-        focus = str((resource.get("focus") or {}).get("reference", "")).removeprefix("MedicationRequest/")
-        if focus not in state.population.medication_requests or resource.get("intent") != "order":
-            return "a Task needs intent order and a focus on a known MedicationRequest"
+        if resource.get("intent") != "order":
+            return "a Task needs intent order"
+        focus = (resource.get("focus") or {}).get("reference")  # a refill's; a message's Task has none
+        if (
+            focus is not None
+            and str(focus).removeprefix("MedicationRequest/") not in state.population.medication_requests
+        ):
+            return "a Task's focus must be a known MedicationRequest"
     return None
 
 

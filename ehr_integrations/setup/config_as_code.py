@@ -17,6 +17,7 @@ from compliance.yaml_lines import Path, YamlError, load_with_lines, unexpected_k
 from ehr_integrations.models import EHRConnection, HealthSystem, MappingRule, TransferTarget, VerificationPolicy
 from ehr_integrations.normalize.mapping import validate_rule
 from ehr_integrations.presets.overrides import validate_overrides
+from ehr_integrations.presets.write_settings import validate_write_settings
 
 TOP_FIELDS = [
     "slug",
@@ -56,7 +57,7 @@ POLICY_FIELDS = [
 ]
 TARGET_FIELDS = ["name", "phone", "hours", "after_hours_name", "after_hours_phone"]
 RULE_FIELDS = ["resource", "field", "expression", "enabled", "note"]
-SECTIONS = ["connection", "capabilities", "verification_policy", "transfer_targets", "mapping_rules"]
+SECTIONS = ["connection", "capabilities", "writes", "verification_policy", "transfer_targets", "mapping_rules"]
 
 
 @dataclass
@@ -126,6 +127,7 @@ class _Applier:
         self.assign(system, data, TOP_FIELDS, ())
         self.apply_connection(system, data.get("connection", {}))
         self.apply_capabilities(system, data.get("capabilities", {}))
+        self.apply_writes(system, data.get("writes", {}))
         self.apply_policy(system, data.get("verification_policy", {}))
         self.apply_targets(system, data.get("transfer_targets", {}))
         self.apply_rules(system, data.get("mapping_rules", []))
@@ -163,6 +165,19 @@ class _Applier:
             connection.capability_overrides = value
             connection.save(update_fields=["capability_overrides", "updated_at"])
             self.result.changed.append("capabilities")
+
+    def apply_writes(self, system: HealthSystem, value: object) -> None:
+        """The site's write settings (presets/write_settings.py); an empty or missing section clears them."""
+        path: Path = ("writes",)
+        try:
+            validate_write_settings(value)
+        except ValidationError as exc:
+            message = "; ".join(exc.messages)
+            raise self.fail(path + (message.split(":", 1)[0].split(".")[0],), message) from None
+        if system.write_settings != value:
+            system.write_settings = value
+            system.save(update_fields=["write_settings", "updated_at"])
+            self.result.changed.append("writes")
 
     def apply_policy(self, system: HealthSystem, value: object) -> None:
         path: Path = ("verification_policy",)
@@ -218,6 +233,8 @@ def export_data(slug: str) -> dict:
         data["connection"] = _fields(connection, CONNECTION_FIELDS)
         if connection.capability_overrides:
             data["capabilities"] = connection.capability_overrides
+    if system.write_settings:
+        data["writes"] = system.write_settings
     policy = VerificationPolicy.objects.filter(health_system=system).first()
     if policy:
         data["verification_policy"] = _fields(policy, POLICY_FIELDS)

@@ -3,19 +3,15 @@
 import pytest
 
 from calls.models import StaffRequest
-from ehr_integrations.models import EHRConnection
-from ehr_integrations.setup.connection_check import record_statement
-from tests.calls.conftest import SCOPES, SECRET, verified_call
-
-WRITE_SCOPES = [*SCOPES, "system/Task.read", "system/Task.write", "system/Communication.write"]
+from tests.calls.conftest import verified_call
+from tests.calls.ehr_writes import creates as _posts
+from tests.calls.ehr_writes import make_writable, set_write_settings, set_writes
+from tests.calls.ehr_writes import written as _writes
 
 
 @pytest.fixture
 def writable_site(site, sandbox):
-    """The site with write scopes granted and its CapabilityStatement recorded (as Test connection does)."""
-    sandbox.register_client("gw-riverside", scopes=WRITE_SCOPES, auth="client_secret_basic", secret=SECRET)
-    EHRConnection.objects.filter(health_system=site).update(scopes=" ".join(WRITE_SCOPES))
-    record_statement(site, sandbox.fhir_get("metadata"))
+    make_writable(site, sandbox)
     return site
 
 
@@ -38,20 +34,6 @@ def _read_back(api, call_id: str, medication_id: str) -> dict:
     answer = _refill(api, call_id, {"medication_id": medication_id, "confirm": False})
     assert answer.status_code == 200, answer.content
     return answer.json()
-
-
-def _writes(sandbox) -> list[dict]:
-    written = sandbox._control("GET", "writes")
-    return written["Task"] + written["Communication"]
-
-
-def _posts(sandbox, after: int = 0) -> list[dict]:
-    """The creates the EHR received (searches, $match and token requests are POSTs too)."""
-    return [
-        e
-        for e in sandbox.requests(after=after)
-        if e["method"] == "POST" and e["path"].startswith("/fhir/") and not e["path"].endswith(("_search", "$match"))
-    ]
 
 
 def _about(resource: dict) -> str:
@@ -84,8 +66,7 @@ def test_a_confirmed_refill_sent_three_times_is_one_task(api, writable_site, san
 
 def test_a_timeout_after_the_task_committed_still_writes_once(api, writable_site, sandbox, patient, cases):
     medication = cases["refillable"]
-    sandbox.set_strict(conditional_create="absent")  # the search before and after the POST must hold it
-    record_statement(writable_site, sandbox.fhir_get("metadata"))
+    set_writes(writable_site, sandbox, conditional_create="absent")  # the search before and after must hold it
     call_id = verified_call(api, patient)
     asked = _read_back(api, call_id, medication)
     sandbox.add_fault("/fhir/Task", hang_after_commit=True)
@@ -165,8 +146,7 @@ def test_an_inactive_or_unknown_medication_is_refused_with_a_say(api, writable_s
 
 
 def test_a_site_that_creates_only_communications_gets_one(api, writable_site, sandbox, patient, cases):
-    sandbox.set_strict(writes="communication")
-    record_statement(writable_site, sandbox.fhir_get("metadata"))
+    set_writes(writable_site, sandbox, writes="communication")
     medication = cases["refillable"]
     call_id = verified_call(api, patient)
     asked = _read_back(api, call_id, medication)
@@ -182,8 +162,7 @@ def test_a_site_that_creates_only_communications_gets_one(api, writable_site, sa
 
 
 def test_a_site_without_writes_queues_the_request_for_staff(api, writable_site, sandbox, patient, admin_client, cases):
-    sandbox.set_strict(writes="none")
-    record_statement(writable_site, sandbox.fhir_get("metadata"))
+    set_writes(writable_site, sandbox, writes="none")
     medication = cases["refillable"]
     call_id = verified_call(api, patient)
     asked = _read_back(api, call_id, medication)
@@ -200,3 +179,33 @@ def test_a_site_without_writes_queues_the_request_for_staff(api, writable_site, 
     assert request.about == f"MedicationRequest/{medication}"
     page = admin_client.get("/admin/calls/staffrequest/")
     assert page.status_code == 200 and f"MedicationRequest/{medication}" in page.content.decode()
+
+
+def test_a_site_names_the_task_owner_the_turnaround_and_medicines_it_excludes(
+    api, writable_site, sandbox, patient, cases
+):
+    set_write_settings(
+        writable_site,
+        {
+            "task_owner": "Organization/refill-desk",
+            "turnaround": "the refill desk answers the same day",
+            "excluded_medications": [{"rxnorm": "0", "name": "lisinopril"}],
+        },
+    )
+    call_id = verified_call(api, patient)
+    medication = cases["refillable"]
+    asked = _read_back(api, call_id, medication)
+    sent = _refill(
+        api, call_id, {"medication_id": medication, "confirm": True, "confirmation_id": asked["confirmation_id"]}
+    )
+    assert sent.status_code == 201, sent.content
+    assert sent.json()["say"].endswith("; the refill desk answers the same day.")
+    (task,) = _writes(sandbox)
+    assert task["owner"] == {"reference": "Organization/refill-desk"}
+
+    set_write_settings(
+        writable_site, {"excluded_medications": [{"rxnorm": "0", "name": asked["say"].split("your ")[1].split()[0]}]}
+    )
+    excluded = _refill(api, call_id, {"medication_id": medication, "confirm": False})
+    assert excluded.json()["status"] == "escalate" and "pharmacy" in excluded.json()["say"]
+    assert len(_posts(sandbox)) == 1

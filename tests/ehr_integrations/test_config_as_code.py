@@ -145,6 +145,33 @@ def test_capability_overrides_apply_export_and_name_a_bad_key():
 
 
 @pytest.mark.django_db
+def test_write_settings_apply_export_and_name_a_bad_key():
+    text = EXAMPLE.read_text() + (
+        "writes:\n  task_owner: Organization/refill-desk\n  message_topics: {forms: a question about a form}\n"
+    )
+    apply_text(text)
+    system = HealthSystem.objects.get(slug="riverside")
+    assert system.write_settings == {
+        "task_owner": "Organization/refill-desk",
+        "message_topics": {"forms": "a question about a form"},
+    }
+    assert "task_owner: Organization/refill-desk" in export_text("riverside")
+    assert apply_text(text).changed == []
+    for bad, named in [
+        ("writes:\n  task_owner: Dr. Chen\n", "writes.task_owner"),
+        ("writes:\n  message_topics: {Billing Dept: billing}\n", "writes.message_topics"),
+        ("writes:\n  excluded_medications: [isotretinoin]\n", "writes.excluded_medications"),
+        ("writes:\n  urgent_wordz: [help]\n", "writes.urgent_wordz"),
+    ]:
+        with pytest.raises(YamlError) as refused:
+            apply_text(EXAMPLE.read_text() + bad)
+        assert named in str(refused.value), (bad, str(refused.value))
+    apply_text(EXAMPLE.read_text())
+    system.refresh_from_db()
+    assert system.write_settings == {}
+
+
+@pytest.mark.django_db
 def test_a_factor_set_searchable_only_by_birth_date_is_refused_naming_it():
     text = EXAMPLE.read_text().replace("name_parts_required: [family_name, given_name]", "name_parts_required: []")
     with pytest.raises(YamlError) as refused:

@@ -1,0 +1,111 @@
+"""The steps every write tool shares (issue 21): the verified caller, the business identifier, the
+write made once and read back (ehr_integrations/fhir/writes.py), and the staff queue for what the
+EHR did not take or may not have. refills.py and care_messages.py differ only in what they write
+and say.
+"""
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+
+from django.conf import settings
+
+from calls.models import CallSession, CallState, StaffRequest
+from calls.outcomes import CallEnded, Escalate, InvalidInput, NotVerified
+from calls.session import access_log, session_store
+from calls.session.access_log import AuditContext
+from calls.session.baa_gate import ensure_covered
+from calls.session.transfers import ESCALATE_SAY, transfer_for
+from calls.tools import confirmations
+from compliance import encryption
+from ehr_integrations.fhir.client import connection_config, deadline_in
+from ehr_integrations.fhir.site import client_for
+from ehr_integrations.fhir.write_resources import WriteRequest
+from ehr_integrations.fhir.writes import Written, create_once
+from ehr_integrations.models import Purpose
+from ehr_integrations.transport import io_loop
+
+IN_DOUBT_SAY = (
+    "I couldn't confirm that your request reached the office, so I haven't sent it as done. Our staff will"
+    " follow up to make sure it's handled."
+)
+
+
+def verified_patient(call: CallSession, context: AuditContext, *, denied: dict) -> str:
+    """The verified caller's EHR patient id; raises CallEnded, Escalate or NotVerified (audited as denied).
+
+    `denied`: the audit fields (resource_types, data_category) of the refused attempt.
+    """
+    if call.state == CallState.ENDED:
+        raise CallEnded()
+    if call.state != CallState.VERIFIED:
+        access_log.record(call=call, context=context, action="read", outcome="denied", patient_reference=None, **denied)
+        if call.state == CallState.ESCALATED:
+            transfer = transfer_for(health_system=call.health_system, purpose=Purpose.VERIFICATION)
+            raise Escalate(transfer=transfer, say=ESCALATE_SAY)
+        raise NotVerified()
+    ensure_covered(client=call.agent_client, health_system=call.health_system)
+    stored = session_store.get(str(call.id), "patient")
+    if stored is None:
+        raise NotVerified()
+    return str(stored[0]["id"])
+
+
+def confirmed_plan(call: CallSession, tool: str, request: Mapping[str, object], values: Mapping) -> dict | None:
+    """The plan a confirm (`confirm: true` with its confirmation id) redeems; None for a first call.
+
+    Raises InvalidInput without the id, ConfirmationRefused for an unknown, expired or changed one.
+    """
+    if not values.get("confirm"):
+        return None
+    if not values.get("confirmation_id"):
+        raise InvalidInput({"confirmation_id": "required when confirm is true"})
+    return confirmations.redeem(
+        call_id=str(call.id),
+        confirmation_id=str(values["confirmation_id"]),
+        request_hash=confirmations.fingerprint(tool, request),
+    )
+
+
+def business_identifier(call: CallSession, *parts: str) -> str:
+    """The gateway's identifier for this call's request about `parts`: the same on every retry."""
+    key = "\x00".join((str(call.id), *parts))
+    return hmac.new(settings.SECRET_KEY.encode(), key.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def create(call: CallSession, request: WriteRequest, resource_type: str, *, conditional: bool) -> Written:
+    """The write made once and read back, on the EHR I/O loop; raises WriteInDoubt, EHRError, TimeoutError."""
+    system = call.health_system
+    budget = connection_config(system).request_deadline_s
+    # The write, and after a timeout the search that settles it, each within the request deadline.
+    deadline = deadline_in(budget)
+    work = create_once(client_for(system), request, resource_type, conditional=conditional, deadline=deadline)
+    return io_loop.result(io_loop.spawn(work), deadline=deadline + budget)
+
+
+def queue(
+    call: CallSession,
+    *,
+    identifier: str,
+    patient_id: str,
+    kind: str,
+    about: str,
+    reason: str,
+    detail: str = "",
+) -> None:
+    """Put the request in the gateway's staff queue, once per business identifier.
+
+    `detail` (a message's words: PHI) is stored encrypted; `about` names an EHR resource or a topic.
+    """
+    StaffRequest.objects.get_or_create(
+        business_identifier=identifier,
+        defaults={
+            "health_system": call.health_system,
+            "call": call,
+            "patient_reference": patient_id,
+            "kind": kind,
+            "about": about[:160],
+            "reason": reason[:160],
+            "detail_encrypted": encryption.encrypt(detail) if detail else "",
+        },
+    )
