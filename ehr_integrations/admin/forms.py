@@ -34,12 +34,11 @@ class EHRConnectionForm(forms.ModelForm):
             "capability_overrides",
         ]
 
-    def save(self, commit: bool = True) -> EHRConnection:
-        connection = super().save(commit=False)
-        if self.cleaned_data.get("clear_client_secret"):
-            connection.set_client_secret("")
-        elif self.cleaned_data.get("client_secret"):
-            connection.set_client_secret(self.cleaned_data["client_secret"])
-        if commit:
-            connection.save()
-        return connection
+    def clean(self) -> dict:
+        """The typed secret reaches the connection before the model's checks, which need to know one is set."""
+        cleaned = super().clean()
+        if cleaned.get("clear_client_secret"):
+            self.instance.set_client_secret("")
+        elif cleaned.get("client_secret"):
+            self.instance.set_client_secret(cleaned["client_secret"])
+        return cleaned

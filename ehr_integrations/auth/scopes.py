@@ -1,50 +1,18 @@
-"""SMART scopes in v1 (`system/Patient.read`) and v2 (`system/Patient.rs`) syntax, and what they cover.
+"""What SMART scopes cover: the tools' needs against a grant (the grammar itself: scope_grammar.py).
 
-SMART App Launch 2.0, "Scopes for requesting clinical data": v2 permissions are c, r, u, d, s in
-that order; v1 `read` equals v2 `rs`, `write` equals `cud`, `*` equals all. A v2 scope may carry a
-query (`?category=...`) that narrows it; it still counts as coverage, flagged as restricted.
+A v2 scope narrowed by a query (`?category=...`) still counts as coverage, flagged as restricted.
 """
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ehr_integrations.query_plans import PLANS
+from ehr_integrations.scope_grammar import NON_RESOURCE, Scope, as_v2, parse
 
-V1 = re.compile(r"^(patient|user|system)/(\*|[A-Z][A-Za-z]+)\.(read|write|\*)$")
-V2 = re.compile(r"^(patient|user|system)/(\*|[A-Z][A-Za-z]+)\.(c?r?u?d?s?)(\?.+)?$")
-V1_PERMISSIONS = {"read": "rs", "write": "cud", "*": "cruds"}
+__all__ = ["Scope", "as_v2", "parse"]  # the grammar lives in scope_grammar.py (models check it at save)
 
 # What each agent tool reads (its query plan's core and enrichments).
 TOOL_NEEDS: dict[str, dict[str, str]] = {tool: plan.needs() for tool, plan in PLANS.items()}
-
-
-@dataclass(frozen=True)
-class Scope:
-    context: str  # patient, user or system
-    resource_type: str  # or "*"
-    permissions: frozenset[str]
-    restricted: bool  # a v2 query narrows it
-    version: int
-
-
-def parse(scope: str) -> Scope | None:
-    """One scope string, or None when it is not a resource scope (openid, launch, offline_access...)."""
-    if match := V1.match(scope):
-        context, resource, action = match.groups()
-        return Scope(context, resource, frozenset(V1_PERMISSIONS[action]), False, 1)
-    if (match := V2.match(scope)) and match.group(3):
-        context, resource, permissions, query = match.groups()
-        return Scope(context, resource, frozenset(permissions), bool(query), 2)
-    return None
-
-
-def as_v2(scope: str) -> str:
-    """A SMART v1 resource scope in v2 grammar (`system/Patient.read` -> `system/Patient.rs`); others as given."""
-    if match := V1.match(scope):
-        context, resource, action = match.groups()
-        return f"{context}/{resource}.{V1_PERMISSIONS[action]}"
-    return scope
 
 
 def _covering(scopes: list[Scope], resource_type: str, permission: str) -> list[Scope]:
@@ -98,6 +66,6 @@ def warnings(scope_strings: Iterable[str]) -> list[str]:
     messages += [
         f"'{s}' is not a SMART scope this gateway understands"
         for s in scope_strings
-        if parse(s) is None and s not in ("openid", "fhirUser", "offline_access", "online_access")
+        if parse(s) is None and s not in NON_RESOURCE
     ]
     return messages + [str(gap) for gap in coverage_gaps(scope_strings)]

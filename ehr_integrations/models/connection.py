@@ -3,6 +3,7 @@ from django.db import models
 
 from compliance import encryption
 from ehr_integrations import address_policy
+from ehr_integrations.models import connection_rules
 from ehr_integrations.models.health_system import HealthSystem
 from ehr_integrations.presets.overrides import validate_overrides
 
@@ -63,9 +64,25 @@ class EHRConnection(models.Model):
         return f"EHR connection of {self.health_system}"
 
     def clean(self) -> None:
-        """The EHR address policy at save (address_policy.py) for a configured token URL."""
-        if errors := address_policy.ehr_url_errors(token_url=self.token_url):
+        """At save: the EHR address policy (address_policy.py) for a configured token URL, the limits, the
+        scope grammar and each authentication method's required fields (connection_rules.py)."""
+        errors = address_policy.ehr_url_errors(token_url=self.token_url)
+        errors |= connection_rules.limit_errors(self)
+        errors |= connection_rules.scopes_error(self.scopes)
+        errors |= connection_rules.auth_errors(
+            auth_method=self.auth_method,
+            client_id=self.client_id,
+            has_secret=self.has_client_secret,
+            fhir_base_url=self._fhir_base_url(),
+        )
+        if errors:
             raise ValidationError(errors)
+
+    def _fhir_base_url(self) -> str:
+        try:
+            return self.health_system.fhir_base_url  # in the admin's add page, the unsaved health system
+        except HealthSystem.DoesNotExist:
+            return ""
 
     @property
     def has_client_secret(self) -> bool:

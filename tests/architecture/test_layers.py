@@ -29,7 +29,7 @@ LAYERS = {
         {"normalize"},
         {"auth"},
         {"transport"},
-        {"models", "errors", "presets", "identity", "query_plans", "address_policy"},
+        {"models", "errors", "presets", "identity", "query_plans", "address_policy", "scope_grammar"},
     ],
 }
 # The sandbox EHR is a stand-in for a vendor's server: it imports nothing of the gateway, and only the

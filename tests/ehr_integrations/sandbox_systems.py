@@ -1,6 +1,6 @@
 """Health systems wired to the sandbox EHR over real HTTP, for the connectivity tests."""
 
-from ehr_integrations.models import EHRConnection, HealthSystem
+from ehr_integrations.models import HealthSystem
 from tests import builders
 
 SECRET = "sandbox-secret-for-tests"
@@ -21,7 +21,7 @@ def secret_system(sandbox, *, slug: str = "riverside", auth: str = "client_secre
     fields.setdefault("scopes", " ".join(SCOPES))
     fields.setdefault("token_url", sandbox.token_url)
     system = builders.health_system(slug=slug, fhir_base_url=sandbox.fhir_url, auth_method=auth, **fields)
-    connection = EHRConnection.objects.get(health_system=system)
+    connection = system.connection  # the instance the system holds, so system.connection has the secret too
     connection.set_client_secret(SECRET)
     connection.save()
     sandbox.register_client(connection.client_id, scopes=SCOPES, auth=auth, secret=SECRET)

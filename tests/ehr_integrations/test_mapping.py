@@ -73,6 +73,7 @@ def test_a_rule_for_a_field_outside_the_schema_is_refused(health_system):
 def test_health_system_yaml_with_a_broken_expression_is_refused_at_its_line(health_system):
     text = (
         "slug: riverside\nname: Riverside Health\nfhir_base_url: http://127.0.0.1:9/fhir\n"
+        "connection:\n  client_id: gw-riverside\n"
         'mapping_rules:\n  - resource: patient\n    field: phone\n    expression: "telecom.where("\n'
     )
     with pytest.raises(YamlError) as refused:
