@@ -63,6 +63,7 @@ UNFOLD = {
             {
                 "title": "Compliance",
                 "items": [
+                    _link("Dashboard", "monitoring", "compliance_dashboard", "can_review_log"),
                     _link("PHI access log", "receipt_long", "admin:audit_auditrecord_changelist", "can_review_log"),
                     _link(
                         "Patient access report",
