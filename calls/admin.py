@@ -133,5 +133,10 @@ class StaffRequestAdmin(ModelAdmin):
         """A care-team message's words (decrypted for staff on the change page only, never in the list)."""
         return obj.detail or "-"
 
+    def get_fields(self, request: HttpRequest, obj: StaffRequest | None = None) -> list[str]:
+        """The words only for those who work the queue (minimum necessary): others see that it exists."""
+        fields = list(super().get_fields(request, obj))
+        return fields if request.user.has_perm("calls.change_staffrequest") else [f for f in fields if f != "message"]
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

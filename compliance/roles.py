@@ -8,6 +8,9 @@ from django.contrib.auth.models import Group, Permission
 
 ONBOARDING_ENGINEER = "Onboarding engineer"
 COMPLIANCE_OFFICER = "Compliance officer"
+# Works the gateway's staff queue (calls.StaffRequest): refill requests and messages the EHR did not
+# take; sees a queued message's words, and nothing else of the admin.
+FRONT_DESK = "Front desk staff"
 
 # (app_label, model or "*", actions)
 ROLE_GRANTS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
@@ -26,6 +29,9 @@ ROLE_GRANTS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("compliance", "*", ("add", "change", "delete", "view")),
         ("ehr_integrations", "*", ("view",)),
         ("calls", "*", ("view",)),
+    ],
+    FRONT_DESK: [
+        ("calls", "staffrequest", ("view", "change")),
     ],
 }
 

@@ -5,7 +5,12 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin, StackedInline, TabularInline
 
-from ehr_integrations.admin.connectivity import CONNECTIVITY_FIELDS, ConnectivityAdminMixin, rotate_keys
+from ehr_integrations.admin.connectivity import (
+    CONNECTIVITY_FIELDS,
+    ConnectivityAdminMixin,
+    rotate_keys,
+    write_routes_table,
+)
 from ehr_integrations.admin.forms import EHRConnectionForm
 from ehr_integrations.admin.go_live import GoLiveAdminMixin, reset_breakers
 from ehr_integrations.admin.mapping import MappingRuleForm  # also registers MappingRuleAdmin
@@ -55,6 +60,11 @@ class HealthSystemAdmin(GoLiveAdminMixin, PresetAddAdminMixin, ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     actions = [rotate_keys, reset_breakers]
     inlines = [EHRConnectionInline, VerificationPolicyInline, TransferTargetInline, MappingRuleInline]
+    readonly_fields = ["where_writes_go"]
+
+    @admin.display(description="Where writes go")
+    def where_writes_go(self, obj: HealthSystem | None) -> str:
+        return write_routes_table(obj if obj and obj.pk else None)
 
     @admin.display(description="EHR", ordering="vendor")
     def ehr(self, obj: HealthSystem) -> str:

@@ -59,6 +59,23 @@ def _when(epoch: float | None) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if epoch else "-"
 
 
+def write_routes_table(system: HealthSystem | None) -> str:
+    """Each write tool's route (Task, Communication or the staff queue) and the claim that decided it:
+    on the EHR connection's page and on the health system's (issue 21)."""
+    if system is None:
+        return "-"
+    try:
+        granted, _ = _grant_and_refusals(system)
+    except (shared_cache.CacheUnavailable, EHRUnavailable, SecretUnreadable) as exc:
+        return f"Shared state unreadable ({type(exc).__name__})."
+    rows = write_routes.route_rows(site_inputs(system).facts, granted)
+    return format_html(
+        '<table id="write-routes"><thead><tr><th>Tool</th><th>Route</th><th>Why</th></tr></thead>'
+        "<tbody>{}</tbody></table>",
+        format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
+    )
+
+
 class ConnectivityAdminMixin:
     """For EHRConnectionAdmin: read-only connectivity panels and the test-connection page."""
 
@@ -145,19 +162,7 @@ class ConnectivityAdminMixin:
 
     @admin.display(description="Where writes go")
     def write_routes(self, obj: EHRConnection | None) -> str:
-        """Each write tool's route (Task, Communication or the staff queue) and the claim that decided it."""
-        if not obj or not obj.pk:
-            return "-"
-        try:
-            granted, _ = _grant_and_refusals(obj.health_system)
-        except (shared_cache.CacheUnavailable, EHRUnavailable, SecretUnreadable) as exc:
-            return f"Shared state unreadable ({type(exc).__name__})."
-        rows = write_routes.route_rows(site_inputs(obj.health_system).facts, granted)
-        return format_html(
-            '<table id="write-routes"><thead><tr><th>Tool</th><th>Route</th><th>Why</th></tr></thead>'
-            "<tbody>{}</tbody></table>",
-            format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows),
-        )
+        return write_routes_table(obj.health_system if obj and obj.pk else None)
 
     @admin.display(description="Signing keys")
     def signing_key_summary(self, obj: EHRConnection | None) -> str:

@@ -23,7 +23,7 @@ from django.utils import timezone
 from ehr_integrations.auth import discovery, scopes, smart_auth, token_cache
 from ehr_integrations.auth.connection_config import connection_config
 from ehr_integrations.errors import EHRError, EHRUnavailable
-from ehr_integrations.fhir import refusals
+from ehr_integrations.fhir import refusals, write_routes
 from ehr_integrations.fhir.capabilities import ServerFacts
 from ehr_integrations.fhir.client import FhirClient
 from ehr_integrations.fhir.site import site_inputs
@@ -93,6 +93,8 @@ def check_connection(health_system: HealthSystem, *, jwks_url: str = "") -> Chec
         record_statement(health_system, statement)
     tools, step = _tools_step(health_system, config, jwks_url, token_failed=not steps[1].ok)
     steps.append(step)
+    if statement:
+        steps.append(_writes_step(ServerFacts.parse(statement), granted if smart_auth.requires_token(config) else None))
     report = CheckReport(steps, [str(gap) for gap in scopes.coverage_gaps(granted or config.scopes)], tools)
     _remember(health_system, report, granted)
     return report
@@ -181,6 +183,16 @@ def _tools_step(
         return tools, Step("Tools", True, _ms(started), detail=detail)
     failing = ", ".join(f"{t.tool}: {t.outcome}" for t in tools if not t.core_works)
     return tools, Step("Tools", False, _ms(started), detail=detail, diagnosis=f"{detail}. {failing}.")
+
+
+def _writes_step(facts: ServerFacts, granted: tuple[str, ...] | None) -> Step:
+    """Where each write tool's writes go, from the statement just read and the grant: nothing is written.
+
+    A test write would put a resource in a real EHR, so none is made; the route says what was claimed.
+    """
+    rows = write_routes.route_rows(facts, granted)
+    detail = "; ".join(f"{tool}: {route} ({why})" for tool, route, why in rows)
+    return Step("Writes", True, 0.0, detail=detail + ". No test write is made.")
 
 
 def _describe_discovery(found: dict) -> str:

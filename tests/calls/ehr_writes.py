@@ -9,8 +9,9 @@ WRITE_SCOPES = [*SCOPES, "system/Task.read", "system/Task.write", "system/Commun
 
 def make_writable(site, sandbox, scopes: list[str] = WRITE_SCOPES) -> None:
     """Grant the write scopes and record the CapabilityStatement (as Test connection does)."""
-    sandbox.register_client("gw-riverside", scopes=scopes, auth="client_secret_basic", secret=SECRET)
-    EHRConnection.objects.filter(health_system=site).update(scopes=" ".join(scopes))
+    connection = EHRConnection.objects.get(health_system=site)
+    sandbox.register_client(connection.client_id, scopes=scopes, auth="client_secret_basic", secret=SECRET)
+    EHRConnection.objects.filter(pk=connection.pk).update(scopes=" ".join(scopes))
     record_statement(site, sandbox.fhir_get("metadata"))
 
 

@@ -183,3 +183,29 @@ def test_an_unverified_call_writes_nothing(api, writable_site, sandbox):
     answer = _message(api, call_id, {"topic": "clinic", "text": "hello", "confirm": False})
     assert answer.status_code in (401, 403) and answer.json()["status"] == "not_verified"
     assert creates(sandbox) == []
+
+
+def test_only_front_desk_staff_read_a_queued_message(api, writable_site, sandbox, patient, client, onboarding_engineer):
+    from django.contrib.auth.models import Group, User
+
+    from compliance.roles import FRONT_DESK
+
+    set_writes(writable_site, sandbox, writes="none")
+    text = f"Please call me about my {MARKER}"
+    call_id = verified_call(api, patient)
+    asked = _read_back(api, call_id, "clinic", text)
+    assert _confirm(api, call_id, "clinic", text, asked["confirmation_id"]).status_code == 200
+    request = StaffRequest.objects.get()
+    page = f"/admin/calls/staffrequest/{request.pk}/change/"
+    desk = User.objects.create_user("desk", password="x", is_staff=True)
+    desk.groups.add(Group.objects.get(name=FRONT_DESK))
+
+    client.force_login(onboarding_engineer)
+    assert MARKER not in client.get(page).content.decode()  # sees the request, not the words
+    client.force_login(desk)
+    assert MARKER in client.get(page).content.decode()
+    assert client.get("/admin/ehr_integrations/healthsystem/").status_code == 403
+    done = client.post(page, {"status": "done"})
+    assert done.status_code == 302, done.content.decode()[:500]
+    request.refresh_from_db()
+    assert request.status == "done"

@@ -6,7 +6,8 @@ from rest_framework.test import APIClient
 from ehr_integrations.models import VerificationPolicy
 from ehr_integrations.sandbox import hard_cases
 from tests import builders
-from tests.calls.conftest import open_call, verify, wait_for_prefetch, wire_to_sandbox
+from tests.calls.conftest import open_call, verified_call, verify, wait_for_prefetch, wire_to_sandbox
+from tests.calls.ehr_writes import make_writable, written
 
 pytestmark = pytest.mark.django_db
 
@@ -59,3 +60,27 @@ def test_ssn_verifies_where_the_ehr_returns_it_and_never_where_it_does_not(flavo
     ).json()
     expected = "needs_more" if flavour == "oracle_health" else "verified"
     assert answer["status"] == expected, answer
+
+
+def test_writes_take_each_vendors_published_route(flavoured):
+    """Epic's R4 API creates Communication only; Oracle Health and generic R4 Task and Communication."""
+    flavour, sandbox, system, api, _ = flavoured
+    make_writable(system, sandbox)
+    cases = sandbox.hard_cases()["refill_requests"]
+    patient = next(p for p in sandbox.patients() if p["id"] == cases["patient"])
+    call_id = verified_call(api, patient)
+    refill = f"/api/v1/calls/{call_id}/refill-requests"
+    asked = api.post(refill, {"medication_id": cases["refillable"], "confirm": False}, format="json").json()
+    message = f"/api/v1/calls/{call_id}/care-team-messages"
+    body = {"topic": "billing", "text": "Why was I billed twice", "confirm": False}
+    noted = api.post(message, body, format="json").json()
+    assert asked["status"] == noted["status"] == "confirm", (asked, noted)
+
+    sent = api.post(refill, {"medication_id": cases["refillable"], "confirm": True,
+                             "confirmation_id": asked["confirmation_id"]}, format="json")  # fmt: skip
+    left = api.post(message, {**body, "confirm": True, "confirmation_id": noted["confirmation_id"]}, format="json")
+
+    assert sent.status_code == left.status_code == 201, (sent.content, left.content)
+    expected = "Communication" if flavour == "epic" else "Task"
+    assert sent.json()["data"]["route"] == expected and left.json()["data"]["route"] == "Communication"
+    assert sorted(w["resourceType"] for w in written(sandbox)) == sorted([expected, "Communication"])

@@ -66,3 +66,6 @@ def test_the_connection_page_says_where_writes_go_and_why(client, onboarding_eng
     system.connection.save()
     after = _change_page(client, system.connection).split('id="write-routes"', 1)[1].split("</table>", 1)[0]
     assert "<td>Task</td>" in after and "Task create is advertised and granted" in after
+    system_page = client.get(reverse("admin:ehr_integrations_healthsystem_change", args=[system.pk])).content.decode()
+    on_system_page = system_page.split('id="write-routes"', 1)[1].split("</table>", 1)[0]
+    assert "<td>care-team-messages</td><td>Task</td>" in on_system_page  # the health system's page says it too

@@ -22,7 +22,7 @@ def test_every_step_passes_against_a_working_ehr_and_discovery_is_stored(sandbox
     system = secret_system(sandbox, token_url="")
     report = check_connection(system)
     assert report.ok, report
-    assert [s.name for s in report.steps] == ["Discovery", "Token", "Metadata", "Tools"]
+    assert [s.name for s in report.steps] == ["Discovery", "Token", "Metadata", "Tools", "Writes"]
     assert all(s.ms >= 0 for s in report.steps)
     assert "oauth2/token" in _steps(report)["Discovery"].detail
     assert EHRConnection.objects.get(health_system=system).discovery["token_endpoint"] == sandbox.token_url
@@ -89,6 +89,25 @@ def test_test_connection_page_names_what_to_ask_for(client, onboarding_engineer,
     content = page.content.decode()
     assert "Passed with fallbacks" in content and '<tr class="fallback" data-tool="medications">' in content
     assert "system/MedicationDispense.rs" in content
+
+
+@pytest.mark.django_db
+def test_the_writes_step_says_where_each_write_goes_and_which_scope_it_lacks(sandbox):
+    system = secret_system(sandbox)  # read scopes only: every write goes to the staff queue
+    writes = _steps(check_connection(system))["Writes"]
+    assert writes.ok and "No test write is made" in writes.detail
+    assert "refill-requests: staff_queue" in writes.detail and "system/Task.crs" in writes.detail
+    assert "care-team-messages: staff_queue" in writes.detail and "system/Communication.crs" in writes.detail
+
+    granted = [*SCOPES, "system/Communication.crs"]
+    sandbox.register_client(system.connection.client_id, scopes=granted, auth="client_secret_basic", secret=SECRET)
+    EHRConnection.objects.filter(health_system=system).update(scopes=" ".join(granted))
+    writes = _steps(check_connection(HealthSystem.objects.get(pk=system.pk)))["Writes"]
+    assert "care-team-messages: Communication (Communication create is advertised and granted" in writes.detail
+    assert "refill-requests: Communication" in writes.detail  # no Task grant: its second choice
+    assert not [
+        e for e in sandbox.requests() if e["method"] == "POST" and e["path"].endswith(("/Task", "/Communication"))
+    ]
 
 
 @pytest.mark.django_db

@@ -98,7 +98,7 @@ def test_every_tool_works_on_each_plain_flavour_and_what_the_server_says_is_reco
     system = _site(sandbox)
     report = check_connection(system)
     assert report.ok and report.summary == "All steps passed", report
-    assert [s.name for s in report.steps] == ["Discovery", "Token", "Metadata", "Tools"]
+    assert [s.name for s in report.steps] == ["Discovery", "Token", "Metadata", "Tools", "Writes"]
     assert _outcomes(report) == dict.fromkeys(PLANS, WORKS)
     assert {t.outcome for t in report.tools} == {"works"}
     verify = _tool(report, "verify")
