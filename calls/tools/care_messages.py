@@ -120,6 +120,7 @@ def _write(
         transfer = transfer_for(health_system=call.health_system, purpose=Purpose.GENERAL)
         raise Unavailable(reason="write_unconfirmed", transfer=transfer, say=write_steps.IN_DOUBT_SAY) from None
     reference = f"{written.resource_type}/{written.id}"
+    write_steps.settle(message.identifier)
     _audit(call, context, patient_id, outcome="write_confirmed", ids=[reference])
     say = f"Your message was sent to your care team; {settings.turnaround}."
     shape = _shape(message, plan["route"], "sent", reference)

@@ -147,6 +147,7 @@ def _write(call: CallSession, context: AuditContext, patient_id: str, found: Eli
         _queue(call, request, patient_id, reason=f"the EHR write is not confirmed: {reason}")
         raise Unavailable(reason="write_unconfirmed", transfer=_pharmacy(call), say=write_steps.IN_DOUBT_SAY) from None
     reference = f"{written.resource_type}/{written.id}"
+    write_steps.settle(request.identifier)
     _audit(call, context, patient_id, action="create", outcome="write_confirmed", ids=[reference, *about])
     say = f"Your request was sent to {_office(found)}; {settings.turnaround}."
     return Data(data=_shape(found, "sent", reference), source="live", say=say, http=201 if written.created else 200)

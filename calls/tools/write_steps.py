@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from django.conf import settings
 
-from calls.models import CallSession, CallState, StaffRequest
+from calls.models import CallSession, CallState, StaffRequest, StaffRequestStatus
 from calls.outcomes import CallEnded, Escalate, InvalidInput, NotVerified
 from calls.session import access_log, session_store
 from calls.session.access_log import AuditContext
@@ -108,4 +108,11 @@ def queue(
             "reason": reason[:160],
             "detail_encrypted": encryption.encrypt(detail) if detail else "",
         },
+    )
+
+
+def settle(identifier: str) -> None:
+    """A write in doubt that a retry then made and read back: its staff follow-up is closed, not done twice."""
+    StaffRequest.objects.filter(business_identifier=identifier, status=StaffRequestStatus.OPEN).update(
+        status=StaffRequestStatus.DONE, reason="written to the EHR and read back by a later retry"
     )

@@ -209,3 +209,28 @@ def test_a_site_names_the_task_owner_the_turnaround_and_medicines_it_excludes(
     excluded = _refill(api, call_id, {"medication_id": medication, "confirm": False})
     assert excluded.json()["status"] == "escalate" and "pharmacy" in excluded.json()["say"]
     assert len(_posts(sandbox)) == 1
+
+
+@pytest.mark.parametrize("status", [500, 409])
+def test_a_refused_or_failed_write_says_nothing_was_sent_and_a_retry_sends_it_once(
+    api, writable_site, sandbox, patient, cases, status
+):
+    medication = cases["refillable"]
+    call_id = verified_call(api, patient)
+    asked = _read_back(api, call_id, medication)
+    confirm = {"medication_id": medication, "confirm": True, "confirmation_id": asked["confirmation_id"]}
+    sandbox.add_fault("/fhir/Task", error_rate=1.0, error_status=status)
+
+    failed = _refill(api, call_id, confirm)
+    sandbox.clear_faults()
+    assert failed.status_code == 503 and failed.json()["reason"] == "write_unconfirmed", failed.content
+    assert "haven't sent it as done" in failed.json()["say"] and _writes(sandbox) == []
+    follow_up = StaffRequest.objects.get()
+    assert follow_up.status == "open" and follow_up.reason.startswith("the EHR write is not confirmed")
+
+    retried = _refill(api, call_id, confirm)
+
+    assert retried.status_code == 201, retried.content
+    assert len(_writes(sandbox)) == 1
+    follow_up.refresh_from_db()
+    assert follow_up.status == "done" and "later retry" in follow_up.reason  # staff are not asked to do it twice
