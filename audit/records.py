@@ -4,8 +4,9 @@ Call it outside a long transaction when you can: in autocommit the record is dur
 even if later work fails. Inside an atomic block it runs in a savepoint, so a refused write
 leaves the caller's transaction usable for its own error handling.
 
-The record's id is drawn from its sequence first, so that its MAC (audit/record_mac.py) can
-cover it: two statements, one row.
+The record's id is fixed before the INSERT, so that its MAC (audit/record_mac.py) can cover it;
+ids come from the sequence in blocks (audit/record_ids.py), so a write is one INSERT statement,
+built once from the model's fields and bound with each field's own conversion (no ORM save).
 """
 
 import logging
@@ -16,7 +17,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
-from audit import record_mac
+from audit import record_ids, record_mac
 from audit.errors import AuditRecordInvalid, AuditUnavailable
 from audit.models import AuditRecord, Outcome
 
@@ -64,11 +65,7 @@ def record_phi_access(
     )
     _validate(record)
     try:
-        if connection.in_atomic_block or connection.vendor != "postgresql":
-            with transaction.atomic():
-                _insert(record)
-        else:
-            _insert(record)  # autocommit: a sequence value needs no transaction of its own
+        _write(record)
     except DatabaseError as exc:
         # The database message may quote values; log only its type.
         logger.error("PHI access record not written (%s); failing closed", type(exc).__name__)
@@ -76,29 +73,67 @@ def record_phi_access(
     return record
 
 
-_SEQUENCES: dict[str, str] = {}
+_FIELDS = AuditRecord._meta.concrete_fields
+_SAVEPOINT = "audit_record_write"
+_INSERT_SQL: dict[str, str] = {}
 
 
-def _insert(record: AuditRecord) -> None:
+def _write(record: AuditRecord) -> None:
+    """One round trip on Postgres (plus one per block of ids): the INSERT, in a savepoint of its own
+    when the caller's transaction is open, so that a refused write leaves that transaction usable."""
+    postgres = connection.vendor == "postgresql"
+    if postgres and not connection.in_atomic_block:
+        _insert(record)  # autocommit: one statement, its own transaction
+    elif postgres and _binds_client_side(connection):
+        _insert(record, in_savepoint=True)
+    else:
+        with transaction.atomic():  # Django's savepoint (SQLite also reads the id in this transaction)
+            _insert(record)
+
+
+def _insert(record: AuditRecord, *, in_savepoint: bool = False) -> None:
     record.pk = _next_id(connection)
     record_mac.sign(record)
-    record.save(force_insert=True)
+    values = [field.get_db_prep_save(getattr(record, field.attname), connection) for field in _FIELDS]
+    sql = _insert_sql(connection)
+    if in_savepoint:
+        # The savepoint, the INSERT and the release travel as one query string (client-side binding).
+        sql = f"SAVEPOINT {_SAVEPOINT}; {sql}; RELEASE SAVEPOINT {_SAVEPOINT}"
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values)
+    except DatabaseError:
+        if in_savepoint:
+            _roll_back_to_savepoint()
+        raise
+    record._state.adding, record._state.db = False, connection.alias
+
+
+def _roll_back_to_savepoint() -> None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}; RELEASE SAVEPOINT {_SAVEPOINT}")
+    except DatabaseError:
+        # No savepoint to return to (the transaction was already aborted, or the connection is gone).
+        transaction.set_rollback(True)
+
+
+def _binds_client_side(db: BaseDatabaseWrapper) -> bool:
+    # Several statements in one execute() with parameters need client-side binding (Django's default).
+    return db.settings_dict["OPTIONS"].get("server_side_binding") is not True
 
 
 def _next_id(db: BaseDatabaseWrapper) -> int:
-    table = AuditRecord._meta.db_table
-    with db.cursor() as cursor:
-        if db.vendor != "postgresql":
-            # SQLite (the demo): writes are serialized, and this runs in the INSERT's transaction.
-            cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
-            row = cursor.fetchone()
-            cursor.execute(f"SELECT MAX(id) FROM {table}")  # noqa: S608 (a constant)
-            return max(row[0] if row else 0, cursor.fetchone()[0] or 0) + 1
-        if db.alias not in _SEQUENCES:
-            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
-            _SEQUENCES[db.alias] = cursor.fetchone()[0]
-        cursor.execute("SELECT nextval(%s)", [_SEQUENCES[db.alias]])
-        return cursor.fetchone()[0]
+    return record_ids.next_id(db, AuditRecord._meta.db_table)
+
+
+def _insert_sql(db: BaseDatabaseWrapper) -> str:
+    if db.vendor not in _INSERT_SQL:
+        columns = ", ".join(db.ops.quote_name(field.column) for field in _FIELDS)
+        table = db.ops.quote_name(AuditRecord._meta.db_table)
+        placeholders = ", ".join(["%s"] * len(_FIELDS))
+        _INSERT_SQL[db.vendor] = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608 (the model's)
+    return _INSERT_SQL[db.vendor]
 
 
 def _now_ms() -> datetime:
