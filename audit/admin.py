@@ -5,11 +5,9 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
-from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
-from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -17,8 +15,9 @@ from django.views.decorators.http import require_POST
 from unfold.admin import ModelAdmin
 
 from audit import csv_export, fhir_export
-from audit.admin_filters import ExactValueFilter, TimeRangeFilter, parse_utc
-from audit.disclosures import patient_access_report
+from audit.admin_filters import ExactValueFilter, TimeRangeFilter
+from audit.admin_report import PatientReportMixin
+from audit.display_names import with_names
 from audit.errors import AuditUnavailable
 from audit.models import AuditRecord, PurgeRun
 from audit.records import record_phi_access
@@ -41,24 +40,9 @@ class ReadOnlyAdmin(ModelAdmin):
 
 
 @admin.register(AuditRecord)
-class AuditRecordAdmin(ReadOnlyAdmin):
-    list_display = [
-        "recorded_at",
-        "health_system",
-        "agent_client",
-        "patient_reference",
-        "action",
-        "resource_types",
-        "resource_ids",
-        "data_category",
-        "purpose",
-        "outcome",
-        "verification_method",
-        "source_address",
-        "call_session",
-        "correlation_id",
-        "event_id",
-    ]
+class AuditRecordAdmin(PatientReportMixin, ReadOnlyAdmin):
+    # The key columns; every field is on the record's own page.
+    list_display = ["recorded_at", "health_system_name", "agent_client_name", "patient_reference", "action", "outcome"]
     list_display_links = ["recorded_at"]
     list_filter = [
         ("recorded_at", TimeRangeFilter),
@@ -74,6 +58,17 @@ class AuditRecordAdmin(ReadOnlyAdmin):
     list_per_page = 100
     show_full_result_count = False
     actions = None
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditRecord]:
+        return with_names(super().get_queryset(request))
+
+    @admin.display(description="health system", ordering="health_system_name")
+    def health_system_name(self, obj: AuditRecord) -> str:
+        return obj.health_system_name
+
+    @admin.display(description="agent client", ordering="agent_client_name")
+    def agent_client_name(self, obj: AuditRecord) -> str:
+        return obj.agent_client_name
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         incidents = incident_count()
@@ -141,32 +136,6 @@ class AuditRecordAdmin(ReadOnlyAdmin):
         else:
             messages.error(request, f"Integrity check FAILED: {report.problem.describe()}")
         return HttpResponseRedirect(reverse("admin:audit_auditrecord_changelist"))
-
-    def patient_report(self, request: HttpRequest) -> HttpResponse:
-        self._require_view(request)
-        patient = request.GET.get("patient_reference", "").strip()
-        system = request.GET.get("health_system", "").strip()
-        try:
-            since, until = parse_utc(request.GET.get("since", "")), parse_utc(request.GET.get("until", ""))
-        except IncorrectLookupParameters:
-            since = until = None
-        records = None
-        if patient:
-            review = self._record_staff_access(request, action="patient_report", patient=patient, health_system=system)
-            records = patient_access_report(patient_reference=patient, health_system=system, since=since, until=until)
-            records = records.filter(pk__lt=review.pk)  # the report shows what came before this review
-            if request.GET.get("format") == "csv":
-                response = StreamingHttpResponse(csv_export.csv_lines(records.iterator(2000)), content_type="text/csv")
-                response["Content-Disposition"] = 'attachment; filename="patient-access-report.csv"'
-                return response
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": "Patient access report (accounting of disclosures)",
-            "records": records,
-            "query": request.GET,
-        }
-        return TemplateResponse(request, "admin/audit/patient_report.html", context)
 
     def _filtered(self, request: HttpRequest, *, action: str) -> QuerySet[AuditRecord]:
         self._require_view(request)

@@ -285,6 +285,8 @@ AUDIT_CHECKPOINT_EVERY_S = env.float("AUDIT_CHECKPOINT_EVERY_S", default=60.0)
 AUDIT_CHECKPOINT_WITNESS_DIR = env.str("AUDIT_CHECKPOINT_WITNESS_DIR", default="")
 AUDIT_CHECKPOINT_PUBLIC_KEYS = env.list("AUDIT_CHECKPOINT_PUBLIC_KEYS", default=[])
 BAA_REMINDER_DAYS = (60, 30, 7)
+# Resolves the patient access report's MRN and header through the EHR (audit/patient_directory.py).
+AUDIT_PATIENT_DIRECTORY = "ehr_integrations.setup.patient_directory"
 # The compliance dashboard's "unusual patterns" (compliance/dashboard.py; issue 23's two rules).
 UNUSUAL_DISTINCT_PATIENTS_PER_HOUR = env.int("UNUSUAL_DISTINCT_PATIENTS_PER_HOUR", default=50)
 UNUSUAL_AFTER_HOURS_FACTOR = env.float("UNUSUAL_AFTER_HOURS_FACTOR", default=2.0)
@@ -314,6 +316,8 @@ LOGGING = {
     "loggers": {
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},  # logs every step of every PDF at INFO
+        "fontTools": {"level": "WARNING"},
     },
 }
 

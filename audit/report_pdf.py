@@ -1,0 +1,13 @@
+"""Printable reports: HTML laid out as a PDF by WeasyPrint (Pango underneath: .ci/system-packages)."""
+
+from weasyprint import HTML
+
+
+def render(html: str) -> bytes:
+    """The PDF of a self-contained HTML page (inline styles; it fetches nothing)."""
+    return HTML(string=html, url_fetcher=_no_fetching).write_pdf()
+
+
+def _no_fetching(url: str, timeout: int = 10, ssl_context: object = None) -> dict:
+    # A report is rendered from our own template alone: nothing is fetched, so nothing can leak by URL.
+    raise ValueError(f"report PDFs fetch nothing ({url[:40]})")
