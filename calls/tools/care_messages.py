@@ -30,10 +30,7 @@ from ehr_integrations.transport import io_loop
 TOOL = "care-team-messages"
 MAX_TEXT = 500
 READ_BACK_WORDS = 15  # longer messages are read back by their first words
-URGENT_SAY = (
-    "That sounds like it may need care right away, so I won't leave it as a message. If this is an"
-    " emergency, hang up and call 911. Otherwise, let me connect you with our nurse line now."
-)
+URGENT_SAY = "That may need care now, so I won't send a message. In an emergency, call 911. Let me connect you to our nurse line."
 ROUTE_FAILED_SAY = "I'm not able to send messages right now. Let me connect you with someone who can help."
 AUDITED = {"resource_types": ["Communication", "Task"], "data_category": "messages"}
 

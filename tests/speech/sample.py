@@ -14,6 +14,7 @@ from calls.contract import STORE_DOWN_SAY
 from calls.outcomes import NotVerified, Transfer
 from calls.session.access_log import AUDIT_DOWN_SAY
 from calls.session.transfers import ESCALATE_SAY, say_transfer
+from calls.tools import care_messages, refills, write_steps
 from calls.tools.fillers import BY_TOOL, GENERAL
 from calls.tools.tool_specs import TOOLS
 from calls.verification import prompts
@@ -156,6 +157,14 @@ def _transfer_lines() -> list[Line]:
     return lines
 
 
+def _write_lines() -> list[Line]:
+    """The fixed lines of the write tools (refill requests, care-team messages)."""
+    fixed = {"refill lookup failed": refills.LOOKUP_FAILED_SAY, "write in doubt": write_steps.IN_DOUBT_SAY,
+             "urgent message": care_messages.URGENT_SAY, "message route failed": care_messages.ROUTE_FAILED_SAY,
+             **{f"refill {reason}": text for reason, text in refills.REFUSED_SAYS.items()}}  # fmt: skip
+    return [Line("transfer", text, source) for source, text in fixed.items()]
+
+
 def _filler_lines() -> list[Line]:
     phrases = list(GENERAL) + [p for tool in BY_TOOL.values() for p in tool]
     return [Line("prompt", phrase, "filler") for phrase in phrases]
@@ -165,4 +174,4 @@ def sample() -> list[Line]:
     """Every line of the sample, in a fixed order."""
     population = generate(patients=PATIENTS, seed=SEED, today=NOW.date())
     lines = [line for name in sorted(flavours.FLAVOURS) for line in _flavour_lines(name, population)]
-    return lines + _prompt_lines() + _transfer_lines() + _filler_lines()
+    return lines + _prompt_lines() + _transfer_lines() + _write_lines() + _filler_lines()
