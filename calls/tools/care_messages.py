@@ -30,7 +30,10 @@ from ehr_integrations.transport import io_loop
 TOOL = "care-team-messages"
 MAX_TEXT = 500
 READ_BACK_WORDS = 15  # longer messages are read back by their first words
-URGENT_SAY = "That may need care now, so I won't send a message. In an emergency, call 911. Let me connect you to our nurse line."
+URGENT_SAY = (
+    "That may need care now, so I won't send a message. In an emergency, call 911. Let me connect you to our"
+    " nurse line."
+)
 ROUTE_FAILED_SAY = "I'm not able to send messages right now. Let me connect you with someone who can help."
 AUDITED = {"resource_types": ["Communication", "Task"], "data_category": "messages"}
 
