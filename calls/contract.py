@@ -73,6 +73,8 @@ def envelope(result: outcomes.Result) -> Envelope:
         return 200, body | {"data": result.data, "say": result.say}
     if isinstance(result, outcomes.Refused):
         return 200, {"status": "refused", "reason": result.reason, "say": result.say}
+    if isinstance(result, outcomes.Conflict):
+        return 200, {"status": "conflict", "reason": result.reason, "data": result.data, "say": result.say}
     raise TypeError(f"no envelope for {type(result).__name__}")
 
 

@@ -73,7 +73,16 @@ class Refused:
     say: str
 
 
-Result = Data | NeedsMore | Verified | Pending | Routed | Ended | Confirm | Refused
+@dataclass(frozen=True)
+class Conflict:
+    """A booking whose slot was taken meanwhile: nothing was booked; `data` holds fresh offers."""
+
+    reason: str
+    say: str
+    data: list
+
+
+Result = Data | NeedsMore | Verified | Pending | Routed | Ended | Confirm | Refused | Conflict
 
 
 class CallRefusal(Exception):

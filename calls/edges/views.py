@@ -42,46 +42,60 @@ class CallDetailView(APIView):
 
 
 class ToolView(APIView):
-    """One tool's endpoint: GET reads its inputs from the query string, POST from the JSON body."""
+    """The endpoint of a path's tools (one per method): GET reads its inputs from the query string, POST
+    from the JSON body; a value in the path (an appointment's handle) is one of the inputs too."""
 
-    tool: ToolDefinition
+    tools: Mapping[str, ToolDefinition]  # by HTTP method
 
-    def get(self, request: Request, call_id: UUID) -> Response:
-        return self._answer(request, call_id, request.query_params, strict=False)
+    def get(self, request: Request, call_id: UUID, **in_path: str) -> Response:
+        return self._answer(request, call_id, _with(request.query_params, in_path), strict=False)
 
-    def post(self, request: Request, call_id: UUID) -> Response:
-        return self._answer(request, call_id, request.data, strict=True, query=request.query_params)
+    def post(self, request: Request, call_id: UUID, **in_path: str) -> Response:
+        raw = _with(request.data, in_path)
+        return self._answer(request, call_id, raw, strict=True, query=request.query_params)
 
     def _answer(
-        self, request: Request, call_id: UUID, raw: Mapping, *, strict: bool, query: Mapping | None = None
+        self, request: Request, call_id: UUID, raw: object, *, strict: bool, query: Mapping | None = None
     ) -> Response:
         context = rest_context(request)
+        tool = self.tools[request.method]
         result = run.answer_for_client(
-            self.tool, client=request.user, call_id=call_id, raw=raw, context=context, strict=strict, query=query
+            tool, client=request.user, call_id=call_id, raw=raw, context=context, strict=strict, query=query
         )
         return render(result)
 
 
-def tool_view(tool: ToolDefinition) -> type[ToolView]:
-    """The endpoint of one tool, with its OpenAPI description, from its definition."""
-    method = tool.method.lower()
+def _with(raw: object, in_path: Mapping[str, str]) -> object:
+    if not in_path or not isinstance(raw, Mapping):
+        return raw
+    return {**{k: raw[k] for k in raw}, **in_path}
+
+
+def tool_view(tools: list[ToolDefinition]) -> type[ToolView]:
+    """The endpoint of the tools of one path (one per method), with their OpenAPI description."""
+    methods = [tool.method.lower() for tool in tools]
     view = type(
-        f"{tool.name.title().replace('_', '')}View",
+        f"{tools[0].name.title().replace('_', '').replace('-', '')}View",
         (ToolView,),
-        {"tool": tool, "http_method_names": [method, "options"]},
+        {"tools": {tool.method: tool for tool in tools}, "http_method_names": [*methods, "options"]},
     )
-    if tool.idempotent:
-        setattr(view, method, idempotent(getattr(view, method)))
-    if tool.method == "POST":  # identifiers travel in bodies: never in Django's error reports
+    for tool, method in zip(tools, methods, strict=True):
+        if tool.idempotent:
+            setattr(view, method, idempotent(getattr(view, method)))
+    if "post" in methods:  # identifiers travel in bodies: never in Django's error reports
         view = method_decorator(sensitive_post_parameters(), name="dispatch")(view)
-    return extend_schema_view(**{method: extend_schema(**schema.describe(tool))})(view)
+    described = {method: extend_schema(**schema.describe(tool)) for tool, method in zip(tools, methods, strict=True)}
+    return extend_schema_view(**described)(view)
 
 
 def tool_paths(tools: Iterable[ToolDefinition]) -> list[URLPattern]:
-    """One URL per tool, under its call."""
+    """One URL per tool path, under its call (a read and a write may share one: GET and POST appointments)."""
+    by_path: dict[str, list[ToolDefinition]] = {}
+    for tool in tools:
+        by_path.setdefault(tool.rest_path, []).append(tool)
     return [
-        path(f"api/v1/calls/<uuid:call_id>/{tool.name}", tool_view(tool).as_view(), name=f"call-{tool.name}")
-        for tool in tools
+        path(f"api/v1/calls/<uuid:call_id>/{rest_path}", tool_view(group).as_view(), name=f"call-{group[0].name}")
+        for rest_path, group in by_path.items()
     ]
 
 

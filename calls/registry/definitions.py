@@ -21,7 +21,15 @@ from calls.registry.inputs import Input, Value, object_schema, serializer_for
 from calls.session import call_sessions, transfers
 from calls.session.access_log import AuditContext
 from calls.session.stored_answers import MEDICATION_STATUSES, RANGES
-from calls.tools import answers, care_messages, refills
+from calls.tools import (
+    answers,
+    appointment_booking,
+    appointment_cancellation,
+    appointment_reschedule,
+    care_messages,
+    refills,
+    slot_offers,
+)
 from calls.tools.tool_specs import TOOLS as READS
 from calls.tools.tool_specs import ToolSpec
 from calls.verification import site_inputs, turns
@@ -70,6 +78,12 @@ class ToolDefinition:
     output: type[serializers.Serializer] | None = None  # the shape of `data` in its `ok` answer
     output_many: bool = False  # `data` is a list of that shape
     pending: bool = False  # a POST that takes `?wait=0` (reads always do)
+    path: str = ""  # its REST path under the call when not its name ("appointments/<str:appointment_id>/cancel")
+    destructive: bool = False  # a write that undoes something (MCP destructiveHint)
+
+    @property
+    def rest_path(self) -> str:
+        return self.path or self.name
 
     @property
     def rest_inputs(self) -> tuple[Input, ...]:
@@ -145,6 +159,154 @@ def _message(call: CallSession, values: Mapping[str, Value], context: AuditConte
 def _end(call: CallSession, values: Mapping[str, Value], context: AuditContext) -> Result:
     call_sessions.end_call(call=call, reason=str(values["reason"]))
     return Ended()
+
+
+def _slots(call: CallSession, values: Mapping[str, Value], context: AuditContext) -> Result:
+    return slot_offers.answer(call=call, values=values, context=context)
+
+
+def _book(call: CallSession, values: Mapping[str, Value], context: AuditContext) -> Result:
+    return appointment_booking.submit(call=call, values=values, context=context)
+
+
+def _cancel(call: CallSession, values: Mapping[str, Value], context: AuditContext) -> Result:
+    return appointment_cancellation.submit(call=call, values=values, context=context)
+
+
+def _reschedule(call: CallSession, values: Mapping[str, Value], context: AuditContext) -> Result:
+    return appointment_reschedule.submit(call=call, values=values, context=context)
+
+
+# Scheduling by voice (issue 22): offers, bookings and appointments are named by call-scoped handles.
+OFFER_ID = Input(
+    "offer_id",
+    "string",
+    "the `id` of an offer from find_appointment_times",
+    required=True,
+    max_length=24,
+    pattern=r"^of-[0-9a-f]{16}$",
+    invalid="must be an offer id from find_appointment_times",
+)
+APPOINTMENT_ID = Input(
+    "appointment_id",
+    "string",
+    "the `id` the gateway gave for the appointment",
+    required=True,
+    max_length=24,
+    pattern=r"^ap-[0-9a-f]{16}$",
+    invalid="must be an appointment id from this call",
+)
+SCHEDULING_CONFIRM = (
+    Input("confirm", "boolean", "false: read back; true: do it", required=True),
+    Input("confirmation_id", "string", "from the `confirm` answer; required with confirm true", max_length=64,
+          pattern="^[0-9a-f]{32}$", invalid="must be the confirmation_id of a `confirm` answer"),
+)  # fmt: skip
+SCHEDULING: tuple[ToolDefinition, ...] = (
+    ToolDefinition(
+        name="slots",
+        function="find_appointment_times",
+        summary="Up to three open times to offer the caller",
+        description=(
+            "Find open appointment times for the verified caller: at most three offers, already spoken in"
+            " `say`. Pass the caller's visit type; `provider` only as a provider_id from an earlier answer, and"
+            " `after` / `before` as dates the caller named. `escalate`: this visit cannot be booked by phone;"
+            " offer the transfer. Book an offer with book_appointment." + SAY_CONVENTION
+        ),
+        inputs=(
+            Input(
+                "visit_type",
+                "string",
+                "the kind of visit, e.g. follow-up",
+                required=True,
+                max_length=40,
+                pattern=r"^[a-z0-9\-]{1,40}$",
+                invalid="must be a visit type such as follow-up",
+            ),
+            Input(
+                "provider",
+                "string",
+                "a provider_id from an earlier answer",
+                max_length=24,
+                pattern=r"^pv-[0-9a-f]{16}$",
+                invalid="must be a provider_id from an earlier answer",
+            ),
+            Input("after", "date", "YYYY-MM-DD: the first day the caller can come", earliest=date(2000, 1, 1)),
+            Input("before", "date", "YYYY-MM-DD: the last day the caller can come", earliest=date(2000, 1, 1)),
+        ),  # fmt: skip
+        method="GET",
+        answers="transfer",
+        service=_slots,
+        phi=True,
+        purpose=Purpose.SCHEDULING,
+        output=shapes.SlotOfferShape,
+        output_many=True,
+    ),
+    ToolDefinition(
+        name="book-appointment",
+        path="appointments",
+        function="book_appointment",
+        summary="Book an offered time (two steps: confirm, then book)",
+        description=(
+            "Book one of the times find_appointment_times offered. First call it with confirm false: speak"
+            " `say` (the read-back) and wait for the caller's yes; then call it again with confirm true, the"
+            " same offer_id and the `confirmation_id`. `conflict`: the time was just taken; speak `say`, which"
+            " offers the new times in `data`. Never tell the caller it is booked unless the answer is `ok`."
+            + SAY_CONVENTION
+        ),
+        inputs=(OFFER_ID, *SCHEDULING_CONFIRM),
+        method="POST",
+        answers="write",
+        service=_book,
+        phi=True,
+        write=True,
+        idempotent=True,
+        purpose=Purpose.SCHEDULING,
+        output=shapes.BookedShape,
+    ),
+    ToolDefinition(
+        name="cancel-appointment",
+        path="appointments/<str:appointment_id>/cancel",
+        function="cancel_appointment",
+        summary="Cancel one of the caller's appointments (two steps)",
+        description=(
+            "Cancel an appointment of the verified caller (appointment_id: an `id` the gateway gave for it)."
+            " Call with confirm false, speak `say` and wait for the caller's yes; then confirm true with the"
+            " `confirmation_id`." + SAY_CONVENTION
+        ),
+        inputs=(APPOINTMENT_ID, *SCHEDULING_CONFIRM),
+        method="POST",
+        answers="write",
+        service=_cancel,
+        phi=True,
+        write=True,
+        idempotent=True,
+        destructive=True,
+        purpose=Purpose.SCHEDULING,
+        output=shapes.CancelledShape,
+    ),
+    ToolDefinition(
+        name="reschedule-appointment",
+        path="appointments/<str:appointment_id>/reschedule",
+        function="reschedule_appointment",
+        summary="Move one of the caller's appointments to an offered time (two steps)",
+        description=(
+            "Move an appointment to a time find_appointment_times offered: the new time is booked first, then"
+            " the old one cancelled. Call with confirm false, speak `say`, wait for the yes, then confirm true"
+            " with the `confirmation_id`. `conflict`: the new time was just taken; the old appointment stands."
+            + SAY_CONVENTION
+        ),
+        inputs=(APPOINTMENT_ID, OFFER_ID, *SCHEDULING_CONFIRM),
+        method="POST",
+        answers="write",
+        service=_reschedule,
+        phi=True,
+        write=True,
+        idempotent=True,
+        destructive=True,
+        purpose=Purpose.SCHEDULING,
+        output=shapes.BookedShape,
+    ),
+)
 
 
 # Strict, so that what reaches the EHR search is only what a caller could really say (issue 18); the
@@ -319,6 +481,7 @@ TOOLS: tuple[ToolDefinition, ...] = (
         idempotent=True,
         keeps_alive=False,
     ),
+    *SCHEDULING,
 )
 BY_NAME = {tool.name: tool for tool in TOOLS}
 BY_FUNCTION = {tool.function: tool for tool in TOOLS}

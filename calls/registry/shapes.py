@@ -69,3 +69,30 @@ class CareTeamMessageShape(serializers.Serializer):
     route = serializers.ChoiceField(choices=["Communication", "Task", "staff_queue"])
     state = serializers.ChoiceField(choices=["sent", "queued"], help_text="queued: staff will follow up")
     reference = _text(help_text="the EHR resource written, e.g. Communication/123 (read back); null when queued")
+
+
+class SlotOfferShape(serializers.Serializer):
+    id = serializers.CharField(help_text="the offer's handle, for book_appointment (this call only)")
+    datetime = serializers.CharField(help_text="ISO 8601 with the health system's UTC offset")
+    provider_id = serializers.CharField(help_text="a handle for `provider=` (this call only)")
+    provider_name = serializers.CharField()
+    location = _text()
+    visit_type = serializers.CharField()
+
+
+class BookedShape(serializers.Serializer):
+    id = serializers.CharField(help_text="the appointment's handle, for cancel and reschedule (this call only)")
+    datetime = serializers.CharField()
+    provider_name = serializers.CharField()
+    location = _text()
+    visit_type = serializers.CharField()
+    status = serializers.ChoiceField(choices=["booked"])
+    replaces = serializers.CharField(required=False, help_text="reschedule: the handle of the old appointment")
+    old_status = serializers.ChoiceField(
+        choices=["cancelled", "cancel_pending"], required=False, help_text="reschedule: cancel_pending: staff cancel it"
+    )
+
+
+class CancelledShape(serializers.Serializer):
+    id = serializers.CharField()
+    status = serializers.ChoiceField(choices=["cancelled"])

@@ -15,6 +15,7 @@ from ehr_integrations.admin.forms import EHRConnectionForm
 from ehr_integrations.admin.go_live import GoLiveAdminMixin, reset_breakers
 from ehr_integrations.admin.mapping import MappingRuleForm  # also registers MappingRuleAdmin
 from ehr_integrations.admin.preset_add import PresetAddAdminMixin
+from ehr_integrations.admin.scheduling import SchedulingRulesAdmin  # noqa: F401  (registers it)
 from ehr_integrations.models import (
     EHRConnection,
     HealthSystem,

@@ -167,6 +167,16 @@ class FhirClient:
         )
         return response.status_code, _body(_accepted(response))
 
+    async def patch(self, resource_type: str, resource_id: str, operations: list[dict], *, deadline: float) -> dict:
+        """PATCH [base]/[type]/[id] with a JSON Patch (never retried: the caller reads back to settle it)."""
+        if not FHIR_ID.match(resource_id):
+            raise EHRRequestRejected(0, "invalid_id")
+        url = f"{self.config.fhir_base_url}/{_checked_type(resource_type)}/{resource_id}"
+        headers = {"Content-Type": "application/json-patch+json", "Prefer": "return=representation"}
+        return await self._json(
+            "PATCH", url, endpoint=resource_type, deadline=deadline, retry=False, json=operations, headers=headers
+        )
+
     async def capability_statement(self, *, deadline: float) -> dict:
         """GET [base]/metadata (public on every server; no token sent)."""
         url = f"{self.config.fhir_base_url}/metadata"

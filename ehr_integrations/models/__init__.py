@@ -3,6 +3,7 @@ from ehr_integrations.models.health_system import HealthSystem, Vendor
 from ehr_integrations.models.keys import KeyStatus, SigningKey
 from ehr_integrations.models.mapping import FlatResource, MappingRule
 from ehr_integrations.models.policy import VerificationPolicy
+from ehr_integrations.models.scheduling import SchedulingRules
 from ehr_integrations.models.transfer import Purpose, TransferTarget
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "KeyStatus",
     "MappingRule",
     "Purpose",
+    "SchedulingRules",
     "SigningAlgorithm",
     "SigningKey",
     "TransferTarget",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from ehr_integrations.sandbox import auth_server, capability, control, fhir_views, flavours, writes
+from ehr_integrations.sandbox import auth_server, capability, control, fhir_views, flavours, schedule_views, writes
 from ehr_integrations.sandbox.faults import FaultRule, FaultSet, faults_middleware
 from ehr_integrations.sandbox.generate import generate
 from ehr_integrations.sandbox.harness import harness_middleware
@@ -31,12 +31,14 @@ def build_state(config: SandboxConfig) -> SandboxState:
     faults = FaultSet(seed=config.seed)
     for rule in config.faults:
         faults.add(rule)
-    return SandboxState(
+    state = SandboxState(
         flavour=flavours.get(config.flavour),
         population=generate(patients=config.patients, seed=config.seed),
         tokens=TokenStore(lifetime=config.token_lifetime),
         faults=faults,
     )
+    state.schedule.generate(state.population)
+    return state
 
 
 def build_app(state: SandboxState) -> web.Application:
@@ -54,6 +56,7 @@ def build_app(state: SandboxState) -> web.Application:
     app[FAULTS] = state.faults
     app.router.add_routes(control.routes())
     app.router.add_routes(writes.routes())
+    app.router.add_routes(schedule_views.routes())
     app.router.add_routes(
         [
             web.get("/.well-known/smart-configuration", auth_server.smart_configuration),

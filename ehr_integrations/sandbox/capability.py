@@ -2,6 +2,7 @@
 
 from aiohttp import web
 
+from ehr_integrations.sandbox import schedule_statement
 from ehr_integrations.sandbox.bundles import fhir_response
 from ehr_integrations.sandbox.search_params import INCLUDES, PARAMS
 from ehr_integrations.sandbox.state import STATE, SandboxState
@@ -48,7 +49,7 @@ def capability_statement(state: SandboxState) -> dict:
                 {"name": "match", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-match"}
             ]
         resources.append(entry)
-    resources = _add_writes(state, resources)
+    resources = schedule_statement.advertise(state, _add_writes(state, resources))
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",

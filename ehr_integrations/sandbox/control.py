@@ -92,6 +92,7 @@ async def reset(request: web.Request) -> web.Response:
     state.clients.clear()
     state.strict = StrictOptions()
     state.written.clear()
+    state.schedule.reset(state.population)
     return web.json_response({"reset": True})
 
 

@@ -12,6 +12,7 @@ from ehr_integrations.sandbox.faults import FaultSet
 from ehr_integrations.sandbox.jwks_cache import JWKSCache
 from ehr_integrations.sandbox.population import Population
 from ehr_integrations.sandbox.request_log import RequestLog
+from ehr_integrations.sandbox.schedule import ScheduleStore
 from ehr_integrations.sandbox.strict import StrictOptions
 from ehr_integrations.sandbox.tokens import TokenStore
 from ehr_integrations.sandbox.written import WrittenStore
@@ -29,6 +30,7 @@ class SandboxState:
     pages: PageStore = field(default_factory=PageStore)
     strict: StrictOptions = field(default_factory=StrictOptions)
     written: WrittenStore = field(default_factory=WrittenStore)
+    schedule: ScheduleStore = field(default_factory=ScheduleStore)  # slots and bookings (schedule.py)
     base_url: str = ""
 
     _site_flavour: ModuleType | None = field(default=None, init=False, repr=False)

@@ -14,9 +14,17 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
 from compliance.yaml_lines import Path, YamlError, load_with_lines, unexpected_keys
-from ehr_integrations.models import EHRConnection, HealthSystem, MappingRule, TransferTarget, VerificationPolicy
+from ehr_integrations.models import (
+    EHRConnection,
+    HealthSystem,
+    MappingRule,
+    SchedulingRules,
+    TransferTarget,
+    VerificationPolicy,
+)
 from ehr_integrations.normalize.mapping import validate_rule
 from ehr_integrations.presets.overrides import validate_overrides
+from ehr_integrations.presets.scheduling_rules import validate_rules
 from ehr_integrations.presets.write_settings import validate_write_settings
 
 TOP_FIELDS = [
@@ -57,7 +65,9 @@ POLICY_FIELDS = [
 ]
 TARGET_FIELDS = ["name", "phone", "hours", "after_hours_name", "after_hours_phone"]
 RULE_FIELDS = ["resource", "field", "expression", "enabled", "note"]
-SECTIONS = ["connection", "capabilities", "writes", "verification_policy", "transfer_targets", "mapping_rules"]
+SECTIONS = [
+    "connection", "capabilities", "writes", "scheduling", "verification_policy", "transfer_targets", "mapping_rules"
+]  # fmt: skip
 
 
 @dataclass
@@ -128,6 +138,7 @@ class _Applier:
         self.apply_connection(system, data.get("connection", {}))
         self.apply_capabilities(system, data.get("capabilities", {}))
         self.apply_writes(system, data.get("writes", {}))
+        self.apply_scheduling(system, data.get("scheduling", {}))
         self.apply_policy(system, data.get("verification_policy", {}))
         self.apply_targets(system, data.get("transfer_targets", {}))
         self.apply_rules(system, data.get("mapping_rules", []))
@@ -178,6 +189,19 @@ class _Applier:
             system.write_settings = value
             system.save(update_fields=["write_settings", "updated_at"])
             self.result.changed.append("writes")
+
+    def apply_scheduling(self, system: HealthSystem, value: object) -> None:
+        """The site's scheduling rules (presets/scheduling_rules.py); an empty or missing section books nothing."""
+        path: Path = ("scheduling",)
+        try:
+            validate_rules(value)
+        except ValidationError as exc:
+            message = "; ".join(exc.messages)
+            raise self.fail(path + (message.split(":", 1)[0].split(".")[0],), message) from None
+        current = SchedulingRules.objects.filter(health_system=system).first()
+        if (current.rules if current else {}) != value:
+            SchedulingRules.objects.update_or_create(health_system=system, defaults={"rules": value})
+            self.result.changed.append("scheduling")
 
     def apply_policy(self, system: HealthSystem, value: object) -> None:
         path: Path = ("verification_policy",)
@@ -235,6 +259,9 @@ def export_data(slug: str) -> dict:
             data["capabilities"] = connection.capability_overrides
     if system.write_settings:
         data["writes"] = system.write_settings
+    scheduling = SchedulingRules.objects.filter(health_system=system).first()
+    if scheduling and scheduling.rules:
+        data["scheduling"] = scheduling.rules
     policy = VerificationPolicy.objects.filter(health_system=system).first()
     if policy:
         data["verification_policy"] = _fields(policy, POLICY_FIELDS)

@@ -25,6 +25,7 @@ LAYERS = {
     "ehr_integrations": [
         {"admin", "apps", "urls", "views", "tasks", "management", "migrations"},
         {"setup"},
+        {"scheduling"},
         {"fhir"},
         {"normalize"},
         {"auth"},

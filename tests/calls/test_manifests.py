@@ -80,8 +80,10 @@ def test_every_argument_schema_is_valid_json_schema():
 
 
 def test_one_definition_covers_every_phi_tool_plus_verify_transfer_and_end():
-    assert {t.function for t in TOOLS if t.phi and not t.write} == {f"get_{name}" for name in READS}
-    assert {t.function for t in TOOLS if t.write} >= {"request_refill", "message_care_team"}
+    assert {t.function for t in TOOLS if t.phi and not t.write} == {f"get_{name}" for name in READS} | {
+        "find_appointment_times"
+    }
+    assert {t.function for t in TOOLS if t.write} >= {"request_refill", "message_care_team", "book_appointment"}
     assert {t.function for t in TOOLS if not t.phi} == {"verify_caller", "transfer", "end_call"}
     assert all("`say`" in t.description for t in TOOLS)
 

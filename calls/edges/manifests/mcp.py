@@ -28,7 +28,11 @@ def input_schema(tool: ToolDefinition) -> dict:
 def _tool(tool: ToolDefinition) -> dict:
     listed = {"name": tool.function, "description": tool.description, "inputSchema": input_schema(tool)}
     if tool.write:  # additive writes: the two-step confirm, not the client's prompt, is the safeguard
-        listed["annotations"] = {"readOnlyHint": False, "destructiveHint": False, "idempotentHint": tool.idempotent}
+        listed["annotations"] = {
+            "readOnlyHint": False,
+            "destructiveHint": tool.destructive,
+            "idempotentHint": tool.idempotent,
+        }
     return listed
 
 

@@ -1,0 +1,166 @@
+"""Booking an offered slot (`POST /api/v1/calls/{call_id}/appointments`, issue 22), in two steps as refill
+requests are: `confirm: false` reads the offer back and answers `confirm` with a confirmation id;
+`confirm: true` with it books once (ehr_integrations/scheduling/bookings.py). Audited as a write
+(requested, then confirmed or failed); `say` says "booked" only after the read-back shows it. A slot
+taken meanwhile answers `conflict` with fresh offers; a booking in doubt goes to staff.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import timezone
+
+from calls.models import CallSession
+from calls.outcomes import Confirm, Conflict, Data, Refused, Result, Unavailable
+from calls.session.access_log import AuditContext
+from calls.tools import confirmations, slot_offers, write_steps
+from calls.tools import scheduling_calls as sc
+from ehr_integrations.errors import EHRError
+from ehr_integrations.presets.scheduling_rules import Rules
+from ehr_integrations.scheduling.bookings import Booked, Booking, SlotTaken, WriteInDoubt, book
+from ehr_integrations.scheduling.routes import route_for
+
+TOOL = "book-appointment"
+UNKNOWN_OFFER_SAY = "I don't have that time to offer anymore. Let me look for open times again."
+TOO_SOON_SAY = "That time is too soon to book by phone now. Let me look for other times."
+IN_DOUBT_SAY = (
+    "I couldn't confirm that the appointment was booked, so please don't count on it yet. Our scheduling"
+    " staff will follow up to make sure it's set."
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A booking attempt: booked and read back, or taken (with fresh offers)."""
+
+    booked: Booked | None
+    fresh: list[dict]
+
+
+def _offer(call: CallSession, offer_id: str) -> dict | None:
+    return sc.stored(call, sc.OFFERS).get(offer_id)
+
+
+def check_offer(call: CallSession, rules: Rules, offer_id: str) -> dict | Refused:
+    """The plan behind an offer handle of this call still bookable under the rules, or why not."""
+    plan = _offer(call, offer_id)
+    if plan is None:
+        return Refused(reason="unknown_offer", say=UNKNOWN_OFFER_SAY)
+    visit_type = rules.visit_types.get(str(plan["visit_type"]))
+    if visit_type is None or not rules.bookable(visit_type):
+        raise sc.to_scheduling(call)
+    if datetime.fromisoformat(str(plan["start"])) < timezone.now() + rules.lead_time:
+        return Refused(reason="too_soon", say=TOO_SOON_SAY)
+    return plan
+
+
+def read_back(call: CallSession, plan: Mapping[str, object], rules: Rules) -> str:
+    label = rules.visit_types[str(plan["visit_type"])].label
+    return f"I'll book {sc.a(label)} {slot_offers.spoken_offer(call, plan)}. Shall I book it?"
+
+
+def booking_for(call: CallSession, patient_id: str, plan: Mapping[str, object], rules: Rules) -> Booking:
+    visit_type = rules.visit_types[str(plan["visit_type"])]
+    return Booking(
+        identifier=write_steps.business_identifier(call, patient_id, str(plan["slot"])),
+        patient_id=patient_id,
+        slot_id=str(plan["slot"]),
+        start=datetime.fromisoformat(str(plan["start"])),
+        practitioner_id=str(plan["practitioner"]),
+        service_code=visit_type.code,
+        service_system=visit_type.system,
+        label=visit_type.label,
+    )
+
+
+def attempt(call: CallSession, context: AuditContext, patient_id: str, plan: Mapping[str, object]) -> Outcome:
+    """Book the offer once, audited as a write; raises Unavailable (in doubt: staff follow up)."""
+    rules = sc.site_rules(call)
+    booking = booking_for(call, patient_id, plan, rules)
+    about = [f"Slot/{booking.slot_id}"]
+    sc.audit(call, context, patient_id, action="create", outcome="write_requested", ids=about)
+
+    async def work() -> Booked | None:
+        client = sc.client(call)
+        route = await route_for(client, deadline=sc.request_deadline(call))
+        if not route.to_ehr:
+            return None
+        return await book(client, booking, conditional=route.conditional, deadline=sc.request_deadline(call))
+
+    try:
+        booked = sc.run(call, work(), settle=True)
+    except SlotTaken:
+        sc.audit(call, context, patient_id, action="create", outcome="write_failed", ids=about)
+        search = slot_offers.search_for(call, rules, {"visit_type": plan["visit_type"]})
+        return Outcome(None, slot_offers.find(call, context, patient_id, search))
+    except (WriteInDoubt, EHRError, TimeoutError) as failed:
+        sc.audit(call, context, patient_id, action="create", outcome="write_failed", ids=about)
+        queue(call, booking.identifier, patient_id, "booking", f"Slot/{booking.slot_id}", failed)
+        raise Unavailable(reason="write_unconfirmed", transfer=sc.scheduling_transfer(call), say=IN_DOUBT_SAY) from None
+    if booked is None:
+        raise sc.to_scheduling(call, sc.NOT_HERE_SAY)
+    reference = f"Appointment/{booked.appointment_id}"
+    sc.audit(call, context, patient_id, action="create", outcome="write_confirmed", ids=[reference, *about])
+    sc.remember(call, sc.BOOKED, {sc.handle(call, "ap", booked.appointment_id): booked.appointment_id})
+    sc.refresh_appointments(call, patient_id)
+    return Outcome(booked, [])
+
+
+def queue(call: CallSession, identifier: str, patient_id: str, kind: str, about: str, failed: Exception) -> None:
+    """A staff follow-up for a scheduling write the gateway could not make or confirm."""
+    reason = getattr(failed, "reason", type(failed).__name__)
+    write_steps.queue(
+        call,
+        identifier=f"{kind}-{identifier}"[:80],
+        patient_id=patient_id,
+        kind=kind,
+        about=about,
+        reason=f"the EHR {kind} is not confirmed: {reason}",
+    )
+
+
+def shape(call: CallSession, booked: Booked, plan: Mapping[str, object]) -> dict:
+    offer = slot_offers.shape(call, "", plan)
+    return {
+        "id": sc.handle(call, "ap", booked.appointment_id),
+        "datetime": offer["datetime"],
+        "provider_name": offer["provider_name"],
+        "location": offer["location"],
+        "visit_type": offer["visit_type"],
+        "status": "booked",
+    }
+
+
+def conflict(call: CallSession, fresh: list[dict]) -> Conflict:
+    offers = [slot_offers.shape(call, plan["id"], plan) for plan in fresh]
+    if not fresh:
+        return Conflict(reason="slot_taken", say="That time was just taken, and I don't see other openings.", data=[])
+    spoken = [slot_offers.spoken_offer(call, p) for p in fresh]
+    times = spoken[0] if len(spoken) == 1 else ", ".join(spoken[:-1]) + ", or " + spoken[-1]
+    return Conflict(reason="slot_taken", say=f"That time was just taken. I also have {times}. Would one of those work?",
+                    data=offers)  # fmt: skip
+
+
+def submit(*, call: CallSession, values: Mapping[str, object], context: AuditContext) -> Result:
+    """One booking turn: read back (confirm false) or book once (confirm true)."""
+    patient_id = sc.verified_patient(call, context)
+    request = {"offer_id": str(values["offer_id"])}
+    request_hash = confirmations.fingerprint(TOOL, request)
+    rules = sc.site_rules(call)
+    if not values.get("confirm"):
+        plan = check_offer(call, rules, request["offer_id"])
+        if isinstance(plan, Refused):
+            return plan
+        confirmation_id = confirmations.issue(call_id=str(call.id), request_hash=request_hash, plan=plan)
+        data = slot_offers.shape(call, request["offer_id"], plan)
+        return Confirm(say=read_back(call, plan, rules), confirmation_id=confirmation_id,
+                       expires_in_s=confirmations.LIFETIME_S, data=data)  # fmt: skip
+    plan = write_steps.confirmed_plan(call, TOOL, request, values) or {}
+    outcome = attempt(call, context, patient_id, plan)
+    if outcome.booked is None:
+        return conflict(call, outcome.fresh)
+    label = rules.visit_types[str(plan["visit_type"])].label
+    say = f"You're booked for {sc.a(label)} {slot_offers.spoken_offer(call, plan)}."
+    return Data(data=shape(call, outcome.booked, plan), source="live", say=say,
+                http=201 if outcome.booked.created else 200)  # fmt: skip

@@ -1,0 +1,150 @@
+"""What the scheduling tools share (issue 22): the verified caller, the site's rules, call-scoped handles,
+the call's offers and bookings in its session store, the scheduling transfer, audit and spoken times.
+
+Handles: an offer, a provider and an appointment are named to the agent by opaque ids that mean
+something only within this call (a keyed hash with the call id), never by the EHR's ids.
+"""
+
+import hashlib
+import hmac
+from collections.abc import Coroutine
+from datetime import datetime
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils import timezone
+
+from calls.models import CallSession
+from calls.outcomes import Escalate, Transfer
+from calls.session import access_log, session_store
+from calls.session.access_log import AuditContext
+from calls.session.transfers import transfer_for
+from calls.tools import answers, write_steps
+from calls.tools.tool_specs import FetchArgs
+from ehr_integrations.errors import EHRError
+from ehr_integrations.fhir.client import FhirClient, connection_config, deadline_in
+from ehr_integrations.fhir.site import client_for
+from ehr_integrations.models import Purpose, SchedulingRules
+from ehr_integrations.normalize.spoken_time import spoken_moment
+from ehr_integrations.presets.scheduling_rules import Rules, parse
+from ehr_integrations.transport import io_loop
+
+OFFERS = "slot-offers"  # handle -> offer plan, for this call
+BOOKED = "bookings"  # appointment handle -> EHR appointment id, for what this call booked
+MAX_OFFERS = 30
+DENIED = {"resource_types": ["Appointment"], "data_category": "appointments"}
+T = TypeVar("T")
+TRANSFER_SAY = "I can't book that by phone, but our scheduling team can. Let me connect you with scheduling."
+NOT_HERE_SAY = "I'm not able to book appointments by phone here. Let me connect you with scheduling."
+
+
+def verified_patient(call: CallSession, context: AuditContext) -> str:
+    """The verified caller's patient id; raises CallEnded, Escalate or NotVerified (audited as denied)."""
+    return write_steps.verified_patient(call, context, denied=DENIED)
+
+
+def site_rules(call: CallSession) -> Rules:
+    row = SchedulingRules.objects.filter(health_system_id=call.health_system_id).values_list("rules", flat=True).first()
+    return parse(row or {})
+
+
+def scheduling_transfer(call: CallSession) -> Transfer:
+    return transfer_for(health_system=call.health_system, purpose=Purpose.SCHEDULING)
+
+
+def to_scheduling(call: CallSession, say: str = TRANSFER_SAY) -> Escalate:
+    """The refusal that hands the caller to the scheduling desk (the EHR is not asked)."""
+    return Escalate(transfer=scheduling_transfer(call), say=say, http=200)
+
+
+def handle(call: CallSession, kind: str, value: str) -> str:
+    """A call-scoped opaque name for an EHR thing (`kind`: of, pv, ap)."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"{call.id}\x00{kind}\x00{value}".encode(), hashlib.sha256)
+    return f"{kind}-{digest.hexdigest()[:16]}"
+
+
+def audit(
+    call: CallSession,
+    context: AuditContext,
+    patient_id: str | None,
+    *,
+    action: str,
+    outcome: str,
+    ids: list | None = None,
+) -> None:
+    access_log.record(
+        call=call,
+        context=context,
+        action=action,
+        outcome=outcome,
+        patient_reference=patient_id,
+        resource_types=["Slot"] if action == "read" else ["Appointment"],
+        resource_ids=ids or [],
+        data_category="appointments",
+    )
+
+
+def a(label: str) -> str:
+    """ "follow-up visit" -> "a follow-up visit"; "annual physical" -> "an annual physical"."""
+    return ("an " if label[:1].lower() in "aeiou" else "a ") + label
+
+
+def zone(call: CallSession) -> ZoneInfo:
+    return ZoneInfo(call.health_system.time_zone)
+
+
+def when(call: CallSession, start: datetime) -> str:
+    """ "tomorrow at 9 AM", in the health system's time zone."""
+    tz = zone(call)
+    return spoken_moment(start.astimezone(tz), timezone.now().astimezone(tz))
+
+
+def run(call: CallSession, work: Coroutine[object, object, T], *, settle: bool = False) -> T:
+    """Run EHR work for this call on the I/O loop within its request deadline (twice that for a write
+    that may need settling by a search and a compensating cancel)."""
+    seconds = connection_config(call.health_system).request_deadline_s
+    deadline = deadline_in(seconds)
+    return io_loop.result(io_loop.spawn(work), deadline=deadline + (2 * seconds if settle else 0))
+
+
+def client(call: CallSession) -> FhirClient:
+    return client_for(call.health_system)
+
+
+def request_deadline(call: CallSession) -> float:
+    return deadline_in(connection_config(call.health_system).request_deadline_s)
+
+
+def stored(call: CallSession, name: str) -> dict:
+    found = session_store.get(str(call.id), name)
+    return dict(found[0]) if found and isinstance(found[0], dict) else {}
+
+
+def remember(call: CallSession, name: str, values: dict) -> None:
+    merged = stored(call, name) | values
+    session_store.put(str(call.id), name, dict(list(merged.items())[-MAX_OFFERS:]))
+
+
+def appointment_ehr_id(call: CallSession, appointment_handle: str) -> str | None:
+    """The EHR id behind a handle this call was given (its bookings, or its appointments answer)."""
+    booked = stored(call, BOOKED)
+    if appointment_handle in booked:
+        return str(booked[appointment_handle])
+    listed = session_store.get(str(call.id), "appointments")
+    for item in (listed[0] if listed else None) or []:
+        if isinstance(item, dict) and item.get("id") and handle(call, "ap", str(item["id"])) == appointment_handle:
+            return str(item["id"])
+    return None
+
+
+def refresh_appointments(call: CallSession, patient_id: str) -> None:
+    """The call's prefetched upcoming appointments read again after a write (left empty if that fails,
+    so the next answer is live)."""
+    args = FetchArgs(patient_id=patient_id, tz=zone(call), now=timezone.now())
+    try:
+        future, deadline = answers.start_fetch(call, "appointments", args)
+        data = io_loop.result(future, deadline=deadline)
+    except (EHRError, TimeoutError):
+        data = None
+    session_store.put(str(call.id), "appointments", data)

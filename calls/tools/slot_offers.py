@@ -1,0 +1,137 @@
+"""Free times to offer a caller (`GET /api/v1/calls/{call_id}/slots`, issue 22): at most three, spoken in the
+site's time zone, within the site's rules (visit type allowed for this caller, lead time, horizon,
+providers). A visit type the rules do not allow, or a site whose server offers no scheduling path,
+is handed to the scheduling desk without asking the EHR. Each offer is remembered in the call's
+session store under its handle, for booking.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.utils import timezone
+
+from calls.models import CallSession
+from calls.outcomes import Data, InvalidInput, Unavailable
+from calls.session.access_log import AuditContext
+from calls.tools import scheduling_calls as sc
+from ehr_integrations.errors import EHRError
+from ehr_integrations.presets.scheduling_rules import Provider, Rules, VisitType
+from ehr_integrations.scheduling.free_slots import FreeSlot, free_slots
+from ehr_integrations.scheduling.routes import route_for
+
+OFFERED = 3
+UNAVAILABLE_SAY = "I'm not able to check the schedule right now. I can connect you with scheduling."
+
+
+@dataclass(frozen=True)
+class Search:
+    visit_type: VisitType
+    providers: tuple[Provider, ...]
+    after: datetime
+    before: datetime
+
+
+def _day_start(day: date, call: CallSession) -> datetime:
+    return datetime.combine(day, time(0), sc.zone(call))
+
+
+def search_for(call: CallSession, rules: Rules, values: Mapping[str, object]) -> Search:
+    """What to search: raises Escalate (not bookable by phone) or InvalidInput (a provider handle unknown)."""
+    visit_type = rules.visit_types.get(str(values.get("visit_type") or ""))
+    if visit_type is None or not rules.bookable(visit_type):
+        raise sc.to_scheduling(call)
+    providers = rules.providers_for(visit_type)
+    if values.get("provider"):
+        providers = tuple(p for p in providers if sc.handle(call, "pv", p.practitioner) == values["provider"])
+        if not providers:
+            raise InvalidInput({"provider": "must be a provider_id from an earlier slots answer"})
+    now = timezone.now()
+    after = max(now + rules.lead_time, _day_start(values["after"], call) if values.get("after") else now)
+    before = now + rules.horizon
+    if values.get("before"):
+        before = min(before, _day_start(values["before"] + timedelta(days=1), call))
+    return Search(visit_type, providers, after, before)
+
+
+def _offer(call: CallSession, slot: FreeSlot, visit_type: VisitType) -> tuple[str, dict]:
+    offer_id = sc.handle(call, "of", slot.slot_id)
+    plan = {
+        "slot": slot.slot_id,
+        "start": slot.start.isoformat(),
+        "practitioner": slot.provider.practitioner,
+        "provider_name": slot.provider.name,
+        "location": slot.provider.location,
+        "visit_type": visit_type.name,
+    }
+    return offer_id, plan
+
+
+def shape(call: CallSession, offer_id: str, plan: Mapping[str, object]) -> dict:
+    """An offer as the agent sees it (handles, never EHR ids)."""
+    start = datetime.fromisoformat(str(plan["start"]))
+    return {
+        "id": offer_id,
+        "datetime": start.astimezone(sc.zone(call)).isoformat(),
+        "provider_id": sc.handle(call, "pv", str(plan["practitioner"])),
+        "provider_name": plan["provider_name"],
+        "location": plan["location"] or None,
+        "visit_type": plan["visit_type"],
+    }
+
+
+def spoken_offer(call: CallSession, plan: Mapping[str, object]) -> str:
+    words = f"{sc.when(call, datetime.fromisoformat(str(plan['start'])))} with {plan['provider_name']}"
+    return words + (f" at {plan['location']}" if plan["location"] else "")
+
+
+def say_offers(call: CallSession, plans: list[dict], search: Search) -> str:
+    if not plans:
+        return f"I don't see any open times for {sc.a(search.visit_type.label)} then. Would another day work?"
+    spoken = [spoken_offer(call, p) for p in plans]
+    times = spoken[0] if len(spoken) == 1 else ", ".join(spoken[:-1]) + ", or " + spoken[-1]
+    if len(plans) == 1:
+        return f"I have one opening for {sc.a(search.visit_type.label)}: {times}. Would that work?"
+    return f"I have {len(plans)} openings for {sc.a(search.visit_type.label)}: {times}. Which works best for you?"
+
+
+def find(call: CallSession, context: AuditContext, patient_id: str, search: Search) -> list[dict]:
+    """Up to three offers (plans), remembered under their handles; raises Escalate or Unavailable."""
+    if search.after >= search.before:
+        return []
+
+    async def work() -> list[FreeSlot] | None:
+        client = sc.client(call)
+        deadline = sc.request_deadline(call)
+        if not (await route_for(client, deadline=deadline)).to_ehr:
+            return None
+        return await free_slots(
+            client, search.providers, search.visit_type, after=search.after, before=search.before, deadline=deadline
+        )
+
+    try:
+        slots = sc.run(call, work())
+    except (EHRError, TimeoutError):
+        sc.audit(call, context, patient_id, action="read", outcome="unavailable")
+        raise Unavailable(
+            reason="ehr_unavailable", transfer=sc.scheduling_transfer(call), say=UNAVAILABLE_SAY
+        ) from None
+    if slots is None:
+        raise sc.to_scheduling(call, sc.NOT_HERE_SAY)
+    chosen: list[FreeSlot] = []
+    for slot in slots:
+        if len(chosen) < OFFERED and all(slot.start != c.start for c in chosen):
+            chosen.append(slot)
+    offers = dict(_offer(call, slot, search.visit_type) for slot in chosen)
+    sc.audit(call, context, patient_id, action="read", outcome="success", ids=[f"Slot/{s.slot_id}" for s in chosen])
+    sc.remember(call, sc.OFFERS, offers)
+    return [{"id": offer_id, **plan} for offer_id, plan in offers.items()]
+
+
+def answer(*, call: CallSession, values: Mapping[str, object], context: AuditContext) -> Data:
+    """The slots tool: three speakable offers, or a hand-off to scheduling."""
+    patient_id = sc.verified_patient(call, context)
+    search = search_for(call, sc.site_rules(call), values)
+    plans = find(call, context, patient_id, search)
+    data = [shape(call, plan["id"], plan) for plan in plans]
+    return Data(data=data, source="live", say=say_offers(call, plans, search))

@@ -1,0 +1,179 @@
+"""Booking and cancelling on the slot-search path (issue 22, Safety), exactly once, read back.
+
+Book: an Appointment carrying the gateway's business identifier is looked for first (a retried confirm
+finds the first booking); the Slot is read (busy: SlotTaken); the Appointment is POSTed (with
+If-None-Exist where advertised); a timeout or 5xx is settled by searching the identifier again. The
+booking is read back and must show what was asked (booked, that slot, that start, that patient);
+else WriteInDoubt, and nobody says "booked". The server offers no hold, so the slot's bookings are
+then searched: when another booking holds it too, the earlier one keeps it, and ours is cancelled
+(SlotTaken) so the caller is never left with two. Cancel: a JSON Patch of status, read back.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ehr_integrations.errors import EHRError, EHRRequestRejected, EHRUnavailable
+from ehr_integrations.fhir.client import FhirClient, deadline_in
+from ehr_integrations.fhir.writes import WriteInDoubt
+
+IDENTIFIER_SYSTEM = "urn:voice-ehr-gateway:booking"
+CANCEL = [{"op": "replace", "path": "/status", "value": "cancelled"}]
+INACTIVE = ("cancelled", "noshow", "entered-in-error")
+
+__all__ = ["Booked", "Booking", "SlotTaken", "WriteInDoubt", "book", "cancel"]
+
+
+class SlotTaken(EHRError):
+    """Someone else holds the slot: nothing of ours is booked in it."""
+
+    def __init__(self) -> None:
+        super().__init__("slot_taken")
+
+
+@dataclass(frozen=True)
+class Booking:
+    identifier: str  # the gateway's, the same on every retry of one confirm
+    patient_id: str
+    slot_id: str
+    start: datetime
+    practitioner_id: str
+    service_code: str
+    service_system: str | None
+    label: str
+
+    @property
+    def token(self) -> str:
+        return f"{IDENTIFIER_SYSTEM}|{self.identifier}"
+
+    def resource(self) -> dict:
+        coding = {"code": self.service_code} | ({"system": self.service_system} if self.service_system else {})
+        return {
+            "resourceType": "Appointment",
+            "status": "booked",
+            "identifier": [{"system": IDENTIFIER_SYSTEM, "value": self.identifier}],
+            "serviceType": [{"coding": [coding], "text": self.label}],
+            "slot": [{"reference": f"Slot/{self.slot_id}"}],
+            "start": self.start.isoformat(),
+            "participant": [
+                {"actor": {"reference": f"Patient/{self.patient_id}"}, "status": "accepted"},
+                {"actor": {"reference": f"Practitioner/{self.practitioner_id}"}, "status": "accepted"},
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Booked:
+    appointment_id: str
+    resource: dict  # as read back
+    created: bool  # False: an earlier try of the same confirm had booked it
+
+
+def _ours(resource: dict, booking: Booking) -> bool:
+    identifiers = resource.get("identifier") or []
+    return any(i.get("system") == IDENTIFIER_SYSTEM and i.get("value") == booking.identifier for i in identifiers)
+
+
+def _shows(resource: dict, booking: Booking) -> bool:
+    """Whether the read-back shows the booking asked for: booked, in that slot, at that start, for that patient."""
+    slots = [str((s or {}).get("reference", "")) for s in resource.get("slot") or []]
+    actors = [str(((p or {}).get("actor") or {}).get("reference", "")) for p in resource.get("participant") or []]
+    start = resource.get("start")
+    try:
+        same_start = start is not None and datetime.fromisoformat(str(start).replace("Z", "+00:00")) == booking.start
+    except ValueError:
+        same_start = False
+    return (
+        resource.get("status") == "booked"
+        and _ours(resource, booking)
+        and f"Slot/{booking.slot_id}" in slots
+        and f"Patient/{booking.patient_id}" in actors
+        and same_start
+    )
+
+
+async def _existing(client: FhirClient, booking: Booking, *, deadline: float) -> dict | None:
+    found = await client.search("Appointment", {"identifier": booking.token}, deadline=deadline, max_pages=1)
+    ours = [r for r in found.resources if _ours(r, booking) and r.get("status") not in INACTIVE]
+    if len(ours) > 1:
+        raise WriteInDoubt("duplicate_found")
+    return ours[0] if ours else None
+
+
+async def _read_back(client: FhirClient, booking: Booking, appointment_id: str, *, deadline: float) -> dict:
+    try:
+        stored = await client.read("Appointment", appointment_id, deadline=deadline)
+    except EHRError:
+        raise WriteInDoubt("read_back_failed") from None
+    if not _shows(stored, booking):
+        raise WriteInDoubt("read_back_mismatch")
+    return stored
+
+
+def _sort_key(resource: dict) -> tuple[str, str]:
+    return (str((resource.get("meta") or {}).get("lastUpdated", "")), str(resource.get("id", "")))
+
+
+async def _keep_or_yield(client: FhirClient, booking: Booking, mine: dict, *, deadline: float) -> None:
+    """No hold on this server: another booking in the slot means the earlier one keeps it."""
+    found = await client.search("Appointment", {"slot": f"Slot/{booking.slot_id}"}, deadline=deadline, max_pages=1)
+    holders = [r for r in found.resources if r.get("status") not in INACTIVE]
+    if len(holders) <= 1 or min(holders, key=_sort_key).get("id") == mine.get("id"):
+        return
+    await cancel(client, str(mine["id"]), deadline=deadline)
+    raise SlotTaken()
+
+
+async def _post(client: FhirClient, booking: Booking, *, conditional: bool, deadline: float) -> tuple[str, bool]:
+    """POST the Appointment; (id, created). A 409 is the slot taken; an unknown outcome is searched for."""
+    resolve_s = client.config.request_deadline_s
+    try:
+        status, body = await client.create(
+            booking.resource(), deadline=deadline, if_none_exist=f"identifier={booking.token}" if conditional else None
+        )
+    except EHRRequestRejected as refused:
+        if refused.status == 409:
+            raise SlotTaken() from None
+        raise
+    except EHRUnavailable:  # a timeout or a 5xx: the booking may have landed
+        try:
+            found = await _existing(client, booking, deadline=deadline_in(resolve_s))
+        except EHRError:
+            raise WriteInDoubt("unresolved") from None
+        if found is None:
+            raise WriteInDoubt("not_written") from None
+        return str(found["id"]), True
+    if not body.get("id"):
+        raise WriteInDoubt("no_id_returned")
+    return str(body["id"]), status == 201
+
+
+async def book(client: FhirClient, booking: Booking, *, conditional: bool, deadline: float) -> Booked:
+    """The booking made once and read back; raises SlotTaken, WriteInDoubt or EHRError (nothing booked)."""
+    existing = await _existing(client, booking, deadline=deadline)
+    if existing is not None:
+        return Booked(
+            str(existing["id"]), await _read_back(client, booking, str(existing["id"]), deadline=deadline), False
+        )
+    slot = await client.read("Slot", booking.slot_id, deadline=deadline)
+    if slot.get("status") != "free":
+        raise SlotTaken()
+    appointment_id, created = await _post(client, booking, conditional=conditional, deadline=deadline)
+    settle = max(deadline, deadline_in(client.config.request_deadline_s))
+    stored = await _read_back(client, booking, appointment_id, deadline=settle)
+    await _keep_or_yield(client, booking, stored, deadline=settle)
+    return Booked(appointment_id, stored, created)
+
+
+async def cancel(client: FhirClient, appointment_id: str, *, deadline: float) -> dict:
+    """The appointment cancelled and read back as cancelled; raises WriteInDoubt or EHRError."""
+    try:
+        await client.patch("Appointment", appointment_id, CANCEL, deadline=deadline)
+    except EHRUnavailable:
+        pass  # settled by the read-back below
+    try:
+        stored = await client.read("Appointment", appointment_id, deadline=deadline)
+    except EHRError:
+        raise WriteInDoubt("read_back_failed") from None
+    if stored.get("status") != "cancelled":
+        raise WriteInDoubt("not_cancelled")
+    return stored

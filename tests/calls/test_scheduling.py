@@ -1,0 +1,212 @@
+"""Scheduling by voice over HTTP against the sandbox EHR (issue 22): offers, booking, conflicts, cancel,
+reschedule, and the site's rules."""
+
+from datetime import datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from calls.models import StaffRequest
+from ehr_integrations.models import EHRConnection, SchedulingRules
+from ehr_integrations.setup.connection_check import record_statement
+from tests.calls.conftest import SCOPES, SECRET, verified_call, wait_for_prefetch
+
+SCHEDULING_SCOPES = [*SCOPES, "system/Slot.read", "system/Schedule.read", "system/Appointment.write"]
+
+
+def rules_for(sandbox) -> dict:
+    schedules = sandbox._control("GET", "schedule")["schedules"]
+    return {
+        "visit_types": {
+            "follow-up": {"code": "follow-up", "label": "follow-up visit", "patients": ["established"]},
+            "new-patient": {"code": "new-patient", "label": "new patient visit", "patients": ["new"]},
+        },
+        "providers": [
+            {
+                "practitioner": s["practitioner_id"],
+                "schedule": s["id"],
+                "name": f"Dr. Test {n}",
+                "location": "Main Clinic",
+            }
+            for n, s in enumerate(schedules[:2], start=1)
+        ],
+    }
+
+
+@pytest.fixture
+def scheduling_site(site, sandbox):
+    """The site with scheduling scopes, its CapabilityStatement recorded and scheduling rules."""
+    sandbox.register_client("gw-riverside", scopes=SCHEDULING_SCOPES, auth="client_secret_basic", secret=SECRET)
+    EHRConnection.objects.filter(health_system=site).update(scopes=" ".join(SCHEDULING_SCOPES))
+    record_statement(site, sandbox.fhir_get("metadata"))
+    SchedulingRules.objects.create(health_system=site, rules=rules_for(sandbox))
+    return site
+
+
+def _slots(api, call_id: str, **query):
+    return api.get(f"/api/v1/calls/{call_id}/slots", {"visit_type": "follow-up", **query})
+
+
+def _book(api, call_id: str, body: dict, **headers):
+    return api.post(f"/api/v1/calls/{call_id}/appointments", body, format="json", **headers)
+
+
+def _booked(api, call_id: str, offer_id: str):
+    asked = _book(api, call_id, {"offer_id": offer_id, "confirm": False}).json()
+    assert asked["status"] == "confirm", asked
+    return _book(api, call_id, {"offer_id": offer_id, "confirm": True, "confirmation_id": asked["confirmation_id"]})
+
+
+def _scheduling_requests(sandbox) -> list[dict]:
+    return [
+        e for e in sandbox.requests() if e["path"].startswith(("/fhir/Slot", "/fhir/Appointment", "/fhir/Schedule"))
+    ]
+
+
+def test_a_caller_hears_three_offers_books_one_and_the_next_appointments_answer_lists_it(
+    api, scheduling_site, sandbox, patient
+):
+    call_id = verified_call(api, patient)
+    offered = _slots(api, call_id)
+    assert offered.status_code == 200, offered.content
+    offers = offered.json()["data"]
+    assert len(offers) == 3 and offered.json()["say"].startswith("I have 3 openings for a follow-up visit: ")
+    assert all(o["id"].startswith("of-") and o["provider_id"].startswith("pv-") for o in offers)
+    assert all(datetime.fromisoformat(o["datetime"]).utcoffset() in (timedelta(hours=-5), timedelta(hours=-4))
+               for o in offers)  # fmt: skip
+
+    asked = _book(api, call_id, {"offer_id": offers[0]["id"], "confirm": False}).json()
+    assert asked["status"] == "confirm" and asked["say"].startswith("I'll book a follow-up visit ")
+    assert not sandbox._control("GET", "schedule")["booked"]  # the read-back wrote nothing
+    confirm = {"offer_id": offers[0]["id"], "confirm": True, "confirmation_id": asked["confirmation_id"]}
+    booked = _book(api, call_id, confirm)
+    again = _book(api, call_id, confirm)  # a retried confirm: one booking
+
+    assert booked.status_code == 201, booked.content
+    assert booked.json()["say"].startswith("You're booked for a follow-up visit ")
+    assert again.status_code == 200 and again.json()["data"]["id"] == booked.json()["data"]["id"]
+    schedule = sandbox._control("GET", "schedule")
+    assert len(schedule["booked"]) == 1 and not schedule["booked"][0]["cancelled"]
+    assert [s["id"] for s in schedule["slots"]] == [schedule["booked"][0]["slot"]]  # the slot is busy
+    listed = api.get(f"/api/v1/calls/{call_id}/appointments").json()
+    assert schedule["booked"][0]["id"] in [a["id"] for a in listed["data"]]
+    assert datetime.fromisoformat(offers[0]["datetime"]) in [
+        datetime.fromisoformat(a["datetime"]) for a in listed["data"]
+    ]
+
+
+def test_offers_respect_the_lead_time_and_the_horizon(api, scheduling_site, sandbox, patient):
+    call_id = verified_call(api, patient)
+    soonest = timezone.now() + timedelta(hours=2)
+
+    offers = _slots(api, call_id).json()["data"]
+    too_far = _slots(api, call_id, after=(timezone.now() + timedelta(days=61)).date().isoformat()).json()
+
+    # the sandbox has free slots every half hour from the next hour on: the first ones are refused
+    assert offers and all(datetime.fromisoformat(o["datetime"]) >= soonest for o in offers)
+    assert datetime.fromisoformat(offers[0]["datetime"]) < soonest + timedelta(hours=1)
+    assert too_far["data"] == [] and "open times" in too_far["say"]
+
+
+def test_a_visit_type_the_rules_do_not_allow_is_routed_to_scheduling_and_the_ehr_sees_nothing(
+    api, scheduling_site, sandbox, patient
+):
+    call_id = verified_call(api, patient)
+    wait_for_prefetch(call_id)
+    sandbox.reset_log()
+
+    new_patient = _slots(api, call_id, visit_type="new-patient")  # the site's callers are established patients
+    unknown = _slots(api, call_id, visit_type="surgery")
+
+    for answer in (new_patient, unknown):
+        assert answer.status_code == 200, answer.content
+        body = answer.json()
+        assert (
+            body["status"] == "escalate" and body["transfer"]["purpose"] == "scheduling" and "scheduling" in body["say"]
+        )
+    assert _scheduling_requests(sandbox) == []
+
+
+def test_two_calls_booking_the_same_slot_one_books_the_other_hears_new_offers(api, scheduling_site, sandbox, patient):
+    first, second = verified_call(api, patient), verified_call(api, patient)
+    offer = _slots(api, first).json()["data"][0]
+    other = next(o for o in _slots(api, second).json()["data"] if o["datetime"] == offer["datetime"])
+
+    won = _booked(api, first, offer["id"])
+    lost = _booked(api, second, other["id"])
+
+    assert won.status_code == 201, won.content
+    assert lost.status_code == 200 and lost.json()["status"] == "conflict", lost.content
+    assert lost.json()["say"].startswith("That time was just taken.") and len(lost.json()["data"]) == 3
+    assert other["id"] not in [o["id"] for o in lost.json()["data"]]  # never the taken slot again
+    assert len([b for b in sandbox._control("GET", "schedule")["booked"] if not b["cancelled"]]) == 1
+
+
+@pytest.mark.parametrize("quirk", ["read_back_fails", "misbooks"])
+def test_a_read_back_that_fails_or_disagrees_never_says_booked(api, scheduling_site, sandbox, patient, quirk):
+    call_id = verified_call(api, patient)
+    offer = _slots(api, call_id).json()["data"][0]
+    if quirk == "misbooks":  # the server stores the next booking as proposed, not booked
+        sandbox._control("POST", "schedule/quirk", {"misbook": True})
+    else:
+        sandbox.add_fault("/fhir/Appointment/appointment-b*", error_rate=1.0, error_status=503)
+
+    answer = _booked(api, call_id, offer["id"])
+
+    assert answer.status_code == 503 and answer.json()["reason"] == "write_unconfirmed", answer.content
+    assert "couldn't confirm" in answer.json()["say"] and "You're booked" not in answer.json()["say"]
+    assert StaffRequest.objects.get().kind == "booking"
+
+
+def test_a_reschedule_whose_cancel_fails_keeps_the_new_time_and_tells_staff(api, scheduling_site, sandbox, patient):
+    call_id = verified_call(api, patient)
+    first = _booked(api, call_id, _slots(api, call_id).json()["data"][0]["id"]).json()["data"]
+    offer = _slots(api, call_id).json()["data"][1]
+    old_id = sandbox._control("GET", "schedule")["booked"][0]["id"]
+    sandbox.add_fault(f"/fhir/Appointment/{old_id}", error_rate=1.0, error_status=503)
+    path = f"/api/v1/calls/{call_id}/appointments/{first['id']}/reschedule"
+
+    asked = api.post(path, {"offer_id": offer["id"], "confirm": False}, format="json").json()
+    assert asked["status"] == "confirm" and asked["say"].startswith("I'll move your appointment ")
+    moved = api.post(path, {"offer_id": offer["id"], "confirm": True, "confirmation_id": asked["confirmation_id"]},
+                     format="json")  # fmt: skip
+
+    assert moved.status_code == 201, moved.content
+    body = moved.json()
+    assert body["data"]["old_status"] == "cancel_pending" and body["say"].startswith("You're booked ")
+    assert "our scheduling staff will cancel it" in body["say"]
+    booked = sandbox._control("GET", "schedule")["booked"]
+    assert [b["cancelled"] for b in booked] == [False, False]  # the old one stands until staff cancel it
+    request = StaffRequest.objects.get()
+    assert (request.kind, request.about) == ("cancel", f"Appointment/{old_id}")
+
+
+def test_a_reschedule_books_the_new_time_then_cancels_the_old(api, scheduling_site, sandbox, patient):
+    call_id = verified_call(api, patient)
+    first = _booked(api, call_id, _slots(api, call_id).json()["data"][0]["id"]).json()["data"]
+    offer = _slots(api, call_id).json()["data"][1]
+    path = f"/api/v1/calls/{call_id}/appointments/{first['id']}/reschedule"
+
+    asked = api.post(path, {"offer_id": offer["id"], "confirm": False}, format="json").json()
+    moved = api.post(path, {"offer_id": offer["id"], "confirm": True, "confirmation_id": asked["confirmation_id"]},
+                     format="json")  # fmt: skip
+
+    assert moved.status_code == 201 and moved.json()["data"]["old_status"] == "cancelled", moved.content
+    assert [b["cancelled"] for b in sandbox._control("GET", "schedule")["booked"]] == [True, False]
+    methods = [(e["method"], e["path"].split("/")[2]) for e in _scheduling_requests(sandbox) if e["method"] != "GET"]
+    assert methods.index(("POST", "Appointment")) < methods.index(("PATCH", "Appointment"))
+
+
+def test_a_cancel_in_two_steps_frees_the_slot(api, scheduling_site, sandbox, patient):
+    call_id = verified_call(api, patient)
+    booked = _booked(api, call_id, _slots(api, call_id).json()["data"][0]["id"]).json()["data"]
+    path = f"/api/v1/calls/{call_id}/appointments/{booked['id']}/cancel"
+
+    asked = api.post(path, {"confirm": False}, format="json").json()
+    assert asked["status"] == "confirm" and asked["say"].startswith("I'll cancel your appointment ")
+    done = api.post(path, {"confirm": True, "confirmation_id": asked["confirmation_id"]}, format="json")
+
+    assert done.status_code == 200 and done.json()["data"]["status"] == "cancelled", done.content
+    assert sandbox._control("GET", "schedule")["slots"] == []
+    unknown = api.post(f"/api/v1/calls/{call_id}/appointments/ap-{'0' * 16}/cancel", {"confirm": False}, format="json")
+    assert unknown.json()["status"] == "refused"
