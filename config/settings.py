@@ -249,6 +249,12 @@ LOCAL_CACHE_SECONDS = env.float("LOCAL_CACHE_SECONDS", default=5.0)
 # a caller left in silence longer hangs up (calls/verification/pending_turns.py).
 VERIFY_VOICE_DEADLINE_S = env.float("VERIFY_VOICE_DEADLINE_S", default=2.5)
 # Failed verification turns an hour per claimed identity and per agent client (calls/verification/claims.py).
+# New writes one call may make per write tool (a retry of the same write is not a new one): a caller,
+# or an agent client looping, cannot flood the care team's inbox or the refill desk (issue 21).
+WRITES_PER_CALL = {
+    "refill-requests": env.int("WRITES_PER_CALL_REFILLS", default=10),
+    "care-team-messages": env.int("WRITES_PER_CALL_MESSAGES", default=3),
+}
 VERIFY_BUDGET_PER_DOB = env.int("VERIFY_BUDGET_PER_DOB", default=10)
 VERIFY_BUDGET_PER_MRN = env.int("VERIFY_BUDGET_PER_MRN", default=5)
 VERIFY_BUDGET_PER_DOB_NAME = env.int("VERIFY_BUDGET_PER_DOB_NAME", default=5)

@@ -11,7 +11,7 @@ failed); `say` confirms only what the EHR's answer, read back, shows.
 from collections.abc import Mapping
 
 from calls.models import CallSession
-from calls.outcomes import Confirm, Data, Escalate, InvalidInput, Result, Unavailable
+from calls.outcomes import Confirm, Data, Escalate, InvalidInput, Refused, Result, Unavailable
 from calls.session import access_log
 from calls.session.access_log import AuditContext
 from calls.session.transfers import transfer_for
@@ -105,6 +105,8 @@ def _write(
         recipient=settings.message_recipient,
         identifier=write_steps.business_identifier(call, TOOL, fingerprint),
     )
+    if not write_steps.admitted(call, TOOL, message.identifier):
+        return Refused(reason="write_limit", say=write_steps.LIMIT_SAY)
     if plan["route"] == STAFF_QUEUE:
         _queue(call, message, reason="the site's EHR accepts no message write (staff queue route)")
         _audit(call, context, patient_id, outcome="success", ids=[f"StaffRequest/{message.identifier}"])

@@ -130,6 +130,8 @@ def _write(call: CallSession, context: AuditContext, patient_id: str, found: Eli
         note=note,
         identifier=write_steps.business_identifier(call, found.medication_request_id, found.verdict),
     )
+    if not write_steps.admitted(call, TOOL, request.identifier):
+        return Refused(reason="write_limit", say=write_steps.LIMIT_SAY)
     if found.route == STAFF_QUEUE:
         _queue(call, request, patient_id, reason="the site's EHR accepts no refill write (staff queue route)")
         _audit(

@@ -9,6 +9,7 @@ import hmac
 from collections.abc import Mapping
 
 from django.conf import settings
+from django.core.cache import cache
 
 from calls.models import CallSession, CallState, StaffRequest, StaffRequestStatus
 from calls.outcomes import CallEnded, Escalate, InvalidInput, NotVerified
@@ -25,6 +26,8 @@ from ehr_integrations.fhir.writes import Written, create_once
 from ehr_integrations.models import Purpose
 from ehr_integrations.transport import io_loop
 
+COUNT_TTL_S = 24 * 3600  # longer than any call
+LIMIT_SAY = "I can't send any more requests on this call. Our staff can help with the rest."
 IN_DOUBT_SAY = (
     "I couldn't confirm that your request reached the office, so I haven't sent it as done. Our staff will"
     " follow up to make sure it's handled."
@@ -71,6 +74,20 @@ def business_identifier(call: CallSession, *parts: str) -> str:
     """The gateway's identifier for this call's request about `parts`: the same on every retry."""
     key = "\x00".join((str(call.id), *parts))
     return hmac.new(settings.SECRET_KEY.encode(), key.encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def admitted(call: CallSession, tool: str, identifier: str) -> bool:
+    """Whether this call may make this write: a retry of one it already counted always may, a new one
+    while the call is under settings.WRITES_PER_CALL[tool]. Counted in the shared cache (no PHI)."""
+    seen = f"write-seen:{call.id}:{tool}:{identifier}"
+    if not cache.add(seen, 1, timeout=COUNT_TTL_S):
+        return True
+    counter = f"write-count:{call.id}:{tool}"
+    cache.add(counter, 0, timeout=COUNT_TTL_S)
+    if cache.incr(counter) <= settings.WRITES_PER_CALL[tool]:
+        return True
+    cache.delete(seen)
+    return False
 
 
 def create(call: CallSession, request: WriteRequest, resource_type: str, *, conditional: bool) -> Written:

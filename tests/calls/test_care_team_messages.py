@@ -209,3 +209,23 @@ def test_only_front_desk_staff_read_a_queued_message(api, writable_site, sandbox
     assert done.status_code == 302, done.content.decode()[:500]
     request.refresh_from_db()
     assert request.status == "done"
+
+
+def test_a_call_cannot_flood_the_care_team_but_a_retry_is_never_refused(api, writable_site, sandbox, patient, settings):
+    settings.WRITES_PER_CALL = {**settings.WRITES_PER_CALL, "care-team-messages": 2}
+    call_id = verified_call(api, patient)
+    answers = []
+    for n in range(3):
+        text = f"Message number {n}"
+        asked = _read_back(api, call_id, "clinic", text)
+        answers.append(_confirm(api, call_id, "clinic", text, asked["confirmation_id"]))
+    first_again = _read_back(api, call_id, "clinic", "Message number 0")
+    retried = _confirm(api, call_id, "clinic", "Message number 0", first_again["confirmation_id"])
+
+    assert [a.status_code for a in answers] == [201, 201, 200]
+    assert (answers[2].json()["status"], answers[2].json()["reason"]) == ("refused", "write_limit")
+    assert retried.status_code == 200 and retried.json()["data"]["state"] == "sent"  # the same message: no new write
+    assert len(written(sandbox)) == 2
+    other_call = verified_call(api, patient)  # the limit is per call
+    asked = _read_back(api, other_call, "clinic", "A new call's message")
+    assert _confirm(api, other_call, "clinic", "A new call's message", asked["confirmation_id"]).status_code == 201
