@@ -67,17 +67,24 @@ def record(
 
 
 def record_attempt(
-    *, call: CallSession, context: AuditContext, outcome: str, factors: Iterable[str], patient_reference: str | None
+    *,
+    call: CallSession,
+    context: AuditContext,
+    outcome: str,
+    factors: Iterable[str],
+    patient_reference: str | None,
+    action: str = "verify",
 ) -> None:
     """Audit one verification attempt, whatever its outcome (audit.models.Outcome), without PHI.
 
     `factors` are the names of the identifiers tried (never their values); `patient_reference` only
     when the search found exactly one patient, so an attempt never links unrelated patients.
+    `action="search"`: a speculative patient search before the factor set was complete (no attempt).
     """
     _write(
         call,
         context,
-        action="verify",
+        action=action,
         outcome=outcome,
         patient_reference=patient_reference,
         resource_types=["Patient"],

@@ -27,7 +27,8 @@ from compliance import encryption
 
 # "call": the verified call's own facts (calls/selectors.verified_call), so its tool calls need no database read.
 # "verdict": a pending verify turn's answer, until the next turn collects it (calls/verification/pending_turns.py).
-NAMES = ("caller", "identifiers", "patient", "call", "verdict", *STORED_TOOLS, *variant_names())
+# "speculation": a speculative search's candidates, ids and digests (calls/verification/speculation.py).
+NAMES = ("caller", "identifiers", "patient", "call", "verdict", "speculation", *STORED_TOOLS, *variant_names())
 
 
 def _key_name(call_id: str) -> str:
@@ -50,11 +51,13 @@ def _owner_name(call_id: str) -> str:
 
 # Plain entries (no PHI) other modules keep under the call's id, each with its own short TTL: the
 # filler it heard last, pending-mode claims and failures (calls/tools/pending.py, by answer name),
-# prefetches running (calls/tools/prefetch.py). `destroy` deletes every one listed here.
+# prefetches running (calls/tools/prefetch.py), a speculative search running (calls/verification/speculation.py).
+# `destroy` deletes every one listed here.
 MARKERS = (
     "last_filler",
+    "speculating",
     *(f"pending:{name}" for name in (*STORED_TOOLS, *variant_names(), "verify")),
-    *(f"prefetching:{tool}" for tool in STORED_TOOLS),
+    *(f"prefetching:{tool}" for tool in (*STORED_TOOLS, "patient")),
 )
 _LISTED = frozenset(MARKERS)
 
@@ -135,6 +138,14 @@ def get_many(call_id: str, names: Iterable[str]) -> dict[str, tuple[object, floa
     """What is stored under each of `names` (value, epoch seconds stored), in one round trip."""
     data_keys = {_data_name(call_id, name): name for name in names}
     return _opened(call_id, data_keys, cache.get_many([_key_name(call_id), *data_keys]))
+
+
+def take(call_id: str, name: str) -> tuple[object, float] | None:
+    """What is stored under `name`, removed: of turns taking it at once, only one gets it."""
+    found = get(call_id, name)
+    if found is None or not cache.delete(_data_name(call_id, name)):
+        return None
+    return found
 
 
 def read_owned(call_id: str, owner: int, names: Iterable[str]) -> dict[str, tuple[object, float]] | None:

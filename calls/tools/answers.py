@@ -19,9 +19,11 @@ from calls.session.transfers import ESCALATE_SAY, transfer_for
 from calls.tools import followups, latency, prefetch
 from calls.tools.tool_specs import TOOLS, FetchArgs, fetch, from_patient, speak, trim
 from ehr_integrations.errors import EHRError, EHRRequestRejected, EHRUnavailable
+from ehr_integrations.fhir import records
 from ehr_integrations.fhir.client import connection_config, deadline_in
 from ehr_integrations.fhir.site import client_for
 from ehr_integrations.models import Purpose
+from ehr_integrations.normalize.flat import PATIENT_PUBLIC_FIELDS
 from ehr_integrations.normalize.mapping import load_mapping
 from ehr_integrations.transport import io_loop
 
@@ -148,7 +150,12 @@ def answer(
     patient, args = prepared.patient, prepared.args
     patient_id = patient["id"]
     if TOOLS[tool].fetch is None:
-        data, source = from_patient(patient), "prefetch"
+        try:
+            patient, source = _patient_record(call, patient)
+        except (EHRError, TimeoutError) as exc:
+            audit_read(call, context, tool, patient_id, outcome="unavailable")
+            raise unavailable(call, tool, patient_id, exc) from None
+        data = from_patient(patient)
     else:
         data = prepared.stored
         if data is None and not args.variant and tool in prefetch.PREFETCHED:
@@ -164,7 +171,23 @@ def answer(
     data = trim(tool, data, args)
     ids = [item["id"] for item in data] if isinstance(data, list) else [patient_id]
     audit_read(call, context, tool, patient_id, outcome="success", resource_ids=ids)
-    return Data(data=data, source=source, say=speak(tool, data, args))
+    return Data(data=TOOLS[tool].expose(data, str(call.id)), source=source, say=speak(tool, data, args))
+
+
+def _patient_record(call: CallSession, patient: dict) -> tuple[dict, str]:
+    """The verified patient with its public fields: kept at verification, read by the prefetch
+    (verification kept only the id of a speculative search's candidate), or read now."""
+    if all(name in patient for name in PATIENT_PUBLIC_FIELDS):
+        return patient, "prefetch"
+    prefetched = prefetch.wait_for(str(call.id), "patient")
+    if isinstance(prefetched, dict) and all(name in prefetched for name in PATIENT_PUBLIC_FIELDS):
+        return prefetched, "prefetch"
+    system = call.health_system
+    deadline = deadline_in(connection_config(system).request_deadline_s)
+    read = records.fetch_patient(client_for(system), load_mapping(system), patient["id"], deadline=deadline)
+    record = {"id": patient["id"]} | io_loop.wait(read, deadline=deadline).public()
+    session_store.put(str(call.id), "patient", record, only_if_open=True)
+    return record, "live"
 
 
 def audit_read(

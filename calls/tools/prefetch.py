@@ -1,4 +1,8 @@
-"""The moment a call is verified, fetch its tools' default answers concurrently into the session store."""
+"""The moment a call is verified, fetch its tools' default answers concurrently into the session store.
+
+When verification kept only the patient's id (a speculative search's candidate, issue 24), the
+patient's record is read with them, for the `patient` tool (its public fields only are stored).
+"""
 
 import asyncio
 import logging
@@ -14,6 +18,7 @@ from calls.session import events, session_store
 from calls.tools import latency
 from calls.tools.tool_specs import TOOLS, FetchArgs, fetch
 from ehr_integrations.errors import EHRError
+from ehr_integrations.fhir import records
 from ehr_integrations.fhir.client import FhirClient, connection_config, deadline_in
 from ehr_integrations.fhir.site import client_for
 from ehr_integrations.normalize.mapping import Mapping, load_mapping
@@ -48,6 +53,22 @@ async def _one(
             pass  # the marker expires with the prefetch's deadline; waiting callers stop then
 
 
+async def _patient(call_id: str, client: FhirClient, mapping: Mapping, patient_id: str, deadline: float) -> None:
+    try:
+        patient = await records.fetch_patient(client, mapping, patient_id, deadline=deadline)
+    except EHRError as exc:
+        log.info("prefetch of the patient for call %s failed: %s", call_id, type(exc).__name__)
+    else:
+        if patient.id == patient_id:
+            facts = {"id": patient_id} | patient.public()
+            await asyncio.to_thread(session_store.put, call_id, "patient", facts, only_if_open=True)
+    finally:
+        try:
+            await shared_cache.delete(_running_key(call_id, "patient"))
+        except shared_cache.CacheUnavailable:
+            pass
+
+
 def _announce(call_id: str, health_system: str, durations: dict[str, float]) -> None:
     """Feed the latency estimates and tell the call's socket what is ready (names only, no PHI)."""
     for tool, seconds in durations.items():
@@ -58,10 +79,17 @@ def _announce(call_id: str, health_system: str, durations: dict[str, float]) -> 
 
 
 async def _all(
-    call_id: str, client: FhirClient, mapping: Mapping, args: FetchArgs, deadline: float, health_system: str = ""
+    call_id: str,
+    client: FhirClient,
+    mapping: Mapping,
+    args: FetchArgs,
+    deadline: float,
+    health_system: str = "",
+    with_patient: bool = False,
 ) -> dict[str, float]:
-    durations = await asyncio.gather(*(_one(call_id, t, client, mapping, args, deadline) for t in PREFETCHED))
-    by_tool = dict(zip(PREFETCHED, durations, strict=True))
+    patient = [_patient(call_id, client, mapping, args.patient_id, deadline)] if with_patient else []
+    done = await asyncio.gather(*(_one(call_id, t, client, mapping, args, deadline) for t in PREFETCHED), *patient)
+    by_tool = dict(zip(PREFETCHED, done[: len(PREFETCHED)], strict=True))
     await asyncio.to_thread(_announce, call_id, health_system, by_tool)
     return by_tool
 
@@ -78,14 +106,16 @@ def wait_for(call_id: str, tool: str) -> object | None:
     return stored[0] if stored else None
 
 
-def start(*, call: CallSession, patient_id: str) -> Future:
-    """Start the prefetch on the I/O loop and return its future (the caller does not wait)."""
+def start(*, call: CallSession, patient_id: str, with_patient: bool = False) -> Future:
+    """Start the prefetch on the I/O loop and return its future (the caller does not wait);
+    `with_patient`: read the patient's record too (verification kept only its id)."""
     system = call.health_system
     config = connection_config(system)
     args = FetchArgs(patient_id=patient_id, tz=ZoneInfo(system.time_zone), now=timezone.now())
     deadline = deadline_in(config.request_deadline_s)
     until = time.time() + config.request_deadline_s
     timeout = int(config.request_deadline_s) + 1
-    session_store.set_markers(str(call.id), {f"prefetching:{tool}": until for tool in PREFETCHED}, timeout=timeout)
-    coro = _all(str(call.id), client_for(system), load_mapping(system), args, deadline, system.slug)
+    running = (*PREFETCHED, "patient") if with_patient else PREFETCHED
+    session_store.set_markers(str(call.id), {f"prefetching:{tool}": until for tool in running}, timeout=timeout)
+    coro = _all(str(call.id), client_for(system), load_mapping(system), args, deadline, system.slug, with_patient)
     return io_loop.spawn(coro)

@@ -4,8 +4,9 @@ then exactly one EHR patient must satisfy every factor. Every failure looks the 
 
 import functools
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
+from dataclasses import dataclass
 from datetime import date
 
 from django.utils import timezone
@@ -13,28 +14,26 @@ from django.utils import timezone
 from audit.models import Outcome
 from calls.models import CallSession, CallState
 from calls.outcomes import CallEnded, Escalate, NeedsMore, Pending, Unavailable, Verified
-from calls.session import access_log, call_sessions, events, selectors, session_store
+from calls.session import access_log, events, selectors, session_store
 from calls.session.access_log import AuditContext
 from calls.session.baa_gate import NotCovered, ensure_covered
 from calls.session.transfers import ESCALATE_SAY, transfer_for
 from calls.tools import answers, prefetch
-from calls.verification import attempt_limits, claims, pending_turns, prompts, search_tags, status
-from calls.verification.identity_match import complete_sets, missing_for_next_set, satisfies
+from calls.verification import attempt_limits, claims, pending_turns, prompts, searches, speculation, status
+from calls.verification.identity_match import (
+    SEARCHED_CLAIMS,
+    Candidate,
+    complete_sets,
+    missing_for_next_set,
+    satisfies,
+)
 from compliance.phi_logging import sensitive_phi
 from ehr_integrations.errors import EHRError, EHRUnavailable
-from ehr_integrations.fhir.client import connection_config, deadline_in
-from ehr_integrations.fhir.patient_search import find_candidates
-from ehr_integrations.fhir.site import client_for, site_preset
+from ehr_integrations.fhir.site import site_preset
 from ehr_integrations.models import Purpose
-from ehr_integrations.normalize.flat import FlatPatient
-from ehr_integrations.normalize.mapping import load_mapping
 from ehr_integrations.presets import Preset
-from ehr_integrations.transport import breaker, io_loop
 
 VERIFIED_SAY = "Thank you, I've confirmed your identity."
-# The claims a patient search goes by; a wrong answer to anything else (an SSN's last four) with all of
-# these right is a guess at that patient.
-SEARCHED_CLAIMS = frozenset({"date_of_birth", "mrn", "family_name", "given_name", "phone"})
 EHR_DOWN_SAY = "I can't reach our records system to confirm your identity right now. Let me connect you with someone."
 
 
@@ -70,22 +69,11 @@ def _accumulate(call: CallSession, identifiers: Mapping[str, object]) -> dict[st
 
 
 @sensitive_phi
-def _start_search(call: CallSession, given: dict[str, str]) -> Future:
-    """The patient search on the I/O loop, within the connection's whole request deadline."""
-    system = call.health_system
-    config = connection_config(system)
-    deadline = deadline_in(config.request_deadline_s)
-    coro = find_candidates(client_for(system), load_mapping(system), given, deadline=deadline)
-    # What this caller's input makes the EHR fail counts toward the breaker once a minute at most.
-    return io_loop.spawn(breaker.attributed(coro, tags=search_tags.for_search(call, given)))
-
-
-@sensitive_phi
 def _fail(
     call: CallSession,
     context: AuditContext,
     given: dict,
-    candidates: list[FlatPatient],
+    candidates: list[Candidate],
     outcome: str = Outcome.WRONG_DETAILS,
 ) -> NeedsMore:
     policy = call.health_system.verification_policy
@@ -93,7 +81,8 @@ def _fail(
     failures = attempt_limits.call_failures(call)  # this turn was counted before the search
     # A patient's own lockout grows only from failures on claims that match that patient's record
     # (what was searched by agrees; a secret factor did not): nobody can aim it by claiming less.
-    aimed = [c for c in candidates if satisfies(c, {k: v for k, v in given.items() if k in SEARCHED_CLAIMS})]
+    claimed = {k: v for k, v in given.items() if k in SEARCHED_CLAIMS}
+    aimed = [c for c in candidates if satisfies(str(call.id), c, claimed)]
     attempt_limits.record_patient_failures(policy, [c.id for c in aimed])
     reference = candidates[0].id if len(candidates) == 1 else None  # the search found exactly one patient
     access_log.record_attempt(call=call, context=context, outcome=outcome, factors=given, patient_reference=reference)
@@ -132,7 +121,7 @@ def _decided_elsewhere(call: CallSession) -> Verified:
     raise _escalate(call)
 
 
-def _succeed(call: CallSession, context: AuditContext, patient: FlatPatient, factor_set: list[str]) -> Verified:
+def _succeed(call: CallSession, context: AuditContext, patient: Candidate, factor_set: list[str]) -> Verified:
     policy = call.health_system.verification_policy
     method, now = "+".join(factor_set), timezone.now()
     if not _leave_unverified(call, CallState.VERIFIED, verified_at=now, verification_method=method):
@@ -140,7 +129,8 @@ def _succeed(call: CallSession, context: AuditContext, patient: FlatPatient, fac
     call.state, call.verified_at, call.verification_method = CallState.VERIFIED, now, method
     attempt_limits.reset_after_success(call, policy, patient.id)
     facts = {
-        "patient": {"id": patient.id} | patient.public(),
+        # A speculation's candidate is an id alone: the prefetch reads the record (minimum necessary).
+        "patient": {"id": patient.id} | (patient.public or {}),
         "identifiers": {},
         "call": selectors.verified_facts(call),
     }
@@ -149,7 +139,7 @@ def _succeed(call: CallSession, context: AuditContext, patient: FlatPatient, fac
     ):  # `end` destroyed the store meanwhile
         raise CallEnded()
     access_log.record(call=call, context=context, action="verify", outcome="success", patient_reference=patient.id)
-    prefetch.start(call=call, patient_id=patient.id)
+    prefetch.start(call=call, patient_id=patient.id, with_patient=patient.public is None)
     events.publish(str(call.id), {"event": "verified", "call_id": str(call.id), "say": VERIFIED_SAY})
     return Verified(say=VERIFIED_SAY)
 
@@ -179,6 +169,7 @@ def submit(
     given = _accumulate(call, identifiers)
     sets = complete_sets(policy.factor_sets, policy.name_parts_required, given, _preset(call))
     if not sets:
+        speculation.start(call=call, given=given, context=context)  # the same answer whatever it finds
         missing = missing_for_next_set(policy.factor_sets, policy.name_parts_required, given, _preset(call))
         left = status.attempts_left(call)
         return prompts.needs_more(missing=missing, attempts_left=left, given=given, said=identifiers)
@@ -197,15 +188,8 @@ def submit(
 def _reserve_claims(call: CallSession, context: AuditContext, given: dict[str, str]) -> claims.Reservation | Verified:
     """Reserve this turn's budgets; a spent one is audited and answered before any search: the agent
     client's with `rate_limited` (a throttle), any other by a person (`escalate`)."""
-    wanted = claims.budgets(
-        health_system_id=call.health_system_id,
-        agent_client_id=call.agent_client_id,
-        caller_phone=call_sessions.caller_phone(call),
-        given=given,
-        caller_limit=call.health_system.verification_policy.max_failures_per_caller_hour,
-    )
     try:
-        return claims.reserve(wanted)
+        return claims.reserve(searches.budgets(call, given))
     except claims.BudgetSpent as spent:
         access_log.record_attempt(
             call=call, context=context, outcome=Outcome.BUDGET_SPENT, factors=given, patient_reference=None
@@ -228,40 +212,118 @@ def _counted_turn(
     *,
     may_pend: bool,
 ) -> NeedsMore | Verified | Pending:
-    """Count the turn and search; decide within the voice deadline, later (pending) or not at all.
+    """Count the turn and search (or use the speculative search of these claims); decide within the
+    voice deadline, later (pending) or not at all.
 
     The claimed identity's, the caller's and the agent client's budgets are reserved first, then the
     call's own attempt: concurrent turns can never exceed any of them (claims.py)."""
+    started, deadline = time.monotonic(), pending_turns.voice_deadline()
+    if (awaited := speculation.awaited(call, given)) is not None:
+        searching = functools.partial(_counted_turn, call, context, identifiers, given, sets, may_pend=False)
+        decide = functools.partial(_speculated_verdict, call, context, given, sets, searching)
+        waiting = _Search(awaited, decide, started, deadline)
+        return _decided_in_time(waiting, call, context, said=identifiers, given=given, may_pend=may_pend)
     reservation = _reserve_claims(call, context, given)
     if isinstance(reservation, Verified):
         return reservation
-    if not attempt_limits.reserve_attempt(call, call.health_system.verification_policy):  # used up concurrently
-        claims.give_back(reservation)
-        access_log.record_attempt(
-            call=call, context=context, outcome=Outcome.BUDGET_SPENT, factors=given, patient_reference=None
-        )
+    if not _attempt_reserved(call, context, given, reservation):
         return _escalate_unverified(call)
-    started, deadline = time.monotonic(), pending_turns.voice_deadline()
     try:
-        search = _start_search(call, given)
+        search = searches.start(call, given)
     except BaseException:
-        claims.give_back(reservation)
-        attempt_limits.give_back_attempt(call)
+        _give_back_turn(call, reservation)
         raise
     decide = functools.partial(_verdict, call, context, given, sets, search, reservation)
-    if pending_turns.finished_in_time(search, deadline=deadline):
+    abandon = functools.partial(_give_back_turn, call, reservation)
+    waiting = _Search(search, decide, started, deadline, abandon)
+    return _decided_in_time(waiting, call, context, said=identifiers, given=given, may_pend=may_pend)
+
+
+def _attempt_reserved(call: CallSession, context: AuditContext, given: dict, reservation: claims.Reservation) -> bool:
+    """Count the turn against the call's limit; when none is left, its budgets go back and it is audited."""
+    if attempt_limits.reserve_attempt(call, call.health_system.verification_policy):
+        return True
+    claims.give_back(reservation)
+    access_log.record_attempt(
+        call=call, context=context, outcome=Outcome.BUDGET_SPENT, factors=given, patient_reference=None
+    )
+    return False
+
+
+def _give_back_turn(call: CallSession, reservation: claims.Reservation) -> None:
+    claims.give_back(reservation)
+    attempt_limits.give_back_attempt(call)
+
+
+@dataclass(frozen=True)
+class _Search:
+    """A turn's search (its own, or a speculative one it waits for) and its verdict once it ends."""
+
+    future: Future
+    decide: Callable[[], NeedsMore | Verified]
+    started: float
+    deadline: float  # the voice deadline
+    abandon: Callable[[], None] | None = None  # what the turn gives back when it gives up waiting
+
+
+@sensitive_phi
+def _decided_in_time(
+    search: _Search,
+    call: CallSession,
+    context: AuditContext,
+    *,
+    said: Mapping[str, object],
+    given: dict,
+    may_pend: bool,
+) -> NeedsMore | Verified | Pending:
+    """The verdict once the search ends within the voice deadline; past it `pending` (the verdict is
+    decided later, once) or, without the pending mode, `ehr_slow` with the search abandoned."""
+    future, decide = search.future, search.decide
+    if pending_turns.finished_in_time(future, deadline=search.deadline):
         return decide()
     if may_pend:
-        turn, cid = pending_turns.fingerprint(identifiers), context.correlation_id
-        return pending_turns.hand_over(call, search, decide, turn=turn, correlation_id=cid, started=started)
-    if search.cancel():  # no verdict within the voice deadline: the turn does not count
-        claims.give_back(reservation)
-        attempt_limits.give_back_attempt(call)
+        turn, cid = pending_turns.fingerprint(said), context.correlation_id
+        return pending_turns.hand_over(call, future, decide, turn=turn, correlation_id=cid, started=search.started)
+    if future.cancel():  # no verdict within the voice deadline: the turn does not count
+        if search.abandon is not None:
+            search.abandon()
         access_log.record_attempt(
             call=call, context=context, outcome=Outcome.EHR_UNAVAILABLE, factors=given, patient_reference=None
         )
         raise pending_turns.too_slow(call)
     return decide()  # it finished as the deadline passed
+
+
+@sensitive_phi
+def _speculated_verdict(
+    call: CallSession, context: AuditContext, given: dict[str, str], sets: list[list[str]], searching: Callable
+) -> NeedsMore | Verified | Pending:
+    """The verdict from the speculative search of these claims, once it has ended: its reservation is
+    this turn's, its EHR failure this turn's `unavailable`; gone meanwhile, the turn searches itself."""
+    record = speculation.take(call, given)
+    if record is None:  # another turn took it, or it vanished: a turn of its own
+        return searching()
+    if "failed" in record:
+        access_log.record_attempt(
+            call=call, context=context, outcome=Outcome.EHR_UNAVAILABLE, factors=given, patient_reference=None
+        )
+        raise _unavailable(call, record["failed"], record.get("retry_after"))
+    reservation = claims.Reservation(searches.budgets(call, given))  # drawn when the speculation started
+    if not _attempt_reserved(call, context, given, reservation):
+        return _escalate_unverified(call)
+    found: Future = Future()
+    found.set_result(record["candidates"])
+    return _verdict(call, context, given, sets, found, reservation)
+
+
+def _unavailable(call: CallSession, reason: str, retry_after: float | None) -> Unavailable:
+    transfer = transfer_for(health_system=call.health_system, purpose=Purpose.VERIFICATION)
+    return Unavailable(
+        reason=reason,
+        transfer=transfer,
+        say=EHR_DOWN_SAY,
+        retry_after_ms=int(retry_after * 1000) if retry_after else None,
+    )
 
 
 @sensitive_phi
@@ -284,19 +346,13 @@ def _verdict(
         access_log.record_attempt(
             call=call, context=context, outcome=Outcome.EHR_UNAVAILABLE, factors=given, patient_reference=None
         )
-        transfer = transfer_for(health_system=call.health_system, purpose=Purpose.VERIFICATION)
         retry_after = exc.retry_after if isinstance(exc, EHRUnavailable) else None
-        raise Unavailable(
-            reason=answers.reason_of(exc),
-            transfer=transfer,
-            say=EHR_DOWN_SAY,
-            retry_after_ms=int(retry_after * 1000) if retry_after else None,
-        ) from None
+        raise _unavailable(call, answers.reason_of(exc), retry_after) from None
     except BaseException:
         claims.give_back(reservation)
         attempt_limits.give_back_attempt(call)
         raise
-    matched = [p for p in candidates if satisfies(p, given)]
+    matched = [c for c in candidates if satisfies(str(call.id), c, given)]
     # Two patients satisfying everything said is a failure like any other (the same answer: ask for the
     # policy's next factor), without a lockout for either: they match what was claimed.
     if len(matched) == 1 and attempt_limits.patient_locked(policy, matched[0].id):
