@@ -22,6 +22,9 @@ class AppointmentShape(serializers.Serializer):
     location = _text()
     status = _text()
     description = _text()
+    handle = serializers.CharField(
+        required=False, help_text="this call's name for it in .../appointments/{handle}/cancel and /reschedule"
+    )
 
 
 class MedicationShape(serializers.Serializer):

@@ -5,14 +5,11 @@ Handles: an offer, a provider and an appointment are named to the agent by opaqu
 something only within this call (a keyed hash with the call id), never by the EHR's ids.
 """
 
-import hashlib
-import hmac
 from collections.abc import Coroutine
 from datetime import datetime
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.utils import timezone
 
 from calls.models import CallSession
@@ -20,7 +17,7 @@ from calls.outcomes import Escalate, Transfer
 from calls.session import access_log, session_store
 from calls.session.access_log import AuditContext
 from calls.session.transfers import transfer_for
-from calls.tools import answers, write_steps
+from calls.tools import answers, handles, write_steps
 from calls.tools.tool_specs import FetchArgs
 from ehr_integrations.errors import EHRError
 from ehr_integrations.fhir.client import FhirClient, connection_config, deadline_in
@@ -59,9 +56,8 @@ def to_scheduling(call: CallSession, say: str = TRANSFER_SAY) -> Escalate:
 
 
 def handle(call: CallSession, kind: str, value: str) -> str:
-    """A call-scoped opaque name for an EHR thing (`kind`: of, pv, ap)."""
-    digest = hmac.new(settings.SECRET_KEY.encode(), f"{call.id}\x00{kind}\x00{value}".encode(), hashlib.sha256)
-    return f"{kind}-{digest.hexdigest()[:16]}"
+    """A call-scoped opaque name for an EHR thing (`kind`: of, pv, ap; calls/tools/handles.py)."""
+    return handles.handle(str(call.id), kind, value)
 
 
 def audit(

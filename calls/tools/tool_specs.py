@@ -11,6 +11,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from calls.session.stored_answers import MEDICATION_STATUSES, RANGES
+from calls.tools import handles
 from ehr_integrations.fhir import records
 from ehr_integrations.fhir.client import FhirClient
 from ehr_integrations.models import Purpose
@@ -62,6 +63,8 @@ class ToolSpec:
     # None: answered from the verified patient the session store holds (no EHR request).
     fetch: Fetcher | None = None
     trim: Callable[[Answer, FetchArgs], Answer] = field(default=lambda data, args: data)
+    # What the agent is given beyond the stored answer (call-scoped handles), given the call id.
+    expose: Callable[[Answer, str], Answer] = field(default=lambda data, call_id: data)
 
 
 async def _appointments(client: FhirClient, mapping: Mapping, args: FetchArgs, *, deadline: float) -> Answer:
@@ -98,6 +101,7 @@ TOOLS: dict[str, ToolSpec] = {
             unavailable_say="I'm not able to pull up your appointments right now. I can connect you with scheduling.",
             fetch=_appointments,
             speak=lambda data, args: say.say_appointments(data, args.tz, when=args.range, now=args.now),
+            expose=handles.with_appointment_handles,
         ),
         ToolSpec(
             name="medications",

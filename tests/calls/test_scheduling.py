@@ -1,8 +1,10 @@
 """Scheduling by voice over HTTP against the sandbox EHR (issue 22): offers, booking, conflicts, cancel,
 reschedule, and the site's rules."""
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
+import httpx
 import pytest
 from django.utils import timezone
 
@@ -31,6 +33,17 @@ def rules_for(sandbox) -> dict:
             for n, s in enumerate(schedules[:2], start=1)
         ],
     }
+
+
+@pytest.fixture(params=["generic", "oracle_health"])
+def sandbox(request, sandbox_factory):
+    """Both flavours with Slot search, POST and PATCH: Oracle Health refuses a busy slot (409), a generic
+    R4 server stores a second booking and the gateway finds it in its read-back."""
+    handle = sandbox_factory(flavour=request.param)
+    handle.reset()
+    handle.set_token_lifetime(300)
+    yield handle
+    handle.reset()
 
 
 @pytest.fixture
@@ -210,3 +223,82 @@ def test_a_cancel_in_two_steps_frees_the_slot(api, scheduling_site, sandbox, pat
     assert sandbox._control("GET", "schedule")["slots"] == []
     unknown = api.post(f"/api/v1/calls/{call_id}/appointments/ap-{'0' * 16}/cancel", {"confirm": False}, format="json")
     assert unknown.json()["status"] == "refused"
+
+
+def test_two_calls_confirming_the_same_slot_at_once_make_one_booking(gateway, agent, scheduling_site, sandbox, patient):
+    headers = {"Authorization": f"Api-Key {agent.api_key}"}
+    with httpx.Client(base_url=gateway.url, headers=headers, timeout=30) as http:
+
+        def asked(call_id: str, when: str | None) -> dict:
+            offers = http.get(f"/api/v1/calls/{call_id}/slots", params={"visit_type": "follow-up"}).json()["data"]
+            offer = next(o for o in offers if when in (None, o["datetime"]))
+            answer = http.post(
+                f"/api/v1/calls/{call_id}/appointments", json={"offer_id": offer["id"], "confirm": False}
+            )
+            return {"call_id": call_id, "offer": offer, "confirmation_id": answer.json()["confirmation_id"]}
+
+        def confirm(step: dict) -> dict:
+            body = {"offer_id": step["offer"]["id"], "confirm": True, "confirmation_id": step["confirmation_id"]}
+            return http.post(f"/api/v1/calls/{step['call_id']}/appointments", json=body).json()
+
+        def call() -> str:
+            call_id = http.post("/api/v1/calls", json={"health_system": "riverside"}).json()["data"]["call_id"]
+            given = {"date_of_birth": patient["birth_date"], "mrn": patient["mrn"]}
+            assert http.post(f"/api/v1/calls/{call_id}/verify", json=given).json()["status"] == "verified"
+            return call_id
+
+        first = asked(call(), None)
+        second = asked(call(), first["offer"]["datetime"])
+        # Both read the slot as free, then both POST: the server has no hold (the bookings meet in the EHR).
+        sandbox.add_fault("/fhir/Appointment", latency_ms=800)
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(confirm, [first, second]))
+
+    assert sorted(a["status"] for a in answers) == ["conflict", "ok"], answers
+    lost = next(a for a in answers if a["status"] == "conflict")
+    assert len(lost["data"]) == 3 and lost["say"].startswith("That time was just taken.")
+    booked = sandbox._control("GET", "schedule")["booked"]
+    if sandbox.flavour == "oracle_health":  # the server refused the second booking (409)
+        assert [b["cancelled"] for b in booked] == [False], booked
+    else:  # both landed: the later one found the earlier in its read-back and cancelled itself
+        assert sorted(b["cancelled"] for b in booked) == [False, True], booked
+
+
+def test_without_a_scheduling_grant_callers_are_routed_to_scheduling(api, site, sandbox, patient):
+    sandbox.register_client("gw-riverside", scopes=SCOPES, auth="client_secret_basic", secret=SECRET)
+    record_statement(site, sandbox.fhir_get("metadata"))
+    SchedulingRules.objects.create(health_system=site, rules=rules_for(sandbox))
+    call_id = verified_call(api, patient)
+    wait_for_prefetch(call_id)
+    sandbox.reset_log()
+
+    answer = _slots(api, call_id).json()
+
+    assert answer["status"] == "escalate" and answer["transfer"]["purpose"] == "scheduling", answer
+    assert "not able to book appointments by phone" in answer["say"]
+    assert _scheduling_requests(sandbox) == []
+
+
+def test_an_appointment_heard_in_the_appointments_answer_is_cancelled_by_its_handle(
+    api, scheduling_site, sandbox, patient
+):
+    call_id = verified_call(api, patient)
+    upcoming = api.get(f"/api/v1/calls/{call_id}/appointments").json()["data"]
+    first = upcoming[0]
+    assert first["handle"].startswith("ap-") and first["id"] not in first["handle"]
+    path = f"/api/v1/calls/{call_id}/appointments/{first['handle']}/cancel"
+
+    asked = api.post(path, {"confirm": False}, format="json").json()
+    done = api.post(path, {"confirm": True, "confirmation_id": asked["confirmation_id"]}, format="json").json()
+    elsewhere = verified_call(api, patient)  # the same appointment's handle means nothing in another call
+    other = api.post(
+        f"/api/v1/calls/{elsewhere}/appointments/{first['handle']}/cancel", {"confirm": False}, format="json"
+    )
+
+    assert asked["status"] == "confirm" and "with " in asked["say"], asked
+    assert (
+        done["status"] == "ok" and done["say"].startswith("Your appointment ") and done["say"].endswith("is cancelled.")
+    )
+    assert sandbox.fhir_get(f"Appointment/{first['id']}")["status"] == "cancelled"
+    assert first["id"] not in [a["id"] for a in api.get(f"/api/v1/calls/{call_id}/appointments").json()["data"]]
+    assert other.json()["status"] == "refused" and other.json()["reason"] == "unknown_appointment"

@@ -18,7 +18,7 @@ from tests import builders
 from tests.calls.conftest import verified_call, wait_for_prefetch
 
 pytestmark = pytest.mark.django_db
-FLAT_APPOINTMENT = {"id", "datetime", "provider_name", "location", "status", "description"}
+FLAT_APPOINTMENT = {"id", "datetime", "provider_name", "location", "status", "description", "handle"}
 FLAT_MEDICATION = {
     "id",
     "name",
