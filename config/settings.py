@@ -177,6 +177,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     "compliance-baa-reminders": {"task": "compliance.tasks.send_baa_reminders", "schedule": 6 * 3600.0},
 }
 
+# Staff sign in at /admin/login/ only; unfold's login form carries no `next`, so say where to go.
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
