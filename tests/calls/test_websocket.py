@@ -136,3 +136,14 @@ def test_ending_the_call_sends_ended_and_closes_the_socket(gateway, api, agent, 
         assert next_event(ws, "ended")["call_id"] == call_id
         with pytest.raises(ConnectionClosed):
             ws.recv(timeout=5)
+
+
+def test_a_quiet_socket_outlives_the_channel_layers_blocking_pop(gateway, api, agent, patient):
+    """The channel layer waits for events with a 5 s BZPOPMIN; a Redis client read timeout shorter than
+    that (redis-py 8 defaults to 5 s) tears every quiet socket down. Seven silent seconds, then an event."""
+    call_id = open_call(api)
+    with socket(gateway, call_id, agent.api_key) as ws:
+        with pytest.raises(TimeoutError):
+            ws.recv(timeout=7)  # nothing to hear yet, and the socket must stay open
+        verify(api, call_id, date_of_birth=patient["birth_date"], mrn=patient["mrn"])
+        assert next_event(ws, "verified")["call_id"] == call_id
