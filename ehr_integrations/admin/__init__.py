@@ -11,7 +11,7 @@ from ehr_integrations.admin.connectivity import (
     rotate_keys,
     write_routes_table,
 )
-from ehr_integrations.admin.forms import EHRConnectionForm
+from ehr_integrations.admin.forms import EHRConnectionForm, HealthSystemForm, TransferTargetForm, VerificationPolicyForm
 from ehr_integrations.admin.go_live import GoLiveAdminMixin, reset_breakers
 from ehr_integrations.admin.mapping import MappingRuleForm  # also registers MappingRuleAdmin
 from ehr_integrations.admin.preset_add import PresetAddAdminMixin
@@ -39,11 +39,13 @@ class EHRConnectionInline(StackedInline):
 
 class VerificationPolicyInline(StackedInline):
     model = VerificationPolicy
+    form = VerificationPolicyForm
     can_delete = False
 
 
 class TransferTargetInline(TabularInline):
     model = TransferTarget
+    form = TransferTargetForm
     extra = 0
 
 
@@ -55,6 +57,7 @@ class MappingRuleInline(TabularInline):
 
 @admin.register(HealthSystem)
 class HealthSystemAdmin(GoLiveAdminMixin, PresetAddAdminMixin, ModelAdmin):
+    form = HealthSystemForm
     list_display = ["name", "ehr", *GoLiveAdminMixin.go_live_columns, "enabled"]
     list_filter = ["vendor", "enabled"]
     search_fields = ["name", "slug"]
@@ -100,5 +103,5 @@ class SigningKeyAdmin(ModelAdmin):
         return False
 
 
-admin.site.register(VerificationPolicy)
-admin.site.register(TransferTarget)
+admin.site.register(VerificationPolicy, form=VerificationPolicyForm)
+admin.site.register(TransferTarget, form=TransferTargetForm)

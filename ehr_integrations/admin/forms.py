@@ -1,6 +1,9 @@
 from django import forms
 
-from ehr_integrations.models import EHRConnection
+from ehr_integrations.admin.editors import FactorSetsField, HoursField, PhrasesField
+from ehr_integrations.models import EHRConnection, HealthSystem, TransferTarget, VerificationPolicy
+from ehr_integrations.models.policy import NAME_PARTS
+from ehr_integrations.setup.config_as_code import POLICY_FIELDS, TARGET_FIELDS, TOP_FIELDS
 
 
 class EHRConnectionForm(forms.ModelForm):
@@ -42,3 +45,44 @@ class EHRConnectionForm(forms.ModelForm):
         elif cleaned.get("client_secret"):
             self.instance.set_client_secret(cleaned["client_secret"])
         return cleaned
+
+
+class HealthSystemForm(forms.ModelForm):
+    """The filler phrases one per line instead of a JSON list."""
+
+    filler_phrases = PhrasesField(label="Filler phrases")
+
+    class Meta:
+        model = HealthSystem
+        fields = [*TOP_FIELDS, "write_settings"]  # the fields config as code sets
+
+
+class VerificationPolicyForm(forms.ModelForm):
+    """Factor sets as rows of identifier checkboxes, the name parts as checkboxes."""
+
+    name_parts_required = forms.MultipleChoiceField(
+        choices=[(p, p.replace("_", " ")) for p in NAME_PARTS],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="Name parts always asked for, whatever the factor set (the vendor's patient search may need them).",
+    )
+
+    class Meta:
+        model = VerificationPolicy
+        fields = ["health_system", *POLICY_FIELDS]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        existing = self.instance.factor_sets if isinstance(self.instance.factor_sets, list) else []
+        # One spare row beyond the sets there are, at least four rows in all.
+        self.fields["factor_sets"] = FactorSetsField(rows=max(4, len(existing) + 1), label="Factor sets")
+
+
+class TransferTargetForm(forms.ModelForm):
+    """Opening hours as a time pair per weekday."""
+
+    hours = HoursField(label="Opening hours")
+
+    class Meta:
+        model = TransferTarget
+        fields = ["health_system", "purpose", *TARGET_FIELDS]

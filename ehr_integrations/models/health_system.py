@@ -19,6 +19,18 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"{value!r} is not an IANA time zone")
 
 
+FILLER_MAX_CHARS = 120  # a filler is spoken while a lookup runs: a short phrase, not a speech
+
+
+def filler_phrases_error(value: object) -> str | None:
+    """Fillers are a list of short, non-empty phrases; None when they are."""
+    if not isinstance(value, list) or not all(isinstance(p, str) and p.strip() for p in value):
+        return "Must be a list of phrases, each with some words in it."
+    if long := [p for p in value if len(p) > FILLER_MAX_CHARS]:
+        return f"Each phrase must be at most {FILLER_MAX_CHARS} characters; this one is {len(long[0])}: {long[0][:40]}…"
+    return None
+
+
 class HealthSystem(models.Model):
     slug = models.SlugField(unique=True, validators=[RegexValidator(r"^[a-z0-9-]+$")])
     name = models.CharField(max_length=200)
@@ -63,5 +75,7 @@ class HealthSystem(models.Model):
             validate_write_settings(self.write_settings)
         except ValidationError as exc:
             errors["write_settings"] = exc.messages[0]
+        if message := filler_phrases_error(self.filler_phrases):
+            errors["filler_phrases"] = message
         if errors:
             raise ValidationError(errors)

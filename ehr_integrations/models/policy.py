@@ -39,6 +39,29 @@ def validate_factor_sets(value: object) -> None:
             raise ValidationError("each factor set needs date_of_birth and a second factor (ssn_last4, mrn or phone)")
 
 
+NAME_PARTS = ("family_name", "given_name")
+# A limit of 0 would escalate or lock out before anyone could try; a window of 0 would count nothing.
+AT_LEAST_ONE = (
+    "max_failures_per_call",
+    "max_failures_per_caller_hour",
+    "max_failures_per_patient",
+    "patient_window_minutes",
+    "patient_lockout_minutes",
+)
+
+
+def policy_limit_errors(policy: object) -> dict[str, str]:
+    errors = {}
+    parts = getattr(policy, "name_parts_required", None)
+    if not (isinstance(parts, list) and all(p in NAME_PARTS for p in parts)):
+        errors["name_parts_required"] = f"Must be a list of name parts from {', '.join(NAME_PARTS)} (or empty)."
+    for name in AT_LEAST_ONE:
+        value = getattr(policy, name, None)
+        if isinstance(value, int) and value < 1:
+            errors[name] = f"Must be at least 1 (it is {value})."
+    return errors
+
+
 class VerificationPolicy(models.Model):
     """Which identifier sets verify a caller at this health system, and the attempt limits."""
 
@@ -71,6 +94,8 @@ class VerificationPolicy(models.Model):
     def clean(self) -> None:
         """A factor set the EHR could search by birth date alone is refused: that search names every
         patient born that day (issue 16). A name part (in the set or always asked) or the phone narrows it."""
+        if errors := policy_limit_errors(self):
+            raise ValidationError(errors)
         asked = set(self.name_parts_required or [])
         for factor_set in self.factor_sets if isinstance(self.factor_sets, list) else []:
             if isinstance(factor_set, list) and not (set(factor_set) | asked) & set(SEARCHABLE):

@@ -8,6 +8,7 @@ from django.utils.html import escape
 from compliance.yaml_lines import YamlError
 from ehr_integrations.models import EHRConnection, HealthSystem
 from ehr_integrations.setup.config_as_code import apply_text
+from tests.ehr_integrations.admin_pages import form_data as _form_data
 
 # The bad values the issue saw saved silently, each with the words its field must show.
 BAD_CONNECTION_VALUES = [
@@ -34,22 +35,6 @@ BAD_CONNECTION_VALUES = [
     ("scopes", "  ", "This field is required."),
     ("token_url", "http://ehr.example.org/token", "EHR and token URLs must be https to a public address"),
 ]
-
-
-def _form_data(response) -> dict:
-    """What the page would post back unchanged: the form's initial values and every inline's management form."""
-    form = response.context["adminform"].form
-    data = {}
-    for name, field in form.fields.items():
-        value = form.initial.get(name, field.initial)
-        value = value() if callable(value) else value
-        if value is not None and value is not False:
-            data[name] = field.prepare_value(value) if hasattr(field, "prepare_value") else value
-    for inline in response.context.get("inline_admin_formsets", []):
-        management = inline.formset.management_form
-        for name in management.fields:
-            data[f"{management.prefix}-{name}"] = management.initial.get(name, "")
-    return data
 
 
 def _errors(response, field: str, prefix: str = "") -> list[str]:
