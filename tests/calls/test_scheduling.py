@@ -302,3 +302,21 @@ def test_an_appointment_heard_in_the_appointments_answer_is_cancelled_by_its_han
     assert sandbox.fhir_get(f"Appointment/{first['id']}")["status"] == "cancelled"
     assert first["id"] not in [a["id"] for a in api.get(f"/api/v1/calls/{call_id}/appointments").json()["data"]]
     assert other.json()["status"] == "refused" and other.json()["reason"] == "unknown_appointment"
+
+
+def test_the_scheduling_tools_are_in_openapi_and_every_manifest_with_their_mcp_hints(api, site):
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    mcp = {t["name"]: t for t in api.get("/api/v1/tools", {"format": "mcp"}).json()["tools"]}
+    openai = {t["function"]["name"] for t in api.get("/api/v1/tools", {"format": "openai"}).json()}
+
+    paths = schema["paths"]
+    assert {"get", "post"} <= set(paths["/api/v1/calls/{call_id}/appointments"])
+    assert "get" in paths["/api/v1/calls/{call_id}/slots"]
+    for action in ("cancel", "reschedule"):
+        path = paths[f"/api/v1/calls/{{call_id}}/appointments/{{appointment_id}}/{action}"]
+        assert "appointment_id" in [p["name"] for p in path["post"]["parameters"] if p["in"] == "path"]
+    functions = ("find_appointment_times", "book_appointment", "cancel_appointment", "reschedule_appointment")
+    assert set(functions) <= set(mcp) and set(functions) <= openai
+    assert "annotations" not in mcp["find_appointment_times"]
+    hints = {name: mcp[name]["annotations"]["destructiveHint"] for name in functions[1:]}
+    assert hints == {"book_appointment": False, "cancel_appointment": True, "reschedule_appointment": True}
