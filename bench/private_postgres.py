@@ -8,6 +8,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from tests.fixtures.processes import free_port
 
 BIN = Path("/usr/lib/postgresql/15/bin")
@@ -51,6 +53,15 @@ class PrivatePostgres:
     def create_database(self, name: str) -> None:
         command = [_binary("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name]
         subprocess.run(command, check=True)  # noqa: S603
+
+    def pids(self) -> list[int]:
+        """The postmaster and its children (a backend per connection), for the bench's CPU figures."""
+        try:
+            postmaster = int((self.directory / "data" / "postmaster.pid").read_text().split()[0])
+            parent = psutil.Process(postmaster)
+            return [postmaster, *(child.pid for child in parent.children(recursive=True))]
+        except (OSError, ValueError, IndexError, psutil.Error):
+            return []
 
     def stop(self) -> None:
         stop = [_binary("pg_ctl"), "-D", str(self.directory / "data"), "-m", "fast", "stop"]

@@ -23,6 +23,9 @@ class CallResult:
     wait_ms: float = 0.0  # everything the agent waited for, verification included
     wait_after_verification_ms: float = 0.0  # its three tool calls
     failure: str | None = None
+    call_id: str | None = None
+    completed_at: float | None = None  # wall clock when the turn completing the factor set was sent
+    complete_ms: float | None = None  # that turn's latency
 
 
 class CallFailed(Exception):

@@ -66,7 +66,7 @@ def arguments() -> argparse.Namespace:
 
 
 async def gateway_phase(
-    args, w: world.World, gateway: GatewayProcess, sandbox, redis_server: PrivateRedis, store
+    args, w: world.World, gateway: GatewayProcess, sandbox, redis_server: PrivateRedis, store, postgres_pids
 ) -> tuple[Recorder, Monitor, int, int, probes.ProbeResults]:
     rec = Recorder("gateway")
     headers = {"Authorization": f"Api-Key {w.api_key}"}
@@ -80,6 +80,8 @@ async def gateway_phase(
             sandbox_pid=sandbox.process.pid,
             redis_memory=redis_server.used_memory,
             active=lambda: rec.active,
+            postgres_pids=postgres_pids,
+            redis_pid=redis_server.process.pid,
         )
         monitor.start()
         under_load = asyncio.create_task(load_probes(args, w, http, sandbox, store, rec))
@@ -146,11 +148,22 @@ async def baseline_phase(args, w: world.World, sandbox) -> Recorder:
     return rec
 
 
-async def bench(args, w: world.World, gateway: GatewayProcess, sandbox, redis_server: PrivateRedis) -> dict:
+def speculative_searches(rec: Recorder) -> dict[str, float]:
+    """Call id -> when its speculative search ended (its audit record: action `search`)."""
+    from audit.models import AuditRecord
+
+    ids = [call.call_id for call in rec.calls if call.call_id]
+    found = AuditRecord.objects.filter(call_session__in=ids, action="search").values_list("call_session", "recorded_at")
+    return {call_id: at.timestamp() for call_id, at in found}
+
+
+async def bench(
+    args, w: world.World, gateway: GatewayProcess, sandbox, redis_server: PrivateRedis, postgres_pids
+) -> dict:
     store = aioredis.Redis(host="127.0.0.1", port=redis_server.port)
     started = time.perf_counter()
     rec, monitor, redis_before, first_seq, under_load = await gateway_phase(
-        args, w, gateway, sandbox, redis_server, store
+        args, w, gateway, sandbox, redis_server, store, postgres_pids
     )
     gateway_seconds = time.perf_counter() - started
     await asyncio.sleep(1)  # late prefetches of the last calls land
@@ -172,6 +185,8 @@ async def bench(args, w: world.World, gateway: GatewayProcess, sandbox, redis_se
     idle = await probes.idle_wake(store)
     await store.aclose()
     gateway_summary = stats.phase_summary(rec, gateway_log, w.gateway_client_id, gateway_seconds)
+    searched = await asyncio.to_thread(speculative_searches, rec)
+    gateway_summary["completing_verify_ms"] = stats.completing_turns(rec, searched)
     gateway_summary["raw"] = rec
     return {
         "gateway": gateway_summary,
@@ -233,7 +248,9 @@ def main() -> None:
         if args.profile:
             profiler = report.start_profiler(gateway, RESULTS / f"{stamp}-profile")
         print(f"gateway {gateway.base_url} (pids {gateway.pids()}), sandbox {sandbox.base_url}", flush=True)
-        results = uvloop.run(bench(args, w, gateway, sandbox, redis_server))  # both phases on the same loop
+        results = uvloop.run(
+            bench(args, w, gateway, sandbox, redis_server, postgres.pids)
+        )  # both phases on the same loop
         results["provenance"] = measured
         results["config"] = {
             "calls": args.calls, "ramp_s": args.ramp, "speech_scale": args.speech, "workers": args.workers,

@@ -1,8 +1,10 @@
 """One scripted call, played through the gateway or through the direct-FHIR baseline.
 
-open -> "date of birth?" -> verify -> "and your MRN?" -> verify -> three questions, each asked
-after the agent has finished speaking -> goodbye -> end. The pauses stand for speech and are the
-same for both; only the requests the agent waits on are timed.
+open -> "date of birth and name?" -> verify -> "and the last four of your SSN?" -> verify -> three
+questions, each asked after the agent has finished speaking -> goodbye -> end. The pauses stand for
+speech and are the same for both; only the requests the agent waits on are timed. The turn that
+completes the factor set is timed apart (`verify_complete`): while the caller speaks the second
+factor, the gateway's speculative search runs (issue 24).
 """
 
 import asyncio
@@ -17,8 +19,8 @@ from calls.demo_call import SPOKEN
 TOOLS = ("appointments", "medications", "messages")
 # Seconds of speech before each request (caller and agent talking), jittered +-25 %.
 SPEECH_S = {
-    "dob": 4.0,  # greeting, "may I have your date of birth?", the answer
-    "second_factor": 3.5,  # "and your medical record number?", the answer
+    "dob": 4.0,  # greeting, "may I have your date of birth and your name?", the answer
+    "second_factor": 3.5,  # "and the last four digits of your Social Security number?", the answer
     "appointments": 4.5,  # "thank you, you're verified", the first question
     "medications": 6.0,  # the appointments spoken, the next question
     "messages": 6.0,
@@ -47,14 +49,14 @@ async def gateway_call(http: AgentHttp, rec: Recorder, slug: str, caller: dict, 
     call = CallResult()
     opened, _ = await rec.request(http, "open", "POST", "/api/v1/calls", call, json={"health_system": slug})
     path = f"/api/v1/calls/{_expect(opened, 'ok')['data']['call_id']}"
+    call.call_id = path.rsplit("/", 1)[-1]
     await pacer.speak("dob")
-    first, _ = await rec.request(
-        http, "verify", "POST", f"{path}/verify", call, json={"date_of_birth": caller["birth_date"]}
-    )
+    first, _ = await rec.request(http, "verify", "POST", f"{path}/verify", call, json=_named(caller))
     missing = _expect(first, "needs_more")["missing"]
     await pacer.speak("second_factor")
     given = {name: caller[SPOKEN[name]] for name in missing}
-    second, _ = await rec.request(http, "verify", "POST", f"{path}/verify", call, json=given)
+    call.completed_at = time.time()  # wall clock, beside the audit log's search records (run.py)
+    second, call.complete_ms = await rec.request(http, "verify_complete", "POST", f"{path}/verify", call, json=given)
     _expect(second, "verified")
     for tool in TOOLS:
         await pacer.speak(tool)
@@ -66,6 +68,11 @@ async def gateway_call(http: AgentHttp, rec: Recorder, slug: str, caller: dict, 
     _expect(ended, "ended")
     call.ok = True
     return call
+
+
+def _named(caller: dict) -> dict:
+    """The first answer: a birth date and a name (the default policy then asks the SSN's last four)."""
+    return {"date_of_birth": caller["birth_date"], "family_name": caller["family"], "given_name": caller["given"]}
 
 
 async def baseline_call(agent: DirectFhirAgent, rec: Recorder, caller: dict, pacer: Pacer) -> CallResult:

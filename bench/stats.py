@@ -63,3 +63,18 @@ def phase_summary(rec: Recorder, ehr_log: list[dict], client_id: str, seconds: f
         "ehr_latency_ms": percentiles([e["duration_ms"] for e in fhir if e["duration_ms"] is not None]),
         "token_requests": len(tokens),
     }
+
+
+def completing_turns(rec: Recorder, searched_at: dict[str, float]) -> dict:
+    """The latency of the verify turn that completed the factor set, by what the speculative search
+    had done when it was sent: `hit` (its search had ended), `waited` (it was still running), `miss`
+    (no speculative search: the turn searched). `searched_at`: call id -> when its search ended."""
+    groups: dict[str, list[float]] = {"hit": [], "waited": [], "miss": []}
+    for call in rec.calls:
+        if call.complete_ms is None or call.completed_at is None:
+            continue
+        ended = searched_at.get(call.call_id or "")
+        kind = "miss" if ended is None else "hit" if ended <= call.completed_at else "waited"
+        groups[kind].append(call.complete_ms)
+    every = [ms for values in groups.values() for ms in values]
+    return {"all": percentiles(every)} | {kind: percentiles(values) for kind, values in groups.items()}
