@@ -1,8 +1,10 @@
 from django import forms
 
 from ehr_integrations.admin.editors import FactorSetsField, HoursField, PhrasesField
+from ehr_integrations.auth.scopes import coverage_gaps
 from ehr_integrations.models import EHRConnection, HealthSystem, TransferTarget, VerificationPolicy
 from ehr_integrations.models.policy import NAME_PARTS
+from ehr_integrations.scope_grammar import scope_errors
 from ehr_integrations.setup.config_as_code import POLICY_FIELDS, TARGET_FIELDS, TOP_FIELDS
 
 
@@ -37,6 +39,12 @@ class EHRConnectionForm(forms.ModelForm):
             "capability_overrides",
         ]
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        if "scopes" in self.fields:  # not for someone who may only view the connection
+            scopes = self["scopes"]  # the bound field copies its help text when made, so set both
+            scopes.help_text = self.fields["scopes"].help_text = scope_help(scopes.value() or "")
+
     def clean(self) -> dict:
         """The typed secret reaches the connection before the model's checks, which need to know one is set."""
         cleaned = super().clean()
@@ -45,6 +53,16 @@ class EHRConnectionForm(forms.ModelForm):
         elif cleaned.get("client_secret"):
             self.instance.set_client_secret(cleaned["client_secret"])
         return cleaned
+
+
+def scope_help(value: str) -> str:
+    """Beside the scopes, before saving: what the tools need that these scopes leave out (a warning; the
+    grammar is checked at save). The connection page lists the same after Test connection, with the grant."""
+    base = EHRConnection._meta.get_field("scopes").help_text
+    gaps = [str(gap) for gap in coverage_gaps(value.split())] if not scope_errors(value) else []
+    if not gaps:
+        return f"{base} These scopes cover every tool."
+    return f"{base} Not covered: {'; '.join(gaps)}."
 
 
 class HealthSystemForm(forms.ModelForm):

@@ -175,3 +175,14 @@ def test_yaml_refuses_each_bad_value_naming_its_field_and_line(field, value, mes
     assert error.value.path == ("connection", field)
     assert error.value.message.startswith(message)
     assert not HealthSystem.objects.exists()
+
+
+def test_scopes_that_leave_a_tool_out_are_named_beside_the_field_before_saving(engineer):
+    page = engineer.get(reverse("admin:ehr_integrations_healthsystem_add")).content.decode()
+    assert "These scopes cover every tool." in page  # the default scopes
+
+    data = _add_page_data(engineer) | {"connection-0-scopes": "system/Patient.rs", "connection-0-client_id": ""}
+    response = engineer.post(reverse("admin:ehr_integrations_healthsystem_add"), data)
+
+    assert response.status_code == 200
+    assert escape("Not covered: appointments: needs search on Appointment") in response.content.decode()
