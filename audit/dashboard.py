@@ -109,6 +109,8 @@ def _after_hours(moment: datetime.datetime, zone: ZoneInfo) -> datetime.date | N
     """The night (the date it began) an instant falls in, site time; None in working hours."""
     local = moment.astimezone(zone)
     start, end = settings.UNUSUAL_AFTER_HOURS_START, settings.UNUSUAL_AFTER_HOURS_END
+    if start < end:  # a night that does not cross midnight
+        return local.date() if start <= local.hour < end else None
     if local.hour >= start:
         return local.date()
     if local.hour < end:

@@ -20,6 +20,34 @@ from compliance.selectors import expiry_dashboard
 from ehr_integrations.models import HealthSystem
 
 UNUSUAL_LOOKBACK = datetime.timedelta(days=7)
+COLOURS = {
+    "Answered": "#16a34a",
+    "Refused": "#d97706",
+    "Failed": "#dc2626",
+    "Wrong details": "#d97706",
+    "Locked": "#dc2626",
+}
+# Chart.js options (unfold's chart component replaces its defaults with these): stacked, with a legend.
+CHART_OPTIONS = json.dumps(
+    {
+        "animation": False,
+        "responsive": True,
+        "maintainAspectRatio": False,
+        "maxBarThickness": 28,
+        "plugins": {"legend": {"display": True, "position": "top", "align": "end"}},
+        "scales": {
+            "x": {"stacked": True, "grid": {"display": False}},
+            "y": {"stacked": True, "beginAtZero": True, "ticks": {"precision": 0}},
+        },
+    }
+)
+
+
+def _chart(series: dashboard.Series) -> str:
+    chart = series.chart()
+    for dataset in chart["datasets"]:
+        dataset["backgroundColor"] = COLOURS.get(dataset["label"], "#6b7280")
+    return json.dumps(chart)
 
 
 def agent_client_names() -> dict[str, str]:
@@ -35,18 +63,22 @@ def compliance_dashboard(request: HttpRequest, *, site: UnfoldAdminSite) -> Temp
     accesses = dashboard.accesses_per_day(today=today)
     verifications = dashboard.verification_failures_per_day(today=today)
     names = agent_client_names()
-    zones = dict(HealthSystem.objects.values_list("slug", "time_zone"))
+    systems = {slug: (name, zone) for slug, name, zone in HealthSystem.objects.values_list("slug", "name", "time_zone")}
     context = {
         **site.each_context(request),
         "title": "Compliance dashboard",
-        "accesses_chart": json.dumps(accesses.chart()),
-        "verifications_chart": json.dumps(verifications.chart()),
+        "accesses_chart": _chart(accesses),
+        "verifications_chart": _chart(verifications),
+        "chart_options": CHART_OPTIONS,
         "accesses_today": sum(series[-1] for series in accesses.groups.values()),
         "lockouts": lockouts_since(now - datetime.timedelta(hours=24)),
         "busy_hours": [
             (names.get(b.agent_client, b.agent_client), b) for b in dashboard.busy_hours(since=now - UNUSUAL_LOOKBACK)
         ],
-        "spikes": dashboard.after_hours_spikes(time_zones=zones, now=now),
+        "spikes": [
+            (systems[s.health_system][0], s)
+            for s in dashboard.after_hours_spikes(time_zones={k: v[1] for k, v in systems.items()}, now=now)
+        ],
         "baas": expiry_dashboard(today=timezone.localdate()),
         "gaps": coverage_gaps(today=timezone.localdate()),
         "settings": {
