@@ -18,8 +18,9 @@ from calls.tools import confirmations, slot_offers, write_steps
 from calls.tools import scheduling_calls as sc
 from ehr_integrations.errors import EHRError
 from ehr_integrations.presets.scheduling_rules import Rules
+from ehr_integrations.scheduling import operations
 from ehr_integrations.scheduling.bookings import Booked, Booking, SlotTaken, WriteInDoubt, book
-from ehr_integrations.scheduling.routes import route_for
+from ehr_integrations.scheduling.routes import OPERATIONS
 
 TOOL = "book-appointment"
 UNKNOWN_OFFER_SAY = "I don't have that time to offer anymore. Let me look for open times again."
@@ -81,12 +82,21 @@ def attempt(call: CallSession, context: AuditContext, patient_id: str, plan: Map
     about = [f"Slot/{booking.slot_id}"]
     sc.audit(call, context, patient_id, action="create", outcome="write_requested", ids=about)
 
+    site = sc.site(call)
+    handles_before = set(sc.stored(call, sc.BOOKED))
+
     async def work() -> Booked | None:
-        client = sc.client(call)
-        route = await route_for(client, deadline=sc.request_deadline(call))
+        route = await site.route()
+        if route.kind == OPERATIONS:
+            stored = await operations.book(
+                site.stu3, proposed_id=booking.slot_id, patient_id=patient_id, start=booking.start,
+                deadline=site.deadline,
+            )  # fmt: skip
+            created = sc.handle(call, "ap", str(stored["id"])) not in handles_before  # a retry books nothing new
+            return Booked(str(stored["id"]), stored, created)
         if not route.to_ehr:
             return None
-        return await book(client, booking, conditional=route.conditional, deadline=sc.request_deadline(call))
+        return await book(site.client, booking, conditional=route.conditional, deadline=site.deadline)
 
     try:
         booked = sc.run(call, work(), settle=True)
@@ -105,6 +115,29 @@ def attempt(call: CallSession, context: AuditContext, patient_id: str, plan: Map
     sc.remember(call, sc.BOOKED, {sc.handle(call, "ap", booked.appointment_id): booked.appointment_id})
     sc.refresh_appointments(call, patient_id)
     return Outcome(booked, [])
+
+
+def hold(call: CallSession, context: AuditContext, patient_id: str, plan: Mapping[str, object]) -> Conflict | None:
+    """Where the server offers a hold (`$hold`), the offered time is held for the caller while they hear
+    the read-back (the confirmation's five minutes); a time taken meanwhile is a conflict now."""
+    site = sc.site(call)
+
+    async def work() -> None:
+        if (await site.route()).kind == OPERATIONS:
+            await operations.hold(
+                site.stu3, proposed_id=str(plan["slot"]), patient_id=patient_id, deadline=site.deadline
+            )
+
+    try:
+        sc.run(call, work())
+    except SlotTaken:
+        search = slot_offers.search_for(call, sc.site_rules(call), {"visit_type": plan["visit_type"]})
+        return conflict(call, slot_offers.find(call, context, patient_id, search))
+    except (EHRError, TimeoutError):
+        raise Unavailable(
+            reason="ehr_unavailable", transfer=sc.scheduling_transfer(call), say=slot_offers.UNAVAILABLE_SAY
+        ) from None
+    return None
 
 
 def queue(call: CallSession, identifier: str, patient_id: str, kind: str, about: str, failed: Exception) -> None:
@@ -152,6 +185,8 @@ def submit(*, call: CallSession, values: Mapping[str, object], context: AuditCon
         plan = check_offer(call, rules, request["offer_id"])
         if isinstance(plan, Refused):
             return plan
+        if taken := hold(call, context, patient_id, plan):
+            return taken
         confirmation_id = confirmations.issue(call_id=str(call.id), request_hash=request_hash, plan=plan)
         data = slot_offers.shape(call, request["offer_id"], plan)
         return Confirm(say=read_back(call, plan, rules), confirmation_id=confirmation_id,

@@ -16,7 +16,6 @@ from calls.tools import scheduling_calls as sc
 from calls.tools.appointment_booking import queue
 from ehr_integrations.errors import EHRError
 from ehr_integrations.scheduling.bookings import WriteInDoubt, cancel
-from ehr_integrations.scheduling.routes import route_for
 
 TOOL = "cancel-appointment"
 UNKNOWN_SAY = "I couldn't find that appointment among yours, so I haven't changed anything."
@@ -46,11 +45,12 @@ def cancel_once(call: CallSession, context: AuditContext, patient_id: str, appoi
     reference = f"Appointment/{appointment_id}"
     sc.audit(call, context, patient_id, action="update", outcome="write_requested", ids=[reference])
 
+    site = sc.site(call)
+
     async def work() -> bool:
-        client = sc.client(call)
-        if not (await route_for(client, deadline=sc.request_deadline(call))).to_ehr:
+        if not (await site.route()).cancels:
             return False
-        await cancel(client, appointment_id, deadline=sc.request_deadline(call))
+        await cancel(site.client, appointment_id, deadline=site.deadline)
         return True
 
     try:
@@ -75,6 +75,9 @@ def submit(*, call: CallSession, values: Mapping[str, object], context: AuditCon
         return found
     when = described(call, found)
     if not values.get("confirm"):
+        site = sc.site(call)
+        if not sc.run(call, site.route()).cancels:  # this server takes no cancel from the gateway
+            raise sc.to_scheduling(call)
         confirmation_id = confirmations.issue(call_id=str(call.id), request_hash=request_hash, plan={"id": found})
         return Confirm(say=f"I'll cancel your appointment {when}. Shall I cancel it?", confirmation_id=confirmation_id,
                        expires_in_s=confirmations.LIFETIME_S, data={"id": request["appointment_id"]})  # fmt: skip

@@ -32,6 +32,8 @@ def submit(*, call: CallSession, values: Mapping[str, object], context: AuditCon
         offer = booking.check_offer(call, rules, request["offer_id"])
         if isinstance(offer, Refused):
             return offer
+        if taken := booking.hold(call, context, patient_id, offer):
+            return taken
         new_when = slot_offers.spoken_offer(call, offer)
         plan = {"offer": offer, "old": old}
         confirmation_id = confirmations.issue(call_id=str(call.id), request_hash=request_hash, plan=plan)

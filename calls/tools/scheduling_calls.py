@@ -6,6 +6,7 @@ something only within this call (a keyed hash with the call id), never by the EH
 """
 
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -22,9 +23,11 @@ from calls.tools.tool_specs import FetchArgs
 from ehr_integrations.errors import EHRError
 from ehr_integrations.fhir.client import FhirClient, connection_config, deadline_in
 from ehr_integrations.fhir.site import client_for
-from ehr_integrations.models import Purpose, SchedulingRules
+from ehr_integrations.models import EHRConnection, Purpose, SchedulingRules
 from ehr_integrations.normalize.spoken_time import spoken_moment
 from ehr_integrations.presets.scheduling_rules import Rules, parse
+from ehr_integrations.scheduling import operations
+from ehr_integrations.scheduling.routes import SchedulingRoute, route_for
 from ehr_integrations.transport import io_loop
 
 OFFERS = "slot-offers"  # handle -> offer plan, for this call
@@ -104,12 +107,30 @@ def run(call: CallSession, work: Coroutine[object, object, T], *, settle: bool =
     return io_loop.result(io_loop.spawn(work), deadline=deadline + (2 * seconds if settle else 0))
 
 
-def client(call: CallSession) -> FhirClient:
-    return client_for(call.health_system)
+@dataclass(frozen=True)
+class Site:
+    """What EHR work for one scheduling turn needs, read in the calling thread (no database on the loop)."""
+
+    client: FhirClient
+    stu3_base_url: str  # the connection's scheduling STU3 base ("" for none)
+    deadline: float
+
+    async def route(self) -> SchedulingRoute:
+        return await route_for(self.client, deadline=self.deadline, stu3_base_url=self.stu3_base_url)
+
+    @property
+    def stu3(self) -> FhirClient:
+        return operations.stu3_client(self.client, self.stu3_base_url)
 
 
-def request_deadline(call: CallSession) -> float:
-    return deadline_in(connection_config(call.health_system).request_deadline_s)
+def site(call: CallSession) -> Site:
+    stu3 = (
+        EHRConnection.objects.filter(health_system_id=call.health_system_id)
+        .values_list("scheduling_stu3_base_url", flat=True)
+        .first()
+    )
+    deadline = deadline_in(connection_config(call.health_system).request_deadline_s)
+    return Site(client_for(call.health_system), stu3 or "", deadline)
 
 
 def stored(call: CallSession, name: str) -> dict:

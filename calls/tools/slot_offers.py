@@ -17,8 +17,9 @@ from calls.session.access_log import AuditContext
 from calls.tools import scheduling_calls as sc
 from ehr_integrations.errors import EHRError
 from ehr_integrations.presets.scheduling_rules import Provider, Rules, VisitType
+from ehr_integrations.scheduling import operations
 from ehr_integrations.scheduling.free_slots import FreeSlot, free_slots
-from ehr_integrations.scheduling.routes import route_for
+from ehr_integrations.scheduling.routes import OPERATIONS
 
 OFFERED = 3
 UNAVAILABLE_SAY = "I'm not able to check the schedule right now. I can connect you with scheduling."
@@ -100,14 +101,21 @@ def find(call: CallSession, context: AuditContext, patient_id: str, search: Sear
     if search.after >= search.before:
         return []
 
+    site = sc.site(call)
+
     async def work() -> list[FreeSlot] | None:
-        client = sc.client(call)
-        deadline = sc.request_deadline(call)
-        if not (await route_for(client, deadline=deadline)).to_ehr:
+        route = await site.route()
+        if route.kind == OPERATIONS:
+            return await operations.find(
+                site.stu3, search.providers, search.visit_type, patient_id=patient_id, after=search.after,
+                before=search.before, deadline=site.deadline,
+            )  # fmt: skip
+        if not route.to_ehr:
             return None
         return await free_slots(
-            client, search.providers, search.visit_type, after=search.after, before=search.before, deadline=deadline
-        )
+            site.client, search.providers, search.visit_type, after=search.after, before=search.before,
+            deadline=site.deadline,
+        )  # fmt: skip
 
     try:
         slots = sc.run(call, work())

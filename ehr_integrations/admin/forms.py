@@ -27,6 +27,7 @@ class EHRConnectionForm(forms.ModelForm):
             "signing_algorithm",
             "scopes",
             "token_url",
+            "scheduling_stu3_base_url",
             "connect_timeout_s",
             "read_timeout_s",
             "request_deadline_s",

@@ -47,6 +47,12 @@ class EHRConnection(models.Model):
         help_text="What this site does differently from the vendor preset: see `capabilities:` in "
         "docs/health-system-yaml.md.",
     )
+    scheduling_stu3_base_url = models.URLField(
+        max_length=500,
+        blank=True,
+        help_text="Epic: the STU3 base its scheduling operations ($find, $hold, $book) are served on, e.g. "
+        "https://fhir.example.org/api/FHIR/STU3. Blank: no STU3 scheduling.",
+    )
     connect_timeout_s = models.FloatField(default=2.0)
     read_timeout_s = models.FloatField(default=5.0)
     request_deadline_s = models.FloatField(default=8.0, help_text="Budget for a whole agent request, retries included.")

@@ -7,7 +7,16 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from ehr_integrations.sandbox import auth_server, capability, control, fhir_views, flavours, schedule_views, writes
+from ehr_integrations.sandbox import (
+    auth_server,
+    capability,
+    control,
+    fhir_views,
+    flavours,
+    schedule_operations,
+    schedule_views,
+    writes,
+)
 from ehr_integrations.sandbox.faults import FaultRule, FaultSet, faults_middleware
 from ehr_integrations.sandbox.generate import generate
 from ehr_integrations.sandbox.harness import harness_middleware
@@ -57,6 +66,7 @@ def build_app(state: SandboxState) -> web.Application:
     app.router.add_routes(control.routes())
     app.router.add_routes(writes.routes())
     app.router.add_routes(schedule_views.routes())
+    app.router.add_routes(schedule_operations.routes())
     app.router.add_routes(
         [
             web.get("/.well-known/smart-configuration", auth_server.smart_configuration),

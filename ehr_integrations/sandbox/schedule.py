@@ -54,6 +54,7 @@ class ScheduleStore:
     _replaced: dict[str, AppointmentRecord] = field(default_factory=dict)  # originals of cancelled ones
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     misbook_next: bool = False  # the next booking is stored as proposed (control: schedule/quirk)
+    holds: dict[str, tuple[str, float]] = field(default_factory=dict)  # slot -> (patient, until): Epic's $hold
 
     def generate(self, population: Population, now: datetime | None = None) -> None:
         """Schedules for the first practitioners, and their slots from now on."""
@@ -120,6 +121,7 @@ class ScheduleStore:
         self.booked.clear()
         self._replaced.clear()
         self.misbook_next = False
+        self.holds.clear()
         self.generate(population)
 
     def public(self) -> dict:

@@ -13,8 +13,10 @@ from ehr_integrations.auth import scopes as smart_scopes
 from ehr_integrations.auth import smart_auth, token_cache
 from ehr_integrations.fhir.capabilities import ServerFacts
 from ehr_integrations.fhir.client import FhirClient
+from ehr_integrations.scheduling import operations
 
 SLOT_SEARCH = "slot_search"
+OPERATIONS = "operations"  # Argonaut $find / $hold / $book on the connection's STU3 base (Epic)
 TRANSFER = "transfer"
 # What the slot path asks of the token: find slots, book, find again, read back and cancel.
 SLOT_NEEDS = (("Slot", "rs"), ("Appointment", "crsu"))
@@ -22,13 +24,18 @@ SLOT_NEEDS = (("Slot", "rs"), ("Appointment", "crsu"))
 
 @dataclass(frozen=True)
 class SchedulingRoute:
-    kind: str  # SLOT_SEARCH or TRANSFER
+    kind: str  # SLOT_SEARCH, OPERATIONS or TRANSFER
     conditional: bool  # the server honours If-None-Exist on Appointment
     why: str  # for the admin and the logs (never PHI)
 
     @property
     def to_ehr(self) -> bool:
         return self.kind != TRANSFER
+
+    @property
+    def cancels(self) -> bool:
+        """Whether the gateway can cancel on this path (a PATCH of the status: the slot-search path only)."""
+        return self.kind == SLOT_SEARCH
 
 
 def _interactions(facts: ServerFacts, resource_type: str) -> tuple[str, ...]:
@@ -52,9 +59,18 @@ def choose(facts: ServerFacts, granted: tuple[str, ...] | None) -> SchedulingRou
     return SchedulingRoute(SLOT_SEARCH, conditional, "Slot search, Appointment create and patch are advertised")
 
 
-async def route_for(client: FhirClient, *, deadline: float) -> SchedulingRoute:
-    """The site's scheduling path now (on the I/O loop: the grant is the current token's)."""
+async def route_for(client: FhirClient, *, deadline: float, stu3_base_url: str = "") -> SchedulingRoute:
+    """The site's scheduling path now (on the I/O loop: the grant is the current token's). Without the
+    R4 slot path, a site with a scheduling STU3 base takes the operations its STU3 statement lists."""
     granted = None
     if smart_auth.requires_token(client.config):
         granted = await token_cache.granted_scopes(client.config, deadline=deadline) or None
-    return choose(client.site.facts, granted)
+    chosen = choose(client.site.facts, granted)
+    if chosen.to_ehr or not stu3_base_url:
+        return chosen
+    parsed = [s for s in (smart_scopes.parse(x) for x in granted or ()) if s is not None]
+    if granted is not None and not all(smart_scopes.covers(parsed, "Appointment", p) for p in "rc"):
+        return SchedulingRoute(TRANSFER, False, "the token does not grant system/Appointment.rc for $find and $book")
+    if not await operations.advertised(operations.stu3_client(client, stu3_base_url), deadline=deadline):
+        return SchedulingRoute(TRANSFER, False, "the STU3 statement does not list $find, $hold and $book")
+    return SchedulingRoute(OPERATIONS, False, "Appointment $find, $hold and $book on the STU3 base")

@@ -43,6 +43,7 @@ CONNECTION_FIELDS = [
     "signing_algorithm",
     "scopes",
     "token_url",
+    "scheduling_stu3_base_url",
     "connect_timeout_s",
     "read_timeout_s",
     "request_deadline_s",
