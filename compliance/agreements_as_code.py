@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
 
+import yaml
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import models, transaction
@@ -85,7 +86,12 @@ class _Applier:
         if self.assign(associate, values, ASSOCIATE_FIELDS, path):
             associate.save()
             self.result.changed.append(f"business associate {associate.name}")
+        titles: set[object] = set()
         for index, agreement in enumerate(self.listing(path + ("agreements",), values.get("agreements", []))):
+            title = agreement.get("title") if isinstance(agreement, dict) else None
+            if title in titles:
+                raise self.fail(path + ("agreements", index, "title"), f"a second agreement titled {title!r}")
+            titles.add(title)
             self.apply_agreement(path + ("agreements", index), associate, agreement)
 
     def apply_agreement(self, path: Path, associate: BusinessAssociate, value: object) -> None:
@@ -137,6 +143,28 @@ def _digest(stored: models.fields.files.FieldFile) -> str | None:
             return hashlib.sha256(handle.read()).hexdigest()
     except OSError:
         return None  # the stored file is gone: store it again
+
+
+def export_text(*, documents_dir: FilePath) -> str:
+    """Every business associate and agreement as YAML in the apply format; each signed document is
+    written into documents_dir under the name the file gives it, so the file applies from there."""
+    associates = []
+    for associate in BusinessAssociate.objects.prefetch_related("agreements__health_systems"):
+        data = {name: getattr(associate, name) for name in ASSOCIATE_FIELDS}
+        data["agreements"] = [_export_agreement(a, documents_dir) for a in associate.agreements.all()]
+        associates.append(data)
+    return yaml.safe_dump({"business_associates": associates}, sort_keys=False, allow_unicode=True)
+
+
+def _export_agreement(agreement: BusinessAssociateAgreement, documents_dir: FilePath) -> dict:
+    data = {name: getattr(agreement, name) for name in AGREEMENT_FIELDS}
+    data["health_systems"] = sorted(s.slug for s in agreement.health_systems.all())
+    if agreement.document:
+        name = f"baa-{agreement.pk}{FilePath(agreement.document.name).suffix}"
+        with agreement.document.open("rb") as stored:
+            (documents_dir / name).write_bytes(stored.read())
+        data["document"] = name
+    return data
 
 
 def apply_text(text: str, *, base_dir: FilePath) -> AgreementsResult:

@@ -117,3 +117,25 @@ def test_the_command_names_the_file_and_applies_nothing_on_error(health_system, 
 
     with pytest.raises(CommandError, match=r"bad.yaml: .*document.*\(nothing was applied\)"):
         call_command("apply_business_associates", str(folder / "bad.yaml"))
+
+
+def test_export_round_trips_through_apply_with_the_documents(health_system, folder, tmp_path):
+    apply_text(yaml(expiry_date="2027-12-31"), base_dir=folder)
+    exported = tmp_path / "export"
+    exported.mkdir()
+    out = StringIO()
+
+    call_command("export_business_associates", "--documents", str(exported), stdout=out)
+
+    (exported / "business-associates.yaml").write_text(out.getvalue())
+    assert apply_text(out.getvalue(), base_dir=exported).changed == []
+    assert "expiry_date: 2027-12-31" in out.getvalue() and "health_systems:\n    - riverside" in out.getvalue()
+    document = next(line for line in out.getvalue().splitlines() if "document:" in line).split(": ")[1]
+    assert (exported / document).read_bytes() == SIGNED
+
+
+def test_two_agreements_with_one_title_are_refused(health_system, folder):
+    text = yaml() + "      - title: Acme BAA\n        effective_date: 2026-01-01\n"
+
+    with pytest.raises(YamlError, match=r"agreements.1.title \(line 10\): a second agreement titled 'Acme BAA'"):
+        apply_text(text, base_dir=folder)
