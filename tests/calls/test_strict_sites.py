@@ -116,7 +116,14 @@ def _expect(outcome: str, plain: tuple[int, dict], got: tuple[int, dict], tool: 
         assert [m["id"] for m in answer["data"]] == [m["id"] for m in expected]
         assert all(m["refills_remaining"] is None and m["refill_eligible"] is None for m in answer["data"])
         return
-    assert answer["data"] == expected, (tool, answer["data"], expected)
+    assert _without_handles(answer["data"]) == _without_handles(expected), (tool, answer["data"], expected)
+
+
+def _without_handles(data: object) -> object:
+    """An answer with its call-scoped handles left out: two calls name the same appointment differently."""
+    if isinstance(data, list):
+        return [_without_handles(item) for item in data]
+    return {k: v for k, v in data.items() if k != "handle"} if isinstance(data, dict) else data
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
