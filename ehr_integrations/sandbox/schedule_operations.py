@@ -106,39 +106,48 @@ async def find(request: web.Request) -> web.Response:
     return fhir_response(bundle)
 
 
-def _slot_of(state: SandboxState, params: dict) -> tuple[Slot | None, str]:
-    reference = str((params.get("appointment") or {}).get("reference", "")).removeprefix("Appointment/")
-    patient_id = str((params.get("patient") or {}).get("reference", "")).removeprefix("Patient/")
-    return state.schedule.slots.get(reference.removeprefix("proposed-")), patient_id
-
-
-async def hold(request: web.Request) -> web.Response:
+async def _target(request: web.Request, operation: str) -> tuple[Slot, str] | web.Response:
+    """The slot behind `$hold` / `$book`'s proposed appointment and the patient, or the refusal."""
     refusal = _denied(request, "c")
     if refusal:
         return refusal
     state = request.app[STATE]
-    slot, patient_id = _slot_of(state, _parameters(await request.json()))
+    params = _parameters(await request.json())
+    reference = str((params.get("appointment") or {}).get("reference", "")).removeprefix("Appointment/")
+    patient_id = str((params.get("patient") or {}).get("reference", "")).removeprefix("Patient/")
+    slot = state.schedule.slots.get(reference.removeprefix("proposed-"))
     if slot is None or patient_id not in state.population.patients:
-        return outcome_response(400, "required", "$hold needs a proposed appointment and a known patient")
+        return outcome_response(400, "required", f"${operation} needs a proposed appointment and a known patient")
+    return slot, patient_id
+
+
+def _taken(state: SandboxState, slot: Slot, patient_id: str) -> web.Response | None:
     if slot.status != "free" or _holder(state, slot) not in (None, patient_id):
         return outcome_response(409, "conflict", "that time is no longer available")
+    return None
+
+
+async def hold(request: web.Request) -> web.Response:
+    target = await _target(request, "hold")
+    if isinstance(target, web.Response):
+        return target
+    (slot, patient_id), state = target, request.app[STATE]
+    if refused := _taken(state, slot, patient_id):
+        return refused
     state.schedule.holds[slot.id] = (patient_id, time.monotonic() + HOLD_S)
     return fhir_response(_proposed(state, slot, patient_id) | {"status": "pending"})
 
 
 async def book(request: web.Request) -> web.Response:
-    refusal = _denied(request, "c")
-    if refusal:
-        return refusal
-    state = request.app[STATE]
-    slot, patient_id = _slot_of(state, _parameters(await request.json()))
-    if slot is None or patient_id not in state.population.patients:
-        return outcome_response(400, "required", "$book needs a proposed appointment and a known patient")
+    target = await _target(request, "book")
+    if isinstance(target, web.Response):
+        return target
+    (slot, patient_id), state = target, request.app[STATE]
     mine = [a for a in state.schedule.holders(slot.id) if state.population.appointments[a].patient_id == patient_id]
     if mine:  # the same patient booking it again: the first booking
         return fhir_response(render(state, mine[0]))
-    if slot.status != "free" or _holder(state, slot) not in (None, patient_id):
-        return outcome_response(409, "conflict", "that time is no longer available")
+    if refused := _taken(state, slot, patient_id):
+        return refused
     label = VISIT_TYPES[slot.service_types[0]]
     identifier = [{"system": "urn:oid:1.2.840.114350.1.13.0.1.7.3.698084.8", "value": slot.id}]
     appointment_id = state.schedule.book(

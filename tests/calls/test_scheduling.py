@@ -35,15 +35,20 @@ def rules_for(sandbox) -> dict:
     }
 
 
-@pytest.fixture(params=["generic", "oracle_health"])
-def sandbox(request, sandbox_factory):
-    """Both flavours with Slot search, POST and PATCH: Oracle Health refuses a busy slot (409), a generic
-    R4 server stores a second booking and the gateway finds it in its read-back."""
-    handle = sandbox_factory(flavour=request.param)
+def flavoured(sandbox_factory, flavour: str):
+    """The `sandbox` fixture's reset handle, of another flavour."""
+    handle = sandbox_factory(flavour=flavour)
     handle.reset()
     handle.set_token_lifetime(300)
     yield handle
     handle.reset()
+
+
+@pytest.fixture(params=["generic", "oracle_health"])
+def sandbox(request, sandbox_factory):
+    """Both flavours with Slot search, POST and PATCH: Oracle Health refuses a busy slot (409), a generic
+    R4 server stores a second booking and the gateway finds it in its read-back."""
+    yield from flavoured(sandbox_factory, request.param)
 
 
 @pytest.fixture

@@ -6,18 +6,14 @@ import pytest
 from ehr_integrations.models import EHRConnection, SchedulingRules
 from ehr_integrations.setup.connection_check import record_statement
 from tests.calls.conftest import SCOPES, SECRET, verified_call, wait_for_prefetch
-from tests.calls.test_scheduling import rules_for
+from tests.calls.test_scheduling import flavoured, rules_for
 
 EPIC_SCOPES = [*SCOPES, "system/Appointment.write"]
 
 
 @pytest.fixture
 def sandbox(sandbox_factory):
-    handle = sandbox_factory(flavour="epic")
-    handle.reset()
-    handle.set_token_lifetime(300)
-    yield handle
-    handle.reset()
+    yield from flavoured(sandbox_factory, "epic")
 
 
 @pytest.fixture
