@@ -1,9 +1,12 @@
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from unfold.admin import ModelAdmin, TabularInline
 
+from audit.errors import AuditUnavailable
+from audit.staff_access import StaffAccess
 from calls.edges.api_keys import issue_key
 from calls.models import AgentClient, ApiKey, CallSession, FollowUp, StaffRequest, WebhookSecret
 from compliance import encryption
@@ -137,6 +140,23 @@ class StaffRequestAdmin(ModelAdmin):
         """The words only for those who work the queue (minimum necessary): others see that it exists."""
         fields = list(super().get_fields(request, obj))
         return fields if request.user.has_perm("calls.change_staffrequest") else [f for f in fields if f != "message"]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        """A queued message's words are PHI: their reading is in the access log before the page shows them."""
+        queued = StaffRequest.objects.filter(pk=object_id).first() if object_id.isdigit() else None
+        if queued and queued.detail_encrypted and request.user.has_perm("calls.change_staffrequest"):
+            reader = StaffAccess(
+                queued.health_system.slug, request.user.get_username(), request.META.get("REMOTE_ADDR"),
+                purpose="staff_follow_up",
+            )  # fmt: skip
+            try:
+                reader.record(action="read", patient=queued.patient_reference, types=["Communication"],
+                              ids=[f"StaffRequest/{queued.pk}"], category="messages")  # fmt: skip
+            except AuditUnavailable:
+                raise PermissionDenied("the access log cannot record this reading right now") from None
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

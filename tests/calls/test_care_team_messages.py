@@ -204,6 +204,9 @@ def test_only_front_desk_staff_read_a_queued_message(api, writable_site, sandbox
     assert MARKER not in client.get(page).content.decode()  # sees the request, not the words
     client.force_login(desk)
     assert MARKER in client.get(page).content.decode()
+    (reading,) = AuditRecord.objects.filter(agent_client="staff:desk")  # the reading is in the access log
+    assert (reading.action, reading.patient_reference, reading.purpose) == ("read", patient["id"], "staff_follow_up")
+    assert reading.resource_ids == [f"StaffRequest/{request.pk}"] and MARKER not in str(reading.__dict__)
     assert client.get("/admin/ehr_integrations/healthsystem/").status_code == 403
     done = client.post(page, {"status": "done"})
     assert done.status_code == 302, done.content.decode()[:500]
