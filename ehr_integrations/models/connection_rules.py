@@ -46,14 +46,21 @@ def auth_errors(*, auth_method: str, client_id: str, has_secret: bool, fhir_base
             "Required for client secret authentication: the secret the EHR issued "
             "(in YAML, client_secret_env names the environment variable holding it)."
         )
-    host = urlsplit(fhir_base_url).hostname or "" if fhir_base_url else ""
-    address = address_policy.literal_address(host) if host else None
-    if auth_method == "none" and not (address is not None and address.is_loopback):
+    if auth_method == "none" and not _is_loopback(fhir_base_url):
         errors["auth_method"] = (
             "No authentication is allowed only for a sandbox EHR on this machine (a loopback FHIR base URL); "
             "use private key JWT or a client secret."
         )
     return errors
+
+
+def _is_loopback(url: str) -> bool:
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:  # a malformed URL: the URL field says so
+        return False
+    address = address_policy.literal_address(host) if host else None
+    return address is not None and address.is_loopback
 
 
 def scopes_error(scopes: str) -> dict[str, str]:

@@ -186,3 +186,30 @@ def test_scopes_that_leave_a_tool_out_are_named_beside_the_field_before_saving(e
 
     assert response.status_code == 200
     assert escape("Not covered: appointments: needs search on Appointment") in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "value,message",
+    [
+        (".inf", "Must be a number of seconds greater than 0 (it is inf)."),
+        (".nan", "Must be a number of seconds greater than 0 (it is nan)."),
+        ("fast", "“fast” value must be a float."),
+    ],
+)
+def test_yaml_timeouts_that_are_not_finite_numbers_are_refused(value, message):
+    with pytest.raises(YamlError) as error:
+        apply_text(YAML.format(field="read_timeout_s", value=value))
+
+    assert error.value.path == ("connection", "read_timeout_s")
+    assert error.value.message == message
+
+
+@pytest.mark.django_db
+def test_a_malformed_base_url_with_no_authentication_is_refused_not_a_crash():
+    text = YAML.replace("https://ehr.example.org/fhir", '"http://[::1/fhir"').format(field="auth_method", value="none")
+
+    with pytest.raises(YamlError) as error:
+        apply_text(text)
+
+    assert error.value.path == ("fhir_base_url",)
