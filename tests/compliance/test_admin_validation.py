@@ -5,6 +5,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from compliance.models import AgreementStatus, BusinessAssociate, BusinessAssociateAgreement
+from tests.admin_pages import error_beside
 
 
 @pytest.fixture(autouse=True)
@@ -47,6 +48,7 @@ def test_expiry_before_effective_date_is_refused_in_plain_words_beside_the_expir
         "the expiry date must be on or after the effective date."
     ]
     assert "Constraint" not in response.content.decode()
+    assert "before it takes effect on 2026-01-01" in error_beside(response.content.decode(), "id_expiry_date")
     assert not BusinessAssociateAgreement.objects.exists()
 
 
@@ -61,6 +63,7 @@ def test_an_active_agreement_without_its_signed_document_is_refused_beside_the_d
         "An agreement can be active only with its signed document on file: attach the signed PDF, "
         "or keep the agreement as a draft until it is signed."
     ]
+    assert "active only with its signed document" in error_beside(response.content.decode(), "id_document")
     assert not BusinessAssociateAgreement.objects.exists()
 
 

@@ -8,7 +8,7 @@ from compliance.yaml_lines import YamlError
 from ehr_integrations.admin.forms import HealthSystemForm
 from ehr_integrations.models import HealthSystem, TransferTarget, VerificationPolicy
 from ehr_integrations.setup.config_as_code import apply_text
-from tests.ehr_integrations.admin_pages import form_data
+from tests.admin_pages import form_data
 
 WEEK = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 

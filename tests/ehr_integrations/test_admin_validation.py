@@ -8,7 +8,8 @@ from django.utils.html import escape
 from compliance.yaml_lines import YamlError
 from ehr_integrations.models import EHRConnection, HealthSystem
 from ehr_integrations.setup.config_as_code import apply_text
-from tests.ehr_integrations.admin_pages import form_data as _form_data
+from tests.admin_pages import error_beside
+from tests.admin_pages import form_data as _form_data
 
 # The bad values the issue saw saved silently, each with the words its field must show.
 BAD_CONNECTION_VALUES = [
@@ -143,6 +144,15 @@ def test_health_system_add_page_refuses_every_bad_value_the_issue_saw_beside_its
     ]
     for field in ("client_id", "connect_timeout_s", "read_timeout_s", "breaker_failure_rate", "scopes"):
         assert _errors(response, field, prefix="connection"), field
+    # On the page, each message is in the list the field's input names as its description (beside it).
+    html = response.content.decode()
+    issue_values = {"": "client_id", "-5": "connect_timeout_s", "0": "read_timeout_s", "7": "breaker_failure_rate",
+                    "patient/*.* garbage": "scopes"}  # fmt: skip
+    checked = [(f, m) for f, value, m in BAD_CONNECTION_VALUES if issue_values.get(value) == f]
+    assert len(checked) == len(issue_values)
+    for field, message in checked:
+        assert escape(message) in error_beside(html, f"id_connection-0-{field}"), field
+    assert "EHR and token URLs must be https" in error_beside(html, "id_fhir_base_url")
     assert not HealthSystem.objects.filter(slug="lakeside").exists()
 
 

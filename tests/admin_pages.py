@@ -1,5 +1,7 @@
 """Posting admin pages back as a browser would: what the page shows, changed where a test says."""
 
+import re
+
 from django import forms
 
 
@@ -22,3 +24,11 @@ def form_data(response) -> dict:
         for name in management.fields:
             data[f"{management.prefix}-{name}"] = management.initial.get(name, "")
     return data
+
+
+def error_beside(html: str, input_id: str) -> str:
+    """The error list the input points at with aria-describedby (empty when there is none)."""
+    field_input = re.search(rf'<(input|textarea|select)[^>]*id="{input_id}"[^>]*>', html)
+    assert field_input and f"{input_id}_error" in field_input.group(0), f"{input_id} names no error"
+    errors = re.search(rf'<ul[^>]*id="{input_id}_error"[^>]*>(.*?)</ul>', html, re.S)
+    return errors.group(1) if errors else ""
