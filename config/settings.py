@@ -63,7 +63,7 @@ INSTALLED_APPS = [
     "daphne",
     "unfold",  # the admin theme (before django.contrib.admin): config/admin_theme.py
     "django.contrib.admin",
-    "django.contrib.auth",
+    "config.apps.StaffAccountsConfig",  # django.contrib.auth, named for staff
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -72,8 +72,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
-    "auditlog",
-    "django_celery_beat",
+    "config.apps.ConfigurationHistoryConfig",  # auditlog
+    "config.apps.ScheduledTasksConfig",  # django_celery_beat
     "audit",
     "compliance",
     "ehr_integrations",

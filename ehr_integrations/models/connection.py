@@ -66,6 +66,9 @@ class EHRConnection(models.Model):
     breaker_half_open_probes = models.PositiveSmallIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        verbose_name = "EHR connection"
+
     def __str__(self) -> str:
         return f"EHR connection of {self.health_system}"
 
