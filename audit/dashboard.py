@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
-from django.db.models.functions import TruncDate, TruncHour
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import ExtractHour, TruncDate, TruncHour
 
 from audit.models import AuditRecord, Outcome
 
@@ -118,6 +118,20 @@ def _after_hours(moment: datetime.datetime, zone: ZoneInfo) -> datetime.date | N
     return None
 
 
+def _nights(records: QuerySet[AuditRecord], zone: ZoneInfo) -> dict[datetime.date, int]:
+    """After-hours accesses per night (the date it began, site time), counted in the database."""
+    start, end = settings.UNUSUAL_AFTER_HOURS_START, settings.UNUSUAL_AFTER_HOURS_END
+    local = records.annotate(hour=ExtractHour("recorded_at", tzinfo=zone), day=TruncDate("recorded_at", tzinfo=zone))
+    # (hours, days to step back to the night's first date): evening, and after midnight when it wraps.
+    parts = [(Q(hour__gte=start, hour__lt=end), 0)] if start < end else [(Q(hour__gte=start), 0), (Q(hour__lt=end), 1)]
+    nights: dict[datetime.date, int] = {}
+    for hours, back in parts:
+        for row in local.filter(hours).values("day").annotate(n=Count("pk")):
+            night = row["day"] - datetime.timedelta(days=back)
+            nights[night] = nights.get(night, 0) + row["n"]
+    return nights
+
+
 def after_hours_spikes(*, time_zones: dict[str, str], now: datetime.datetime) -> list[AfterHoursSpike]:
     """Health systems (slug -> IANA zone) whose last night had more than FACTOR x the trailing nights' mean."""
     spikes = []
@@ -126,14 +140,7 @@ def after_hours_spikes(*, time_zones: dict[str, str], now: datetime.datetime) ->
         last_night = _after_hours(now, zone) or now.astimezone(zone).date() - datetime.timedelta(days=1)
         first = last_night - datetime.timedelta(days=TRAILING_NIGHTS)
         since = datetime.datetime.combine(first, datetime.time(settings.UNUSUAL_AFTER_HOURS_START), tzinfo=zone)
-        moments = (
-            agent_accesses().filter(health_system=slug, recorded_at__gte=since).values_list("recorded_at", flat=True)
-        )
-        nights: dict[datetime.date, int] = {}
-        for moment in moments.iterator(2000):
-            night = _after_hours(moment, zone)
-            if night is not None:
-                nights[night] = nights.get(night, 0) + 1
+        nights = _nights(agent_accesses().filter(health_system=slug, recorded_at__gte=since), zone)
         latest = nights.get(last_night, 0)
         average = (
             sum(nights.get(first + datetime.timedelta(days=n), 0) for n in range(TRAILING_NIGHTS)) / TRAILING_NIGHTS

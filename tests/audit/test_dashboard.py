@@ -57,10 +57,11 @@ def test_an_after_hours_spike_above_twice_the_trailing_week_is_flagged():
         phi_access_written_at(night - datetime.timedelta(days=n + 1), health_system="elsewhere")
     for _ in range(3):  # three last night: above 2 x 1
         phi_access_written_at(night)
+    phi_access_written_at(night + datetime.timedelta(hours=3))  # 02:00 on Dec 1: still the night of Nov 30
     phi_access_written_at(night, health_system="elsewhere")  # one: not unusual
     phi_access_written_at(NOW)  # working hours: not counted
     spikes = dashboard.after_hours_spikes(time_zones=zone, now=NOW)
-    assert [(s.health_system, s.last_night, s.trailing_average) for s in spikes] == [("riverside", 3, 1.0)]
+    assert [(s.health_system, s.last_night, s.trailing_average) for s in spikes] == [("riverside", 4, 1.0)]
 
 
 @pytest.mark.django_db
