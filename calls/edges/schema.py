@@ -18,7 +18,7 @@ from rest_framework import serializers
 
 from calls.registry.definitions import WAIT, ToolDefinition
 from calls.registry.inputs import Input
-from calls.registry.shapes import TransferShape
+from calls.registry.shapes import SlotOfferShape, TransferShape
 
 TRANSFER_EXAMPLE = {"name": "Scheduling desk", "phone": "+15555550100", "purpose": "scheduling"}
 
@@ -117,10 +117,23 @@ class ConfirmEnvelope(serializers.Serializer):
     say = serializers.CharField(help_text="the read-back: speak it as is and wait for the caller's yes")
 
 
+SCHEDULING_REFUSALS = ("unknown_offer", "too_soon", "unknown_appointment")
+
+
 class RefusedEnvelope(serializers.Serializer):
     status = _status("refused")
-    reason = serializers.ChoiceField(choices=["unknown_medication", "inactive_medication"])
+    reason = serializers.ChoiceField(
+        choices=["unknown_medication", "inactive_medication", *SCHEDULING_REFUSALS],
+        help_text="scheduling: unknown_offer, too_soon (inside the lead time now), unknown_appointment",
+    )
     say = serializers.CharField()
+
+
+class ConflictEnvelope(serializers.Serializer):
+    status = _status("conflict")
+    reason = serializers.ChoiceField(choices=["slot_taken"])
+    data = SlotOfferShape(many=True, help_text="fresh offers (at most three) to speak instead")
+    say = serializers.CharField(help_text="says the time was taken and offers the new ones")
 
 
 class EndedEnvelope(serializers.Serializer):
@@ -257,10 +270,25 @@ END_RESPONSES = {
 }
 
 
-def _write_responses(ok: type[serializers.Serializer]) -> dict:
-    answers = _one_of(f"{ok.__name__}Answer", ok, ConfirmEnvelope, RefusedEnvelope, EscalateEnvelope)
+def _offer_responses(ok: type[serializers.Serializer]) -> dict:
+    answers = _one_of(f"{ok.__name__}Answer", ok, EscalateEnvelope)
     return {
-        200: OpenApiResponse(answers, description="confirm (read back), sent again, refused, or escalate"),
+        200: OpenApiResponse(answers, description="offers, or escalate: not bookable by phone here"),
+        400: ERROR_400,
+        401: ERROR_401,
+        403: REFUSED_403,
+        404: ERROR_404,
+        410: ENDED_410,
+        503: UNAVAILABLE_503,
+    }
+
+
+def _write_responses(ok: type[serializers.Serializer], *, booking: bool = False) -> dict:
+    shapes = (ok, ConfirmEnvelope, RefusedEnvelope, EscalateEnvelope, *((ConflictEnvelope,) if booking else ()))
+    answers = _one_of(f"{ok.__name__}Answer", *shapes)
+    described = "confirm (read back), sent again, refused, or escalate" + (", or conflict" if booking else "")
+    return {
+        200: OpenApiResponse(answers, description=described),
         201: OpenApiResponse(ok, description="written and read back"),
         400: ERROR_400,
         401: ERROR_401,
@@ -276,8 +304,10 @@ def _responses(tool: ToolDefinition) -> dict:
     ok = _ok(f"Ok{tool.name.title().replace('_', '')}", tool.output(many=tool.output_many)) if tool.output else None
     if tool.answers == "read":
         return _read_responses(ok, example=tool.name == "appointments")
-    if tool.answers == "write":
-        return _write_responses(ok)
+    if tool.answers in ("write", "booking"):
+        return _write_responses(ok, booking=tool.answers == "booking")
+    if tool.answers == "offers":
+        return _offer_responses(ok)
     if tool.answers == "transfer":
         return {200: ok, 400: ERROR_400, 401: ERROR_401, 404: ERROR_404}
     return {"verify": VERIFY_RESPONSES, "end": END_RESPONSES}[tool.answers]

@@ -56,7 +56,7 @@ WAIT = Input(
 )
 WAIT_QUERY = serializer_for("WaitQuery", (WAIT,), strict=False)  # a POST's query string
 Service = Callable[[CallSession, Mapping[str, Value], AuditContext], Result]
-Answers = Literal["read", "verify", "transfer", "end", "write"]
+Answers = Literal["read", "verify", "transfer", "end", "write", "offers", "booking"]
 
 
 @dataclass(frozen=True)
@@ -234,7 +234,7 @@ SCHEDULING: tuple[ToolDefinition, ...] = (
             Input("before", "date", "YYYY-MM-DD: the last day the caller can come", earliest=date(2000, 1, 1)),
         ),  # fmt: skip
         method="GET",
-        answers="transfer",
+        answers="offers",
         service=_slots,
         phi=True,
         purpose=Purpose.SCHEDULING,
@@ -255,7 +255,7 @@ SCHEDULING: tuple[ToolDefinition, ...] = (
         ),
         inputs=(OFFER_ID, *SCHEDULING_CONFIRM),
         method="POST",
-        answers="write",
+        answers="booking",
         service=_book,
         phi=True,
         write=True,
@@ -297,7 +297,7 @@ SCHEDULING: tuple[ToolDefinition, ...] = (
         ),
         inputs=(APPOINTMENT_ID, OFFER_ID, *SCHEDULING_CONFIRM),
         method="POST",
-        answers="write",
+        answers="booking",
         service=_reschedule,
         phi=True,
         write=True,

@@ -5,6 +5,7 @@ requests are: `confirm: false` reads the offer back and answers `confirm` with a
 taken meanwhile answers `conflict` with fresh offers; a booking in doubt goes to staff.
 """
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -88,6 +89,10 @@ def attempt(call: CallSession, context: AuditContext, patient_id: str, plan: Map
     async def work() -> Booked | None:
         route = await site.route()
         if route.kind == OPERATIONS:
+            if time.time() - float(plan.get("held_at") or 0) > rules.hold.total_seconds():  # the hold lapsed
+                await operations.hold(
+                    site.stu3, proposed_id=booking.slot_id, patient_id=patient_id, deadline=site.deadline
+                )
             stored = await operations.book(
                 site.stu3, proposed_id=booking.slot_id, patient_id=patient_id, start=booking.start,
                 deadline=site.deadline,
@@ -187,6 +192,7 @@ def submit(*, call: CallSession, values: Mapping[str, object], context: AuditCon
             return plan
         if taken := hold(call, context, patient_id, plan):
             return taken
+        plan = {**plan, "held_at": time.time()}
         confirmation_id = confirmations.issue(call_id=str(call.id), request_hash=request_hash, plan=plan)
         data = slot_offers.shape(call, request["offer_id"], plan)
         return Confirm(say=read_back(call, plan, rules), confirmation_id=confirmation_id,

@@ -5,6 +5,7 @@ booking, the caller keeps the new time, the scheduling staff get a follow-up to 
 and `say` says exactly that, so the caller is never silently left with two appointments or none.
 """
 
+import time
 from collections.abc import Mapping
 
 from calls.models import CallSession
@@ -34,6 +35,7 @@ def submit(*, call: CallSession, values: Mapping[str, object], context: AuditCon
             return offer
         if taken := booking.hold(call, context, patient_id, offer):
             return taken
+        offer = {**offer, "held_at": time.time()}
         new_when = slot_offers.spoken_offer(call, offer)
         plan = {"offer": offer, "old": old}
         confirmation_id = confirmations.issue(call_id=str(call.id), request_hash=request_hash, plan=plan)

@@ -8,6 +8,7 @@ import httpx
 import pytest
 from django.utils import timezone
 
+from audit.models import AuditRecord
 from calls.models import StaffRequest
 from ehr_integrations.models import EHRConnection, SchedulingRules
 from ehr_integrations.setup.connection_check import record_statement
@@ -107,7 +108,11 @@ def test_a_caller_hears_three_offers_books_one_and_the_next_appointments_answer_
     assert len(schedule["booked"]) == 1 and not schedule["booked"][0]["cancelled"]
     assert [s["id"] for s in schedule["slots"]] == [schedule["booked"][0]["slot"]]  # the slot is busy
     listed = api.get(f"/api/v1/calls/{call_id}/appointments").json()
+    assert listed["source"] == "prefetch"  # the prefetched list was read again after the write
     assert schedule["booked"][0]["id"] in [a["id"] for a in listed["data"]]
+    writes = AuditRecord.objects.filter(call_session=call_id, action="create").order_by("pk")
+    assert [w.outcome for w in writes] == ["write_requested", "write_confirmed", "write_requested", "write_confirmed"]
+    assert f"Appointment/{schedule['booked'][0]['id']}" in writes[1].resource_ids
     assert datetime.fromisoformat(offers[0]["datetime"]) in [
         datetime.fromisoformat(a["datetime"]) for a in listed["data"]
     ]
