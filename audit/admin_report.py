@@ -68,6 +68,7 @@ class PatientReportMixin:
             return response
         if problem:
             messages.warning(request, problem)
+        systems = health_system_choices()
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -76,7 +77,8 @@ class PatientReportMixin:
             "header": header,
             "patient_reference": patient,
             "query": query,
-            "health_systems": health_system_choices(),
+            "health_systems": systems,
+            "health_system_name": dict(systems).get(system, system),
             "accounting_note": ACCOUNTING_NOTE,
             "generated_at": timezone.now(),
             "reviewer": reviewer,
