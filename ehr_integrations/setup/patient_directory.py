@@ -11,13 +11,14 @@ from typing import Any, TypeVar
 
 from audit.patient_directory import DirectoryUnavailable, PatientHeader
 from audit.records import record_phi_access
+from compliance.encryption import SecretUnreadable
 from ehr_integrations.auth.connection_config import connection_config
 from ehr_integrations.errors import EHRError, EHRRequestRejected
 from ehr_integrations.fhir.client import FhirClient
 from ehr_integrations.fhir.escaping import escape
 from ehr_integrations.fhir.site import site_inputs
 from ehr_integrations.identity import mrn_search_token
-from ehr_integrations.models import HealthSystem
+from ehr_integrations.models import EHRConnection, HealthSystem
 from ehr_integrations.normalize.flat import FlatPatient
 from ehr_integrations.normalize.mapping import Mapping, load_mapping
 from ehr_integrations.normalize.patient import normalize_patient
@@ -60,7 +61,12 @@ def header_for(
 
 def _client(system: HealthSystem) -> tuple[FhirClient, Mapping]:
     """Read in sync code: the configuration comes from the database."""
-    return FhirClient(connection_config(system), site_inputs(system)), load_mapping(system)
+    if not EHRConnection.objects.filter(health_system=system).exists():
+        raise DirectoryUnavailable("no EHR connection")
+    try:
+        return FhirClient(connection_config(system), site_inputs(system)), load_mapping(system)
+    except SecretUnreadable:
+        raise DirectoryUnavailable("its client secret cannot be read") from None
 
 
 async def _search_by_mrn(client: FhirClient, mapping: Mapping, mrn: str, *, deadline: float) -> list[FlatPatient]:

@@ -73,3 +73,14 @@ def test_the_log_lists_key_columns_with_names(officer, world):
     page = officer.get(reverse("admin:audit_auditrecord_changelist")).content.decode()
     assert "Acme Voice" in page
     assert "correlation" not in page.lower().split('id="result_list"')[1].split("</thead>")[0]
+
+
+@pytest.mark.django_db
+def test_a_health_system_without_a_connection_is_said_so_and_the_log_still_shows(officer):
+    system = builders.health_system(slug="nowhere")
+    system.connection.delete()
+    phi_access(health_system="nowhere", patient_reference="pat-9")
+    page = officer.get(REPORT, {"patient_reference": "pat-9", "health_system": "nowhere"}, follow=True)
+    text = page.content.decode()
+    assert "The EHR could not answer (no EHR connection)" in text
+    assert '<span id="access-count">1</span>' in text
