@@ -64,6 +64,42 @@ def _allow_loopback_ehr() -> None:
         settings.EHR_ALLOWED_NETWORKS = [DEMO_NETWORK]
 
 
+def configure_demo_system(sandbox_port: int, secret: str) -> HealthSystem:
+    """riverside against the sandbox on that port, with a client secret the sandbox is told (README walkthrough)."""
+    os.environ["DEMO_EHR_SECRET"] = secret
+    text = DEMO_YAML.read_text().replace("127.0.0.1:8081", f"127.0.0.1:{sandbox_port}")
+    text = text.replace(
+        "  auth_method: private_key_jwt",
+        f"  auth_method: client_secret_basic\n  client_secret_env: DEMO_EHR_SECRET\n"
+        f"  token_url: http://127.0.0.1:{sandbox_port}/oauth2/token",
+    )
+    result = apply_text(text)
+    system = HealthSystem.objects.get(slug=result.slug)
+    scopes = system.connection.scope_list()
+    httpx.post(
+        f"http://127.0.0.1:{sandbox_port}/_control/clients",
+        json={
+            "client_id": system.connection.client_id,
+            "auth": "client_secret_basic",
+            "secret": secret,
+            "scopes": scopes,
+        },
+        timeout=5,
+    ).raise_for_status()
+    return system
+
+
+def demo_agent_key(system: HealthSystem) -> str:
+    """The agent client of the demo acts for the example business associate, whose BAA covers riverside."""
+    apply_agreements(BAA_YAML.read_text(), base_dir=BAA_YAML.parent)
+    associate = BusinessAssociate.objects.get(name=DEMO_ASSOCIATE)
+    client, _ = AgentClient.objects.get_or_create(name="Demo voice agent")
+    client.business_associate = associate
+    client.save(update_fields=["business_associate"])
+    client.health_systems.add(system)
+    return issue_key(agent_client=client, label="demo")
+
+
 class Command(BaseCommand):
     help = "Run the gateway with the sandbox EHR and play a scripted demo call."
 
@@ -80,8 +116,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Server logs: {LOG_PATH}")
         sandbox = self._start_sandbox(sandbox_port, log)
         try:
-            system = self._configure(sandbox_port, secret)
-            key = self._agent_key(system)
+            system = configure_demo_system(sandbox_port, secret)
+            key = demo_agent_key(system)
             self._admin_login()
             gateway = subprocess.Popen(  # noqa: S603
                 [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
@@ -125,39 +161,6 @@ class Command(BaseCommand):
         )
         _wait_until_up(f"http://127.0.0.1:{port}/fhir/metadata", process)
         return process
-
-    def _configure(self, sandbox_port: int, secret: str) -> HealthSystem:
-        os.environ["DEMO_EHR_SECRET"] = secret
-        text = DEMO_YAML.read_text().replace("127.0.0.1:8081", f"127.0.0.1:{sandbox_port}")
-        text = text.replace(
-            "  auth_method: private_key_jwt",
-            f"  auth_method: client_secret_basic\n  client_secret_env: DEMO_EHR_SECRET\n"
-            f"  token_url: http://127.0.0.1:{sandbox_port}/oauth2/token",
-        )
-        result = apply_text(text)
-        system = HealthSystem.objects.get(slug=result.slug)
-        scopes = system.connection.scope_list()
-        httpx.post(
-            f"http://127.0.0.1:{sandbox_port}/_control/clients",
-            json={
-                "client_id": system.connection.client_id,
-                "auth": "client_secret_basic",
-                "secret": secret,
-                "scopes": scopes,
-            },
-            timeout=5,
-        ).raise_for_status()
-        return system
-
-    def _agent_key(self, system: HealthSystem) -> str:
-        """The agent client of the demo acts for the example business associate, whose BAA covers riverside."""
-        apply_agreements(BAA_YAML.read_text(), base_dir=BAA_YAML.parent)
-        associate = BusinessAssociate.objects.get(name=DEMO_ASSOCIATE)
-        client, _ = AgentClient.objects.get_or_create(name="Demo voice agent")
-        client.business_associate = associate
-        client.save(update_fields=["business_associate"])
-        client.health_systems.add(system)
-        return issue_key(agent_client=client, label="demo")
 
     def _admin_login(self) -> None:
         password = secrets.token_urlsafe(12)
