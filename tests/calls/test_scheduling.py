@@ -13,6 +13,8 @@ from calls.models import StaffRequest
 from ehr_integrations.models import EHRConnection, SchedulingRules
 from ehr_integrations.setup.connection_check import record_statement
 from tests.calls.conftest import SCOPES, SECRET, verified_call, wait_for_prefetch
+from tests.calls.test_mcp import answer as mcp_answer
+from tests.calls.test_mcp import mcp
 
 SCHEDULING_SCOPES = [*SCOPES, "system/Slot.read", "system/Schedule.read", "system/Appointment.write"]
 
@@ -330,3 +332,46 @@ def test_the_scheduling_tools_are_in_openapi_and_every_manifest_with_their_mcp_h
     assert "annotations" not in mcp["find_appointment_times"]
     hints = {name: mcp[name]["annotations"]["destructiveHint"] for name in functions[1:]}
     assert hints == {"book_appointment": False, "cancel_appointment": True, "reschedule_appointment": True}
+
+
+def test_an_mcp_client_finds_books_and_moves_an_appointment(gateway, agent, scheduling_site, sandbox, patient):
+    async def steps(session):
+        opened = mcp_answer(await session.call_tool("open_call", {"health_system": "riverside"}))
+        call_id = opened["data"]["call_id"]
+        given = {"call_id": call_id, "date_of_birth": patient["birth_date"], "mrn": patient["mrn"]}
+        await session.call_tool("verify_caller", given)
+
+        async def two_steps(name: str, arguments: dict) -> dict:
+            asked = mcp_answer(await session.call_tool(name, {"call_id": call_id, **arguments, "confirm": False}))
+            confirm = {"call_id": call_id, **arguments, "confirm": True, "confirmation_id": asked["confirmation_id"]}
+            return mcp_answer(await session.call_tool(name, confirm))
+
+        found = mcp_answer(
+            await session.call_tool("find_appointment_times", {"call_id": call_id, "visit_type": "follow-up"})
+        )
+        booked = await two_steps("book_appointment", {"offer_id": found["data"][0]["id"]})
+        moved = await two_steps(
+            "reschedule_appointment", {"appointment_id": booked["data"]["id"], "offer_id": found["data"][1]["id"]}
+        )
+        return found, booked, moved
+
+    found, booked, moved = mcp(gateway, agent.api_key, steps)
+    assert found["status"] == "ok" and len(found["data"]) == 3
+    assert booked["status"] == "ok" and booked["data"]["status"] == "booked"
+    assert moved["status"] == "ok" and moved["data"]["old_status"] == "cancelled", moved
+    assert [b["cancelled"] for b in sandbox._control("GET", "schedule")["booked"]] == [True, False]
+
+
+def test_a_reschedule_to_a_time_taken_meanwhile_leaves_the_old_appointment(api, scheduling_site, sandbox, patient):
+    call_id = verified_call(api, patient)
+    first = _booked(api, call_id, _slots(api, call_id).json()["data"][0]["id"]).json()["data"]
+    offers = _slots(api, call_id).json()["data"]
+    path = f"/api/v1/calls/{call_id}/appointments/{first['id']}/reschedule"
+    asked = api.post(path, {"offer_id": offers[0]["id"], "confirm": False}, format="json").json()
+    sandbox.add_fault("/fhir/Appointment", error_rate=1.0, error_status=409)  # the server: that slot is taken
+
+    moved = api.post(path, {"offer_id": offers[0]["id"], "confirm": True, "confirmation_id": asked["confirmation_id"]},
+                     format="json").json()  # fmt: skip
+
+    assert moved["status"] == "conflict" and len(moved["data"]) == 3, moved
+    assert [b["cancelled"] for b in sandbox._control("GET", "schedule")["booked"]] == [False]  # the old one stands
