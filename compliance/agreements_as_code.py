@@ -69,9 +69,7 @@ class _Applier:
             instance.full_clean(validate_unique=instance._state.adding)
         except ValidationError as exc:
             name, messages = next(iter(exc.message_dict.items()))
-            raise self.fail(
-                path + ((name,) if name in values or name == "document" else ()), " ".join(messages)
-            ) from None
+            raise self.fail(path + ((name,) if name in values else ()), " ".join(messages)) from None
         return instance._state.adding or before != {name: getattr(instance, name) for name in names}
 
     def apply(self) -> AgreementsResult:

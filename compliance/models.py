@@ -73,7 +73,9 @@ class BusinessAssociateAgreement(models.Model):
         return self.title or f"BAA with {self.business_associate}"
 
     def clean(self) -> None:
-        """The two rules of the constraints, said beside their fields (admin and config as code)."""
+        """The two rules of the constraints, said beside their fields (admin and config as code). The missing
+        document is said beside the status, which every form of an agreement has (the inline on the business
+        associate's page has no document field)."""
         errors = {}
         if self.effective_date and self.expiry_date and self.expiry_date < self.effective_date:
             errors["expiry_date"] = (
@@ -81,7 +83,7 @@ class BusinessAssociateAgreement(models.Model):
                 f"{self.effective_date:%Y-%m-%d}: the expiry date must be on or after the effective date."
             )
         if self.status == AgreementStatus.ACTIVE and not self.document:
-            errors["document"] = ACTIVE_NEEDS_DOCUMENT
+            errors["status"] = ACTIVE_NEEDS_DOCUMENT
         if errors:
             raise ValidationError(errors)
 

@@ -52,18 +52,18 @@ def test_expiry_before_effective_date_is_refused_in_plain_words_beside_the_expir
     assert not BusinessAssociateAgreement.objects.exists()
 
 
-def test_an_active_agreement_without_its_signed_document_is_refused_beside_the_document(
+def test_an_active_agreement_without_its_signed_document_is_refused_beside_the_status(
     client, compliance_officer, health_system
 ):
     client.force_login(compliance_officer)
 
     response = add_agreement(client, health_system, document=None)
 
-    assert field_errors(response, "document") == [
+    assert field_errors(response, "status") == [
         "An agreement can be active only with its signed document on file: attach the signed PDF, "
         "or keep the agreement as a draft until it is signed."
     ]
-    assert "active only with its signed document" in error_beside(response.content.decode(), "id_document")
+    assert "active only with its signed document" in error_beside(response.content.decode(), "id_status")
     assert not BusinessAssociateAgreement.objects.exists()
 
 
@@ -84,3 +84,28 @@ def test_the_database_refuses_an_active_agreement_without_document_too(health_sy
         BusinessAssociateAgreement.objects.create(
             business_associate=vendor, status=AgreementStatus.ACTIVE, effective_date="2026-01-01"
         )
+
+
+def test_an_active_agreement_added_on_the_business_associates_page_is_refused_not_a_crash(
+    client, compliance_officer, health_system
+):
+    client.force_login(compliance_officer)
+    vendor = BusinessAssociate.objects.create(name="Acme Voice Inc")
+    url = reverse("admin:compliance_businessassociate_change", args=[vendor.pk])
+    prefix = "agreements"
+    data = {
+        "name": vendor.name,
+        f"{prefix}-TOTAL_FORMS": "1",
+        f"{prefix}-INITIAL_FORMS": "0",
+        f"{prefix}-0-title": "Acme BAA",
+        f"{prefix}-0-status": AgreementStatus.ACTIVE,
+        f"{prefix}-0-effective_date": "2026-01-01",
+    }
+
+    response = client.post(url, data)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    status_cell = html[html.index(f'id="id_{prefix}-0-status"') :].split("</td>", 1)[0]  # the table cell
+    assert "active only with its signed document" in status_cell
+    assert not BusinessAssociateAgreement.objects.exists()

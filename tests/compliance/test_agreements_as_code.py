@@ -68,7 +68,7 @@ def test_an_active_agreement_without_its_document_is_refused_beside_the_field(he
     with pytest.raises(YamlError) as error:
         apply_text(yaml(document=None), base_dir=folder)
 
-    assert error.value.path == ("business_associates", 0, "agreements", 0, "document")
+    assert error.value.path == ("business_associates", 0, "agreements", 0, "status")
     assert "active only with its signed document" in error.value.message
     assert not BusinessAssociate.objects.exists()  # all or nothing
 
