@@ -56,7 +56,9 @@ def test_compliance_officer_reads_the_dashboard_the_log_and_a_patients_access_re
     log_in(page, "compliance")
 
     # The dashboard: each chart's data points as drawn, the unusual patterns, BAAs and gaps.
-    page.get_by_role("link", name="Dashboard").click()
+    expect(page.locator("#start-here [data-journey]")).to_have_count(2)
+    screenshot(page, "compliance-0-home")
+    page.locator("#start-here [data-journey='compliance']").get_by_role("link", name="Dashboard").click()
     expect(page.locator("#chart-accesses canvas")).to_be_visible()
     accesses = page.evaluate(CHART_TAILS, "#chart-accesses")
     assert accesses == [["Answered", [2, 7]], ["Refused", [1, 3]], ["Failed", [0, 1]]]

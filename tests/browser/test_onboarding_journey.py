@@ -44,7 +44,7 @@ def test_onboarding_engineer_adds_from_a_preset_and_works_through_the_go_live_ch
     screenshot(page, "onboarding-0-home")
 
     # Start from a vendor preset: what each assumes is shown, the add form opens filled in.
-    page.get_by_role("link", name="Add from a vendor preset").click()
+    page.locator("#start-here [data-journey='onboarding']").get_by_role("link", name="Add from a vendor preset").click()
     for vendor in ("epic", "oracle_health", "generic"):
         expect(page.locator(f"#presets [data-vendor='{vendor}']")).to_contain_text("Patient $match")
     expect(page.locator("#presets [data-vendor='epic']")).to_contain_text("offered")

@@ -48,3 +48,13 @@ def test_celery_schedules_are_hidden_from_staff_who_are_not_superusers(client, r
 def test_a_superuser_sees_the_schedules(admin_client):
     assert admin_client.get(BEAT).status_code == 200
     assert "Scheduled tasks" in admin_client.get(reverse("admin:index")).content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "persona,journeys", [("onboarding_engineer", ["onboarding"]), ("compliance_officer", ["onboarding", "compliance"])]
+)
+def test_the_index_starts_each_person_on_their_journeys(client, request, persona, journeys):
+    client.force_login(request.getfixturevalue(persona))
+    page = client.get(reverse("admin:index")).content.decode()
+    assert re.findall(r'data-journey="(\w+)"', page) == journeys
