@@ -84,21 +84,13 @@ def attempt(call: CallSession, context: AuditContext, patient_id: str, plan: Map
     sc.audit(call, context, patient_id, action="create", outcome="write_requested", ids=about)
 
     site = sc.site(call)
-    handles_before = set(sc.stored(call, sc.BOOKED))
+    known = {str(ehr_id) for ehr_id in sc.stored(call, sc.BOOKED).values()}
+    held_for = time.time() - float(plan.get("held_at") or 0)
 
     async def work() -> Booked | None:
         route = await site.route()
         if route.kind == OPERATIONS:
-            if time.time() - float(plan.get("held_at") or 0) > rules.hold.total_seconds():  # the hold lapsed
-                await operations.hold(
-                    site.stu3, proposed_id=booking.slot_id, patient_id=patient_id, deadline=site.deadline
-                )
-            stored = await operations.book(
-                site.stu3, proposed_id=booking.slot_id, patient_id=patient_id, start=booking.start,
-                deadline=site.deadline,
-            )  # fmt: skip
-            created = sc.handle(call, "ap", str(stored["id"])) not in handles_before  # a retry books nothing new
-            return Booked(str(stored["id"]), stored, created)
+            return await _by_operations(site, booking, relapsed=held_for > rules.hold.total_seconds(), known=known)
         if not route.to_ehr:
             return None
         return await book(site.client, booking, conditional=route.conditional, deadline=site.deadline)
@@ -114,12 +106,23 @@ def attempt(call: CallSession, context: AuditContext, patient_id: str, plan: Map
         queue(call, booking.identifier, patient_id, "booking", f"Slot/{booking.slot_id}", failed)
         raise Unavailable(reason="write_unconfirmed", transfer=sc.scheduling_transfer(call), say=IN_DOUBT_SAY) from None
     if booked is None:
+        sc.audit(call, context, patient_id, action="create", outcome="write_failed", ids=about)
         raise sc.to_scheduling(call, sc.NOT_HERE_SAY)
     reference = f"Appointment/{booked.appointment_id}"
     sc.audit(call, context, patient_id, action="create", outcome="write_confirmed", ids=[reference, *about])
     sc.remember(call, sc.BOOKED, {sc.handle(call, "ap", booked.appointment_id): booked.appointment_id})
     sc.refresh_appointments(call, patient_id)
     return Outcome(booked, [])
+
+
+async def _by_operations(site: sc.Site, booking: Booking, *, relapsed: bool, known: set[str]) -> Booked:
+    """`$book` on the STU3 base, holding the time again first when the read-back's hold has lapsed."""
+    if relapsed:
+        await operations.hold(site.stu3, proposed_id=booking.slot_id, patient_id=booking.patient_id,
+                              deadline=site.deadline)  # fmt: skip
+    stored = await operations.book(site.stu3, proposed_id=booking.slot_id, patient_id=booking.patient_id,
+                                   start=booking.start, deadline=site.deadline)  # fmt: skip
+    return Booked(str(stored["id"]), stored, created=str(stored["id"]) not in known)  # a retry books nothing new
 
 
 def hold(call: CallSession, context: AuditContext, patient_id: str, plan: Mapping[str, object]) -> Conflict | None:
