@@ -38,3 +38,15 @@ def coverage_gaps(*, today: datetime.date) -> list[Gap]:
         if missing:
             gaps.append(Gap("agent client", client.name, f"its BAA does not cover {', '.join(missing)}"))
     return gaps
+
+
+def uncovered_agent_clients(*, health_system_id: int, today: datetime.date) -> list[str]:
+    """Names of the enabled agent clients serving this health system that no current BAA of theirs covers."""
+    AgentClient = apps.get_model("calls", "AgentClient")  # noqa: N806
+    covered = current_agreements(on=today).filter(health_systems__id=health_system_id)
+    clients = AgentClient.objects.filter(enabled=True, health_systems__id=health_system_id)
+    return sorted(
+        clients.exclude(business_associate_id__in=covered.values("business_associate_id")).values_list(
+            "name", flat=True
+        )
+    )

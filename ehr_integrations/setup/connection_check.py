@@ -110,6 +110,7 @@ def _remember(health_system: HealthSystem, report: CheckReport, granted: tuple[s
             ok=report.ok,
             tools=results,
             granted=list(granted) if granted is not None else None,
+            problems=[f"{step.name}: {step.diagnosis}" for step in report.steps if not step.ok and not step.skipped],
         )
     except (shared_cache.CacheUnavailable, EHRUnavailable):
         pass

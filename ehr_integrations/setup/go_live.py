@@ -13,6 +13,7 @@ from datetime import UTC
 from django.core.exceptions import ValidationError
 
 from compliance.baa import current_agreements
+from compliance.coverage import uncovered_agent_clients
 from compliance.encryption import SecretUnreadable
 from ehr_integrations.auth import scopes, signing_keys
 from ehr_integrations.auth.connection_config import connection_config
@@ -63,6 +64,12 @@ def baa_item(system: HealthSystem, *, today: datetime.date) -> Item:
     if not covering:
         return Item("baa", label, FAIL, "No current, signed BAA covers this health system: calls are refused.")
     names = ", ".join(sorted({a.business_associate.name for a in covering}))
+    uncovered = uncovered_agent_clients(health_system_id=system.pk, today=today)
+    if uncovered:
+        lines = tuple(
+            f"{name}: no current BAA of its business associate covers this health system" for name in uncovered
+        )
+        return Item("baa", label, WARN, f"Covered by {names}; calls from {', '.join(uncovered)} are refused.", lines)
     ends = [a.expiry_date for a in covering if a.expiry_date]
     if ends and len(ends) == len(covering) and (min(ends) - today).days <= BAA_EXPIRY_WARNING_DAYS:
         return Item("baa", label, WARN, f"Covered by {names}; the last one expires {max(ends):%Y-%m-%d}.")
@@ -93,7 +100,7 @@ def connection_test_item(test: last_check.LastCheck | None | Exception) -> Item:
     if test is None:
         return Item("connection_test", label, FAIL, "Not run in the last 30 days: run Test connection.")
     when = datetime.datetime.fromtimestamp(test.at, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    lines = tuple(f"{t.tool}: {t.outcome}" for t in test.tools)
+    lines = (*test.problems, *(f"{t.tool}: {t.outcome}" for t in test.tools))
     failing = [t.tool for t in test.tools if not t.works]
     if not test.ok:
         which = f": {', '.join(failing)} do not work" if failing else ""

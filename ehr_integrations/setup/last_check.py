@@ -27,14 +27,24 @@ class LastCheck:
     ok: bool
     tools: list[ToolResult]
     granted: list[str] | None  # None: no token was granted (or auth method none)
+    problems: list[str]  # "Step: diagnosis" of each failed step (diagnoses.py), plain language
 
 
 def _key(health_system_id: int) -> str:
     return f"ehr:lastcheck:{health_system_id}"
 
 
-def store(health_system_id: int, *, summary: str, ok: bool, tools: list[ToolResult], granted: list[str] | None) -> None:
+def store(
+    health_system_id: int,
+    *,
+    summary: str,
+    ok: bool,
+    tools: list[ToolResult],
+    granted: list[str] | None,
+    problems: list[str],
+) -> None:
     value = {
+        "problems": problems,
         "at": time.time(),
         "summary": summary,
         "ok": ok,
@@ -52,4 +62,6 @@ def load(health_system_id: int) -> LastCheck | None:
     if not isinstance(value, dict):
         return None
     tools = [ToolResult(tool, bool(works), outcome) for tool, works, outcome in value["tools"]]
-    return LastCheck(value["at"], value["summary"], bool(value["ok"]), tools, value["granted"])
+    return LastCheck(
+        value["at"], value["summary"], bool(value["ok"]), tools, value["granted"], value.get("problems", [])
+    )

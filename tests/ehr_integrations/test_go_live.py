@@ -153,3 +153,25 @@ def test_guided_add_opens_the_add_form_filled_from_the_preset(client, onboarding
     form = client.get(response["Location"]).content.decode()
     assert 'value="lakeside-health"' in form
     assert '<option value="epic" selected>' in form
+
+
+@pytest.mark.django_db
+def test_a_failed_test_connection_keeps_its_diagnosis(sandbox):
+    system = secret_system(sandbox)
+    connection = system.connection
+    connection.set_client_secret("not-the-secret")
+    connection.save()
+    check_connection(system)
+    item = go_live.connection_test_item(go_live._last_test(system))
+    assert item.state == "fail"
+    assert item.lines[0].startswith("Token: ")
+
+
+@pytest.mark.django_db
+def test_an_agent_client_whose_baa_does_not_cover_the_system_is_a_warning():
+    system = builders.health_system()
+    agreement(system, expiry=TODAY + datetime.timedelta(days=365))
+    builders.agent_client("Unsigned Voice", system, baa=False)
+    item = go_live.baa_item(system, today=TODAY)
+    assert item.state == "warn"
+    assert "calls from Unsigned Voice are refused" in item.detail
