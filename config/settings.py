@@ -242,6 +242,11 @@ SPECTACULAR_SETTINGS = {
             "ended",
             "error",
         )
+    }
+    | {
+        # Two `state` fields: a call's, and a write's (refill requests, care-team messages).
+        "CallStateEnum": ["unverified", "verified", "escalated", "ended"],
+        "WriteStateEnum": ["sent", "queued"],
     },
 }
 
