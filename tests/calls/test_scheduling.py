@@ -3,6 +3,7 @@ reschedule, and the site's rules."""
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -375,3 +376,20 @@ def test_a_reschedule_to_a_time_taken_meanwhile_leaves_the_old_appointment(api, 
 
     assert moved["status"] == "conflict" and len(moved["data"]) == 3, moved
     assert [b["cancelled"] for b in sandbox._control("GET", "schedule")["booked"]] == [False]  # the old one stands
+
+
+def test_offers_narrow_to_a_provider_handle_and_to_days_in_the_site_time_zone(api, scheduling_site, sandbox, patient):
+    call_id = verified_call(api, patient)
+    first = _slots(api, call_id).json()["data"][0]
+    day = (timezone.now() + timedelta(days=8)).astimezone(ZoneInfo("America/New_York")).date()
+    day += timedelta(days=max(0, 7 - day.weekday()) if day.weekday() >= 5 else 0)  # a weekday: the clinic is open
+
+    by_provider = _slots(api, call_id, provider=first["provider_id"], after=day.isoformat(), before=day.isoformat())
+    unknown = _slots(api, call_id, provider="pv-" + "0" * 16)
+    not_a_handle = _slots(api, call_id, provider="Dr. Test 1")
+
+    offers = by_provider.json()["data"]
+    assert offers and all(o["provider_id"] == first["provider_id"] for o in offers), by_provider.json()
+    assert all(datetime.fromisoformat(o["datetime"]).date() == day for o in offers)
+    assert unknown.status_code == 400 and "provider" in unknown.json()["errors"]
+    assert not_a_handle.status_code == 400 and "provider" in not_a_handle.json()["errors"]
