@@ -8,6 +8,7 @@ else into the gateway's staff queue. Audited as refills are (write requested, th
 failed); `say` confirms only what the EHR's answer, read back, shows.
 """
 
+import unicodedata
 from collections.abc import Mapping
 
 from calls.models import CallSession
@@ -42,7 +43,9 @@ def submit(*, call: CallSession, values: Mapping[str, object], context: AuditCon
     """One message turn: check and read back (confirm false), or write once (confirm true)."""
     patient_id = write_steps.verified_patient(call, context, denied=AUDITED)
     settings = settings_from(call.health_system.write_settings)
-    request = {"topic": str(values["topic"]), "text": " ".join(str(values["text"]).split())}
+    # One form of the same words (Unicode NFC, single spaces): a re-sent message is the same message.
+    text = " ".join(unicodedata.normalize("NFC", str(values["text"])).split())
+    request = {"topic": str(values["topic"]), "text": text}
     if request["topic"] not in settings.topics:
         raise InvalidInput({"topic": f"must be one of this health system's topics: {', '.join(settings.topics)}"})
     if not request["text"]:
@@ -117,8 +120,9 @@ def _write(
         written = write_steps.create(call, message, plan["route"], conditional=plan["conditional"])
     except (WriteInDoubt, EHRError, InvalidResource, TimeoutError) as failed:
         reason = getattr(failed, "reason", type(failed).__name__)
-        _audit(call, context, patient_id, outcome="write_failed")
+        # The follow-up first: an in-doubt write keeps it even when the audit log then refuses the record.
         _queue(call, message, reason=f"the EHR write is not confirmed: {reason}")
+        _audit(call, context, patient_id, outcome="write_failed")
         transfer = transfer_for(health_system=call.health_system, purpose=Purpose.GENERAL)
         raise Unavailable(reason="write_unconfirmed", transfer=transfer, say=write_steps.IN_DOUBT_SAY) from None
     reference = f"{written.resource_type}/{written.id}"

@@ -145,8 +145,9 @@ def _write(call: CallSession, context: AuditContext, patient_id: str, found: Eli
         written = write_steps.create(call, request, found.route, conditional=found.conditional)
     except (WriteInDoubt, EHRError, InvalidResource, TimeoutError) as failed:
         reason = getattr(failed, "reason", type(failed).__name__)
-        _audit(call, context, patient_id, action="create", outcome="write_failed", ids=about)
+        # The follow-up first: an in-doubt write keeps it even when the audit log then refuses the record.
         _queue(call, request, patient_id, reason=f"the EHR write is not confirmed: {reason}")
+        _audit(call, context, patient_id, action="create", outcome="write_failed", ids=about)
         raise Unavailable(reason="write_unconfirmed", transfer=_pharmacy(call), say=write_steps.IN_DOUBT_SAY) from None
     reference = f"{written.resource_type}/{written.id}"
     write_steps.settle(request.identifier)

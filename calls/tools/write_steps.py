@@ -6,6 +6,9 @@ and say.
 
 import hashlib
 import hmac
+import math
+import time
+import uuid
 from collections.abc import Mapping
 
 from django.conf import settings
@@ -22,11 +25,12 @@ from compliance import encryption
 from ehr_integrations.fhir.client import connection_config, deadline_in
 from ehr_integrations.fhir.site import client_for
 from ehr_integrations.fhir.write_resources import WriteRequest
-from ehr_integrations.fhir.writes import Written, create_once
+from ehr_integrations.fhir.writes import WriteInDoubt, Written, create_once
 from ehr_integrations.models import Purpose
 from ehr_integrations.transport import io_loop
 
 COUNT_TTL_S = 24 * 3600  # longer than any call
+LOCK_POLL_S = 0.05  # how often a confirm waits for a concurrent one of the same write
 LIMIT_SAY = "I can't send any more requests on this call. Our staff can help with the rest."
 IN_DOUBT_SAY = (
     "I couldn't confirm that your request reached the office, so I haven't sent it as done. Our staff will"
@@ -91,13 +95,28 @@ def admitted(call: CallSession, tool: str, identifier: str) -> bool:
 
 
 def create(call: CallSession, request: WriteRequest, resource_type: str, *, conditional: bool) -> Written:
-    """The write made once and read back, on the EHR I/O loop; raises WriteInDoubt, EHRError, TimeoutError."""
+    """The write made once and read back, on the EHR I/O loop; raises WriteInDoubt, EHRError, TimeoutError.
+
+    Confirms of the same write sent at once take turns (a shared-cache lock on its business
+    identifier): without it, each would search, find nothing and create (no conditional create), or
+    race the EHR's own If-None-Exist. The later one then finds the first one's write by its identifier.
+    """
     system = call.health_system
     budget = connection_config(system).request_deadline_s
-    # The write, and after a timeout the search that settles it, each within the request deadline.
-    deadline = deadline_in(budget)
-    work = create_once(client_for(system), request, resource_type, conditional=conditional, deadline=deadline)
-    return io_loop.result(io_loop.spawn(work), deadline=deadline + budget)
+    lock, owner = f"write-lock:{request.identifier}", uuid.uuid4().hex
+    give_up = deadline_in(2 * budget)
+    while not cache.add(lock, owner, timeout=math.ceil(2 * budget) + 1):  # outlives the write it guards
+        if time.monotonic() > give_up:
+            raise WriteInDoubt("concurrent_write")
+        time.sleep(LOCK_POLL_S)
+    try:
+        # The write, and after a timeout the search that settles it, each within the request deadline.
+        deadline = deadline_in(budget)
+        work = create_once(client_for(system), request, resource_type, conditional=conditional, deadline=deadline)
+        return io_loop.result(io_loop.spawn(work), deadline=deadline + budget)
+    finally:
+        if cache.get(lock) == owner:
+            cache.delete(lock)
 
 
 def queue(

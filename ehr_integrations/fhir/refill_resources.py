@@ -34,7 +34,7 @@ class RefillRequest:
         return build(self, resource_type)
 
     def is_ours(self, resource: dict, resource_type: str) -> bool:
-        """Whether a resource the EHR returned is this request: its type, identifier and focus."""
+        """Whether a resource the EHR returned is this request: its type, identifier, focus and patient."""
         return is_ours(resource, self, resource_type)
 
 
@@ -82,5 +82,15 @@ def build(request: RefillRequest, resource_type: str) -> dict:
 
 def is_ours(resource: dict, request: RefillRequest, resource_type: str) -> bool:
     target = f"MedicationRequest/{request.medication_request_id}"
-    focus = resource.get("focus") if resource_type == "Task" else (resource.get("about") or [{}])[0]
-    return carries(resource, request, resource_type) and isinstance(focus, dict) and focus.get("reference") == target
+    about = resource.get("about")
+    focus = (
+        resource.get("focus") if resource_type == "Task" else (about[0] if isinstance(about, list) and about else None)
+    )
+    subject = resource.get("for") if resource_type == "Task" else resource.get("subject")
+    return (
+        carries(resource, request, resource_type)
+        and isinstance(focus, dict)
+        and focus.get("reference") == target
+        and isinstance(subject, dict)
+        and subject.get("reference") == f"Patient/{request.patient_id}"
+    )

@@ -47,7 +47,7 @@ async def _read_back(client: FhirClient, request: WriteRequest, resource: dict, 
         stored = await client.read(resource_type, resource_id, deadline=deadline)
     except EHRError:
         raise WriteInDoubt("read_back_failed") from None
-    if not request.is_ours(stored, resource_type):
+    if not request.is_ours(stored, resource_type) or str(stored.get("id", "")) != resource_id:
         raise WriteInDoubt("read_back_mismatch")
     return stored
 
@@ -72,9 +72,8 @@ async def create_once(
     if not conditional:
         existing = await _find(client, request, resource_type, deadline=deadline)
         if existing is not None:
-            return Written(
-                resource_type, existing["id"], await _read_back(client, request, existing, deadline=deadline), False
-            )
+            stored = await _read_back(client, request, existing, deadline=deadline)
+            return Written(resource_type, str(stored["id"]), stored, False)
     resolve_s = client.config.request_deadline_s
     try:
         status, body = await client.create(

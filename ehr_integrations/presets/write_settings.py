@@ -13,6 +13,7 @@ the key at fault.
 
 import functools
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,7 +131,16 @@ def settings_from(value: Mapping) -> WriteSettings:
     )
 
 
+def _folded(text: str) -> str:
+    """The words of a text in plain lower case: compatibility forms (full-width letters) folded, accents
+    and apostrophes dropped ("can't" and "cant" alike), anything else a word break."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    return " ".join(re.findall(r"[a-z0-9]+", re.sub(r"['\u2019]", "", plain)))
+
+
 def mentions_urgent(text: str, phrases: tuple[str, ...]) -> bool:
-    """Whether the text names one of the phrases as whole words (apostrophes straightened)."""
-    flat = " ".join(re.findall(r"[a-z0-9']+", text.lower().replace("\u2019", "'")))
-    return any(re.search(rf"(?<![a-z0-9']){re.escape(p)}(?![a-z0-9'])", flat) for p in phrases)
+    """Whether the text names one of the phrases, or its plural ("chest pains"), as whole words, however
+    it is written (_folded)."""
+    flat = _folded(text)
+    return any(re.search(rf"(?<![a-z0-9]){re.escape(_folded(p))}(?:e?s)?(?![a-z0-9])", flat) for p in phrases)
