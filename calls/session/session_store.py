@@ -28,7 +28,11 @@ from compliance import encryption
 # "call": the verified call's own facts (calls/selectors.verified_call), so its tool calls need no database read.
 # "verdict": a pending verify turn's answer, until the next turn collects it (calls/verification/pending_turns.py).
 # "speculation": a speculative search's candidates, ids and digests (calls/verification/speculation.py).
-NAMES = ("caller", "identifiers", "patient", "call", "verdict", "speculation", *STORED_TOOLS, *variant_names())
+# "slot-offers", "bookings": what scheduling offered and booked, by handle (calls/tools/scheduling_calls.py).
+NAMES = (
+    "caller", "identifiers", "patient", "call", "verdict", "speculation", "slot-offers", "bookings",
+    *STORED_TOOLS, *variant_names(),
+)  # fmt: skip
 
 
 def _key_name(call_id: str) -> str:

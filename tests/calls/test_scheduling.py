@@ -7,10 +7,12 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from audit.models import AuditRecord
 from calls.models import StaffRequest
+from calls.tools import scheduling_calls as sc
 from ehr_integrations.models import EHRConnection, SchedulingRules
 from ehr_integrations.setup.connection_check import record_statement
 from tests.calls.conftest import SCOPES, SECRET, verified_call, wait_for_prefetch
@@ -393,3 +395,14 @@ def test_offers_narrow_to_a_provider_handle_and_to_days_in_the_site_time_zone(ap
     assert all(datetime.fromisoformat(o["datetime"]).date() == day for o in offers)
     assert unknown.status_code == 400 and "provider" in unknown.json()["errors"]
     assert not_a_handle.status_code == 400 and "provider" in not_a_handle.json()["errors"]
+
+
+def test_ending_the_call_erases_its_offers_and_bookings(api, scheduling_site, sandbox, patient):
+    call_id = verified_call(api, patient)
+    _booked(api, call_id, _slots(api, call_id).json()["data"][0]["id"])
+    kept = [f"call:{call_id}:data:{name}" for name in (sc.OFFERS, sc.BOOKED)]
+    assert all(cache.get(key) for key in kept)
+
+    api.post(f"/api/v1/calls/{call_id}/end", {}, format="json")
+
+    assert [cache.get(key) for key in kept] == [None, None]
