@@ -1,3 +1,4 @@
+import re
 from zoneinfo import available_timezones
 
 from django.core.exceptions import ValidationError
@@ -19,6 +20,10 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"{value!r} is not an IANA time zone")
 
 
+# A DNS name: dot-separated labels of letters, digits and inner hyphens (how URL hosts are compared).
+HOST_NAME = re.compile(
+    r"^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)*[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.?$"
+)
 FILLER_MAX_CHARS = 120  # a filler is spoken while a lookup runs: a short phrase, not a speech
 
 
@@ -68,8 +73,14 @@ class HealthSystem(models.Model):
     def clean(self) -> None:
         """The EHR address policy at save (address_policy.py): the URL's text and the confirmed hosts."""
         errors = address_policy.ehr_url_errors(fhir_base_url=self.fhir_base_url)
-        refused = [r for h in self.extra_allowed_hosts.split() if (r := address_policy.host_refusal(h))]
-        if refused:
+        hosts = self.extra_allowed_hosts.split()
+        refused = [r for h in hosts if (r := address_policy.host_refusal(h))]
+        if not_hosts := [h for h in hosts if not HOST_NAME.match(h) and address_policy.literal_address(h) is None]:
+            errors["extra_allowed_hosts"] = (
+                f"Not a host name: {not_hosts[0]} (write the host alone, e.g. auth.example.org, "
+                "without https:// or a path; separate hosts with spaces)."
+            )
+        elif refused:
             errors["extra_allowed_hosts"] = f"{address_policy.RULE}: {refused[0]} ({address_policy.HINT})."
         try:
             validate_write_settings(self.write_settings)

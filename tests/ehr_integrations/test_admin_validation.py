@@ -223,3 +223,30 @@ def test_a_malformed_base_url_with_no_authentication_is_refused_not_a_crash():
         apply_text(text)
 
     assert error.value.path == ("fhir_base_url",)
+
+
+@pytest.mark.parametrize(
+    "hosts,message",
+    [
+        ("https://auth.example.org", "Not a host name: https://auth.example.org (write the host alone"),
+        ("auth.example.org/oauth", "Not a host name: auth.example.org/oauth"),
+        ("auth.example.org 10.0.0.5", "EHR and token URLs must be https to a public address: 10.0.0.5 is a private"),
+    ],
+)
+def test_extra_allowed_hosts_must_be_public_host_names(engineer, health_system, hosts, message):
+    url = reverse("admin:ehr_integrations_healthsystem_change", args=[health_system.pk])
+    data = _form_data(engineer.get(url))
+    for key in [k for k in data if k.endswith("-TOTAL_FORMS")]:
+        data[key] = "0"
+    data = {k: v for k, v in data.items() if not k.endswith("-INITIAL_FORMS")} | {
+        k.replace("TOTAL", "INITIAL"): "0" for k in data if k.endswith("-TOTAL_FORMS")
+    }
+
+    response = engineer.post(url, data | {"extra_allowed_hosts": hosts})
+
+    assert _errors(response, "extra_allowed_hosts")[0].startswith(message)
+
+
+def test_extra_allowed_host_names_save(engineer, health_system):
+    health_system.extra_allowed_hosts = "auth.example.org login.example.com."
+    health_system.full_clean()
