@@ -1,10 +1,12 @@
 """Printable reports: HTML laid out as a PDF by WeasyPrint (Pango underneath: .ci/system-packages)."""
 
-from weasyprint import HTML
-
 
 def render(html: str) -> bytes:
     """The PDF of a self-contained HTML page (inline styles; it fetches nothing)."""
+    # Imported here: WeasyPrint loads Pango when imported, and a process that never prints a report
+    # (a Celery worker, the agent API) should neither pay for that nor fail to start without it.
+    from weasyprint import HTML
+
     return HTML(string=html, url_fetcher=_no_fetching).write_pdf()
 
 
