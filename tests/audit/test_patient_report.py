@@ -4,6 +4,7 @@ names instead of ids, the accounting note, and a printable PDF."""
 import pytest
 from django.urls import reverse
 
+from audit import report_pdf
 from audit.models import AuditRecord
 from tests import builders
 from tests.audit.factories import phi_access
@@ -84,3 +85,9 @@ def test_a_health_system_without_a_connection_is_said_so_and_the_log_still_shows
     text = page.content.decode()
     assert "The EHR could not answer (no EHR connection)" in text
     assert '<span id="access-count">1</span>' in text
+
+
+def test_a_report_pdf_fetches_nothing(caplog):
+    pdf = report_pdf.render('<p>report</p><img src="http://127.0.0.1:9/tracker.png">')
+    assert pdf.startswith(b"%PDF-")
+    assert "disallowed protocol" in caplog.text
