@@ -3,6 +3,7 @@ endpoint, chosen because its R4 API offers no Slot search and the connection nam
 
 import pytest
 
+from calls.models import StaffRequest
 from ehr_integrations.models import EHRConnection, SchedulingRules
 from ehr_integrations.setup.connection_check import record_statement
 from tests.calls.conftest import SCOPES, SECRET, verified_call, wait_for_prefetch
@@ -86,3 +87,27 @@ def test_without_a_stu3_base_epic_scheduling_goes_to_the_scheduling_desk(api, ep
 
     assert answer["status"] == "escalate" and answer["transfer"]["purpose"] == "scheduling"
     assert [e["path"] for e in sandbox.requests() if "Appointment" in e["path"] or "Slot" in e["path"]] == []
+
+
+def test_on_epic_a_cancel_goes_to_scheduling_and_a_reschedule_leaves_the_old_one_to_staff(
+    api, epic_site, sandbox, patient
+):
+    call_id = verified_call(api, patient)
+    offers = _offers(api, call_id)
+    asked = _book(api, call_id, {"offer_id": offers[0]["id"], "confirm": False}).json()
+    first = _book(
+        api, call_id, {"offer_id": offers[0]["id"], "confirm": True, "confirmation_id": asked["confirmation_id"]}
+    )
+    handle = first.json()["data"]["id"]
+
+    cancel = api.post(f"/api/v1/calls/{call_id}/appointments/{handle}/cancel", {"confirm": False}, format="json")
+    path = f"/api/v1/calls/{call_id}/appointments/{handle}/reschedule"
+    asked = api.post(path, {"offer_id": offers[1]["id"], "confirm": False}, format="json").json()
+    moved = api.post(path, {"offer_id": offers[1]["id"], "confirm": True, "confirmation_id": asked["confirmation_id"]},
+                     format="json").json()  # fmt: skip
+
+    assert cancel.json()["status"] == "escalate" and cancel.json()["transfer"]["purpose"] == "scheduling"
+    assert moved["status"] == "ok" and moved["data"]["old_status"] == "cancel_pending", moved
+    assert "our scheduling staff will cancel it" in moved["say"]
+    assert StaffRequest.objects.get().kind == "cancel"
+    assert len(sandbox._control("GET", "schedule")["booked"]) == 2
