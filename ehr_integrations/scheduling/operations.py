@@ -4,6 +4,7 @@ STU3 (`.../api/FHIR/STU3/Appointment/$find`), not on R4, so they go to the conne
 STU3 base with the same token. A booking is read back before anyone says so.
 """
 
+import time
 from dataclasses import replace
 from datetime import datetime
 
@@ -15,6 +16,8 @@ from ehr_integrations.scheduling.bookings import INACTIVE, SlotTaken
 from ehr_integrations.scheduling.free_slots import FreeSlot
 
 OPERATIONS = ("find", "hold", "book")
+STATEMENT_KEPT_S = 600
+_statements: dict[tuple[int, str], tuple[bool, float]] = {}  # (health system, STU3 base) -> (listed, until)
 
 
 def stu3_client(client: FhirClient, stu3_base_url: str) -> FhirClient:
@@ -23,8 +26,18 @@ def stu3_client(client: FhirClient, stu3_base_url: str) -> FhirClient:
 
 
 async def advertised(stu3: FhirClient, *, deadline: float) -> bool:
-    """Whether the STU3 CapabilityStatement lists $find, $hold and $book on Appointment."""
-    statement = await stu3.capability_statement(deadline=deadline)
+    """Whether the STU3 CapabilityStatement lists $find, $hold and $book on Appointment (read at most
+    every STATEMENT_KEPT_S per process and base: not one more request on every scheduling turn)."""
+    key = (stu3.config.health_system_id, stu3.config.fhir_base_url)
+    known = _statements.get(key)
+    if known is not None and known[1] > time.monotonic():
+        return known[0]
+    found = _lists_operations(await stu3.capability_statement(deadline=deadline))
+    _statements[key] = (found, time.monotonic() + STATEMENT_KEPT_S)
+    return found
+
+
+def _lists_operations(statement: dict) -> bool:
     for rest in statement.get("rest") or []:
         for resource in (rest or {}).get("resource") or []:
             if (resource or {}).get("type") == "Appointment":
