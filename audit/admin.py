@@ -44,6 +44,25 @@ class AuditRecordAdmin(PatientReportMixin, ReadOnlyAdmin):
     # The key columns; every field is on the record's own page.
     list_display = ["recorded_at", "health_system_name", "agent_client_name", "patient_reference", "action", "outcome"]
     list_display_links = ["recorded_at"]
+    # The record's own page: every field, with the names beside the ids the log keeps.
+    fields = [
+        "recorded_at",
+        ("health_system_name", "health_system"),
+        ("agent_client_name", "agent_client"),
+        "patient_reference",
+        "action",
+        "outcome",
+        "purpose",
+        "data_category",
+        "resource_types",
+        "resource_ids",
+        "verification_method",
+        "source_address",
+        "call_session",
+        "correlation_id",
+        "event_id",
+    ]
+    readonly_fields = [name for row in fields for name in (row if isinstance(row, tuple) else (row,))]
     list_filter = [
         ("recorded_at", TimeRangeFilter),
         ("health_system", ExactValueFilter),

@@ -91,3 +91,10 @@ def test_a_report_pdf_fetches_nothing(caplog):
     pdf = report_pdf.render('<p>report</p><img src="http://127.0.0.1:9/tracker.png">')
     assert pdf.startswith(b"%PDF-")
     assert "disallowed protocol" in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_records_page_names_the_agent_client_beside_its_id(officer, world):
+    record = AuditRecord.objects.filter(agent_client__regex=r"^\d+$").first()
+    page = officer.get(reverse("admin:audit_auditrecord_change", args=[record.pk])).content.decode()
+    assert "Acme Voice" in page and record.correlation_id in page
