@@ -54,9 +54,15 @@ return 1
 """
 
 
-def _script(text: str) -> Script:
+def script(text: str) -> Script:
+    """A Lua script on the default cache's Redis (only when `shared_cache.single_redis()`)."""
     # A Script per call (it only hashes the text): under ASGI each request has a client of its own.
     return cache.client.get_client(write=True).register_script(text)
+
+
+def redis_keys(*keys: str) -> list[str]:
+    """The keys as the default cache names them in Redis (prefix and version)."""
+    return [cache.client.make_key(key) for key in keys]
 
 
 def set_if_present(guard: str, values: dict[str, object], *, ttl: int, only_new: bool = False) -> bool:
@@ -72,7 +78,7 @@ def set_if_present(guard: str, values: dict[str, object], *, ttl: int, only_new:
     client = cache.client
     keys = [client.make_key(key) for key in (guard, *values)]
     args = [ttl, "1" if only_new else "0", *(client.encode(value) for value in values.values())]
-    return bool(_script(_SET_IF_PRESENT)(keys=keys, args=args))
+    return bool(script(_SET_IF_PRESENT)(keys=keys, args=args))
 
 
 def renew(guard: str, keys: list[str], *, stamp: tuple[str, object], ttl: int) -> None:
@@ -87,7 +93,7 @@ def renew(guard: str, keys: list[str], *, stamp: tuple[str, object], ttl: int) -
         return
     client = cache.client
     keys = [client.make_key(key) for key in (guard, stamp[0], *keys)]
-    _script(_RENEW)(keys=keys, args=[ttl, client.encode(stamp[1])])
+    script(_RENEW)(keys=keys, args=[ttl, client.encode(stamp[1])])
 
 
 def read_if_owner(
@@ -104,9 +110,9 @@ def read_if_owner(
         renew(owner_key, [owner_key, *read, *renew_also], stamp=stamp, ttl=ttl)
         return found
     client = cache.client
-    script = _script(_READ_IF_OWNER)
+    read_script = script(_READ_IF_OWNER)
     keys = [client.make_key(key) for key in (owner_key, stamp[0], *read, *renew_also)]
-    values = script(keys=keys, args=[client.encode(owner), ttl, client.encode(stamp[1]), len(read)])
+    values = read_script(keys=keys, args=[client.encode(owner), ttl, client.encode(stamp[1]), len(read)])
     if values is None:
         return None
     return {key: client.decode(value) for key, value in zip(read, values, strict=True) if value is not None}

@@ -13,10 +13,12 @@ under the call's id again (issue 18, "ended means ended").
 """
 
 import json
+import threading
 import time
 from collections.abc import Iterable
 from datetime import datetime
 
+from cachetools import TTLCache
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core.cache import cache
@@ -81,20 +83,41 @@ def _ttl() -> int:
     return settings.SESSION_IDLE_TTL_SECONDS
 
 
+# The data keys this process used lately, so a write does not read the wrapped key back and a read
+# does not unwrap it again (a round trip and a decryption each, issue 24). Not the config cache
+# (local_cache.py): nothing here changes, it only stops being needed. A key kept after `destroy`
+# writes nothing: every write still needs the guard key in the cache (set_if_present).
+KEYS_KEPT_S = 300
+_wrapped: TTLCache = TTLCache(maxsize=20_000, ttl=KEYS_KEPT_S)  # call id -> its wrapped data key
+_unwrapped: TTLCache = TTLCache(maxsize=20_000, ttl=KEYS_KEPT_S)  # wrapped data key -> Fernet
+_keys_lock = threading.Lock()
+
+
 def _fernet(call_id: str, *, create: bool) -> Fernet | None:
-    wrapped = cache.get(_key_name(call_id))
+    with _keys_lock:
+        wrapped = _wrapped.get(call_id)
+    if wrapped is None:
+        wrapped = cache.get(_key_name(call_id))
     if wrapped is None:
         if not create:
             return None
         key = Fernet.generate_key().decode()
-        cache.set(_key_name(call_id), encryption.encrypt(key), timeout=_ttl())
-        return Fernet(key.encode())
+        wrapped = encryption.encrypt(key)
+        cache.set(_key_name(call_id), wrapped, timeout=_ttl())
+    with _keys_lock:
+        _wrapped[call_id] = wrapped
     return _unwrap(wrapped)
 
 
 def _unwrap(wrapped: str) -> Fernet:
     """The call's data key, unwrapped with the server's at-rest key."""
-    return Fernet(encryption.decrypt(wrapped).encode())
+    with _keys_lock:
+        found = _unwrapped.get(wrapped)
+    if found is None:
+        found = Fernet(encryption.decrypt(wrapped).encode())
+        with _keys_lock:
+            _unwrapped[wrapped] = found
+    return found
 
 
 def open_store(call_id: str, values: dict[str, object] | None = None) -> None:
@@ -144,12 +167,9 @@ def get_many(call_id: str, names: Iterable[str]) -> dict[str, tuple[object, floa
     return _opened(call_id, data_keys, cache.get_many([_key_name(call_id), *data_keys]))
 
 
-def take(call_id: str, name: str) -> tuple[object, float] | None:
-    """What is stored under `name`, removed: of turns taking it at once, only one gets it."""
-    found = get(call_id, name)
-    if found is None or not cache.delete(_data_name(call_id, name)):
-        return None
-    return found
+def discard(call_id: str, name: str) -> bool:
+    """Remove what is stored under `name`; whether it was there (of turns removing it at once, one is told so)."""
+    return bool(cache.delete(_data_name(call_id, name)))
 
 
 def read_owned(call_id: str, owner: int, names: Iterable[str]) -> dict[str, tuple[object, float]] | None:
@@ -195,6 +215,8 @@ def last_activity(call_ids: list[str]) -> dict[str, float]:
 
 def destroy(call_id: str) -> None:
     """Shred the call's key, then delete its data, stamp and markers (every key under its id)."""
+    with _keys_lock:
+        _wrapped.pop(call_id, None)
     cache.delete(_key_name(call_id))
     markers = [marker_key(call_id, marker) for marker in MARKERS]
     cache.delete_many([*_all_keys(call_id), activity_key(call_id), *markers])

@@ -18,10 +18,18 @@ def _key(health_system: str, tool: str) -> str:
 
 def observe(*, health_system: str, tool: str, seconds: float) -> None:
     """Fold one measured fetch duration into the estimate."""
-    sample = seconds * 1000
-    previous = cache.get(_key(health_system, tool))
-    estimate = sample if previous is None else WEIGHT * sample + (1 - WEIGHT) * previous
-    cache.set(_key(health_system, tool), estimate, timeout=KEEP_S)
+    observe_many(health_system=health_system, durations={tool: seconds})
+
+
+def observe_many(*, health_system: str, durations: dict[str, float]) -> None:
+    """Fold several tools' measured durations into their estimates (two cache round trips in all)."""
+    keys = {tool: _key(health_system, tool) for tool in durations}
+    previous = cache.get_many(list(keys.values()))
+    estimates = {}
+    for tool, seconds in durations.items():
+        sample, before = seconds * 1000, previous.get(keys[tool])
+        estimates[keys[tool]] = sample if before is None else WEIGHT * sample + (1 - WEIGHT) * before
+    cache.set_many(estimates, timeout=KEEP_S)
 
 
 def estimate_ms(*, health_system: str, tool: str) -> int:

@@ -35,17 +35,18 @@ def _running_key(call_id: str, tool: str) -> str:
 
 async def _one(
     call_id: str, tool: str, client: FhirClient, mapping: Mapping, args: FetchArgs, deadline: float
-) -> float:
+) -> tuple[float, bool]:
+    """The fetch's duration, and whether its answer was stored."""
     started = time.monotonic()
     try:
         data = await fetch(tool, client, mapping, args, deadline=deadline)
     except EHRError as exc:
         log.info("prefetch of %s for call %s failed: %s", tool, call_id, type(exc).__name__)
-        return time.monotonic() - started
+        return time.monotonic() - started, False
     else:
         # only_if_open: a call ended while this ran stays purged.
-        await asyncio.to_thread(session_store.put, call_id, tool, data, only_if_open=True)
-        return time.monotonic() - started
+        stored = await asyncio.to_thread(session_store.put, call_id, tool, data, only_if_open=True)
+        return time.monotonic() - started, stored
     finally:
         try:
             await shared_cache.delete(_running_key(call_id, tool))
@@ -69,12 +70,11 @@ async def _patient(call_id: str, client: FhirClient, mapping: Mapping, patient_i
             pass
 
 
-def _announce(call_id: str, health_system: str, durations: dict[str, float]) -> None:
+def _announce(call_id: str, health_system: str, done: dict[str, tuple[float, bool]]) -> None:
     """Feed the latency estimates and tell the call's socket what is ready (names only, no PHI)."""
-    for tool, seconds in durations.items():
-        latency.observe(health_system=health_system, tool=tool, seconds=seconds)
-    ready = [tool for tool in durations if session_store.get(call_id, tool) is not None]
-    failed = [tool for tool in durations if tool not in ready]
+    latency.observe_many(health_system=health_system, durations={tool: seconds for tool, (seconds, _) in done.items()})
+    ready = [tool for tool, (_seconds, stored) in done.items() if stored]
+    failed = [tool for tool in done if tool not in ready]
     events.publish(call_id, {"event": "prefetch.ready", "call_id": call_id, "ready": ready, "failed": failed})
 
 
@@ -91,7 +91,7 @@ async def _all(
     done = await asyncio.gather(*(_one(call_id, t, client, mapping, args, deadline) for t in PREFETCHED), *patient)
     by_tool = dict(zip(PREFETCHED, done[: len(PREFETCHED)], strict=True))
     await asyncio.to_thread(_announce, call_id, health_system, by_tool)
-    return by_tool
+    return {tool: seconds for tool, (seconds, _stored) in by_tool.items()}
 
 
 def wait_for(call_id: str, tool: str) -> object | None:

@@ -63,7 +63,6 @@ def record_patient_failures(policy: VerificationPolicy, patient_ids: list[str]) 
             cache.set(f"vlimit:lock:{key}", 1, timeout=policy.patient_lockout_minutes * 60)
 
 
-def reset_after_success(call: CallSession, policy: VerificationPolicy, patient_id: str) -> None:
-    CallSession.objects.filter(pk=call.pk).update(failed_attempts=0)
-    call.failed_attempts = 0
+def reset_after_success(policy: VerificationPolicy, patient_id: str) -> None:
+    """The patient's failures are forgiven (the call's count is reset as it is marked verified, turns.py)."""
     cache.delete(f"vlimit:patient:{_patient_key(policy.health_system_id, patient_id)}")

@@ -28,11 +28,32 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
+from calls.session import cache_batch
 from ehr_integrations.normalize.names import name_key
-from ehr_integrations.transport.shared_cache import incr_or_create
+from ehr_integrations.transport.shared_cache import incr_or_create, single_redis
 
 WINDOW_S = 3600
 AGENT = "agent"
+# KEYS: the budgets' counters. ARGV: the window in seconds, then each counter's limit. Takes one from
+# every counter, or none: returns the 1-based index of the first that passed its limit, else 0.
+_RESERVE = """
+for i = 1, #KEYS do
+  local count = redis.call('INCR', KEYS[i])
+  if count == 1 then redis.call('EXPIRE', KEYS[i], ARGV[1]) end
+  if count > tonumber(ARGV[i + 1]) then
+    for j = 1, i do redis.call('DECR', KEYS[j]) end
+    return i
+  end
+end
+return 0
+"""
+# KEYS: the counters to give one back to (those that still exist: a window may have ended).
+_GIVE_BACK = """
+for i = 1, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('DECR', KEYS[i]) end
+end
+return 0
+"""
 
 
 @dataclass(frozen=True)
@@ -100,7 +121,15 @@ def spent(wanted: tuple[Budget, ...]) -> str | None:
 
 
 def reserve(wanted: tuple[Budget, ...]) -> Reservation:
-    """Take one from every budget, or none: raises BudgetSpent naming the first that was used up."""
+    """Take one from every budget, or none: raises BudgetSpent naming the first that was used up.
+
+    One round trip on Redis (a script); one by one on any other cache."""
+    if single_redis():
+        keys = cache_batch.redis_keys(*(_cache_key(budget) for budget in wanted))
+        over = cache_batch.script(_RESERVE)(keys=keys, args=[WINDOW_S, *(budget.limit for budget in wanted)])
+        if over:
+            raise BudgetSpent(wanted[int(over) - 1].kind)
+        return Reservation(wanted)
     taken: list[Budget] = []
     for budget in wanted:
         count = incr_or_create(_cache_key(budget), WINDOW_S)
@@ -113,6 +142,10 @@ def reserve(wanted: tuple[Budget, ...]) -> Reservation:
 
 def give_back(reservation: Reservation) -> None:
     """The turn was no failure (verified, or the EHR gave no verdict): its reservations return."""
+    if single_redis():
+        keys = cache_batch.redis_keys(*(_cache_key(budget) for budget in reservation.budgets))
+        cache_batch.script(_GIVE_BACK)(keys=keys, args=[])
+        return
     for budget in reservation.budgets:
         try:
             cache.decr(_cache_key(budget))

@@ -178,9 +178,12 @@ async def _until_finished(call_id: str, key: str, until: float) -> dict | None:
 
 
 @sensitive_phi
-def take(call: CallSession, given: dict[str, str]) -> dict | None:
-    """The finished speculation for `given`, removed from the store: only one turn gets it."""
-    record = _valid(session_store.take(str(call.id), RECORD), _key(call, given))
-    if record is not None and "candidates" in record:
+def take(call: CallSession, awaited_search: Future) -> dict | None:
+    """The record `awaited` found once its speculation ended, removed from the store: of turns
+    taking it at once only one gets it; None when it vanished or another turn took it."""
+    record = awaited_search.result(timeout=0)
+    if record is None or not session_store.discard(str(call.id), RECORD):
+        return None
+    if "candidates" in record:
         record = record | {"candidates": stored_candidates(record["candidates"])}
     return record

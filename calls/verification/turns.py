@@ -124,10 +124,12 @@ def _decided_elsewhere(call: CallSession) -> Verified:
 def _succeed(call: CallSession, context: AuditContext, patient: Candidate, factor_set: list[str]) -> Verified:
     policy = call.health_system.verification_policy
     method, now = "+".join(factor_set), timezone.now()
-    if not _leave_unverified(call, CallState.VERIFIED, verified_at=now, verification_method=method):
+    # The call's attempts start again from none with the same write (a success resets the count).
+    if not _leave_unverified(call, CallState.VERIFIED, verified_at=now, verification_method=method, failed_attempts=0):
         return _decided_elsewhere(call)
     call.state, call.verified_at, call.verification_method = CallState.VERIFIED, now, method
-    attempt_limits.reset_after_success(call, policy, patient.id)
+    call.failed_attempts = 0
+    attempt_limits.reset_after_success(policy, patient.id)
     facts = {
         # A speculation's candidate is an id alone: the prefetch reads the record (minimum necessary).
         "patient": {"id": patient.id} | (patient.public or {}),
@@ -220,7 +222,7 @@ def _counted_turn(
     started, deadline = time.monotonic(), pending_turns.voice_deadline()
     if (awaited := speculation.awaited(call, given)) is not None:
         searching = functools.partial(_counted_turn, call, context, identifiers, given, sets, may_pend=False)
-        decide = functools.partial(_speculated_verdict, call, context, given, sets, searching)
+        decide = functools.partial(_speculated_verdict, call, context, given, sets, awaited, searching)
         waiting = _Search(awaited, decide, started, deadline)
         return _decided_in_time(waiting, call, context, said=identifiers, given=given, may_pend=may_pend)
     reservation = _reserve_claims(call, context, given)
@@ -296,11 +298,16 @@ def _decided_in_time(
 
 @sensitive_phi
 def _speculated_verdict(
-    call: CallSession, context: AuditContext, given: dict[str, str], sets: list[list[str]], searching: Callable
+    call: CallSession,
+    context: AuditContext,
+    given: dict[str, str],
+    sets: list[list[str]],
+    awaited: Future,
+    searching: Callable,
 ) -> NeedsMore | Verified | Pending:
     """The verdict from the speculative search of these claims, once it has ended: its reservation is
     this turn's, its EHR failure this turn's `unavailable`; gone meanwhile, the turn searches itself."""
-    record = speculation.take(call, given)
+    record = speculation.take(call, awaited)
     if record is None:  # another turn took it, or it vanished: a turn of its own
         return searching()
     if "failed" in record:
