@@ -192,10 +192,12 @@ class ConnectivityAdminMixin:
         )
         token_line = f"cached token expires {_when(token.expires_at)}" if token else "no cached token"
         return format_html(
-            "<p>All endpoints closed unless listed.</p><ul>{}</ul><p>Recent transitions:</p><ul>{}</ul><p>{}</p>",
+            "<p>All endpoints closed unless listed.</p><ul>{}</ul><p>Recent transitions:</p><ul>{}</ul><p>{}</p>"
+            '<p><a href="{}#go-live-checklist">Reset breakers</a> on the health system\'s go-live checklist.</p>',
             states,
             recent or format_html("<li>{}</li>", "none"),
             token_line,
+            reverse("admin:ehr_integrations_healthsystem_change", args=[obj.health_system_id]),
         )
 
 
