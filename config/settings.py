@@ -251,6 +251,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Gateway behaviour.
+# The largest answer read from an EHR (ehr_integrations/transport/http.py): a FHIR page of a hundred
+# resources is well under 1 MB; a hostile or broken server sending more is cut off, not buffered.
+EHR_MAX_RESPONSE_BYTES = env.int("EHR_MAX_RESPONSE_BYTES", default=16 << 20)
 SANDBOX_URL = env.str("SANDBOX_URL", default="")
 SESSION_IDLE_TTL_SECONDS = env.int("SESSION_IDLE_TTL_SECONDS", default=30 * 60)
 # How long a process trusts its copy of configuration and API keys (ehr_integrations/transport/local_cache.py).

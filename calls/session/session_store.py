@@ -31,8 +31,9 @@ from compliance import encryption
 # "verdict": a pending verify turn's answer, until the next turn collects it (calls/verification/pending_turns.py).
 # "speculation": a speculative search's candidates, ids and digests (calls/verification/speculation.py).
 # "slot-offers", "bookings": what scheduling offered and booked, by handle (calls/tools/scheduling_calls.py).
+# "confirmations": the plans of writes read back and awaiting the caller's yes (calls/tools/confirmations.py).
 NAMES = (
-    "caller", "identifiers", "patient", "call", "verdict", "speculation", "slot-offers", "bookings",
+    "caller", "identifiers", "patient", "call", "verdict", "speculation", "slot-offers", "bookings", "confirmations",
     *STORED_TOOLS, *variant_names(),
 )  # fmt: skip
 

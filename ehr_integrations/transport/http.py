@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
+from django.conf import settings
 
 from ehr_integrations import address_policy
 from ehr_integrations.errors import EHRRequestRejected, EHRUnavailable
@@ -47,6 +48,26 @@ BACKOFF_BASE_S = 0.1
 BACKOFF_CAP_S = 2.0
 MAX_CONNECTIONS = 400  # per process, across health systems
 MAX_PER_HOST = 200  # one hung EHR cannot hold every connection of the process
+CHUNK_BYTES = 64 << 10
+
+
+class ResponseTooLarge(Exception):
+    """The EHR's answer is larger than settings.EHR_MAX_RESPONSE_BYTES."""
+
+
+async def _read_capped(answer: aiohttp.ClientResponse) -> bytes:
+    """The body, refused past settings.EHR_MAX_RESPONSE_BYTES whether or not the server announced its length."""
+    limit = settings.EHR_MAX_RESPONSE_BYTES
+    if (answer.content_length or 0) > limit:
+        raise ResponseTooLarge()
+    body = bytearray()
+    async for chunk in answer.content.iter_chunked(CHUNK_BYTES):
+        body += chunk
+        if len(body) > limit:
+            raise ResponseTooLarge()
+    return bytes(body)
+
+
 KEEPALIVE_S = 30.0
 _sessions: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSession]" = weakref.WeakKeyDictionary()
 
@@ -180,9 +201,11 @@ async def _attempt(
                 proxy=_proxy_for(urlsplit(url).scheme, host_of(url)),
                 **_request_options(kwargs),
             ) as answer:
-                response = EHRResponse(answer.status, answer.headers, await answer.read())
+                response = EHRResponse(answer.status, answer.headers, await _read_capped(answer))
     except TimeoutError:  # aiohttp's connect and read timeouts are TimeoutErrors too
         return None, EHRUnavailable("timeout")
+    except ResponseTooLarge:
+        return None, EHRUnavailable("response_too_large")
     except aiohttp.ClientSSLError:
         return None, EHRUnavailable("tls_error")
     except aiohttp.ClientConnectorError as exc:
