@@ -177,8 +177,7 @@ def conflict(call: CallSession, fresh: list[dict]) -> Conflict:
     offers = [slot_offers.shape(call, plan["id"], plan) for plan in fresh]
     if not fresh:
         return Conflict(reason="slot_taken", say="That time was just taken, and I don't see other openings.", data=[])
-    spoken = [slot_offers.spoken_offer(call, p) for p in fresh]
-    times = spoken[0] if len(spoken) == 1 else ", ".join(spoken[:-1]) + ", or " + spoken[-1]
+    times = slot_offers.spoken_offers(call, fresh)
     return Conflict(reason="slot_taken", say=f"That time was just taken. I also have {times}. Would one of those work?",
                     data=offers)  # fmt: skip
 

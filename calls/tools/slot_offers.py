@@ -16,6 +16,7 @@ from calls.outcomes import Data, InvalidInput, Unavailable
 from calls.session.access_log import AuditContext
 from calls.tools import scheduling_calls as sc
 from ehr_integrations.errors import EHRError
+from ehr_integrations.normalize.spoken import number
 from ehr_integrations.presets.scheduling_rules import Provider, Rules, VisitType
 from ehr_integrations.scheduling import operations
 from ehr_integrations.scheduling.free_slots import FreeSlot, free_slots
@@ -81,19 +82,33 @@ def shape(call: CallSession, offer_id: str, plan: Mapping[str, object]) -> dict:
     }
 
 
+def _with_whom(plan: Mapping[str, object]) -> str:
+    return f" with {plan['provider_name']}" + (f" at {plan['location']}" if plan["location"] else "")
+
+
 def spoken_offer(call: CallSession, plan: Mapping[str, object]) -> str:
-    words = f"{sc.when(call, datetime.fromisoformat(str(plan['start'])))} with {plan['provider_name']}"
-    return words + (f" at {plan['location']}" if plan["location"] else "")
+    """ "tomorrow at 9 AM with Dr. Anita Patel at Main Street Clinic"."""
+    return sc.when(call, datetime.fromisoformat(str(plan["start"]))) + _with_whom(plan)
+
+
+def either(spoken: list[str]) -> str:
+    return spoken[0] if len(spoken) == 1 else ", ".join(spoken[:-1]) + ", or " + spoken[-1]
+
+
+def spoken_offers(call: CallSession, plans: list[dict]) -> str:
+    """The offers as one list; the clinician and place said once when every offer shares them."""
+    if len({_with_whom(p) for p in plans}) == 1:
+        return either([sc.when(call, datetime.fromisoformat(str(p["start"]))) for p in plans]) + _with_whom(plans[0])
+    return either([spoken_offer(call, p) for p in plans])
 
 
 def say_offers(call: CallSession, plans: list[dict], search: Search) -> str:
+    what = sc.a(search.visit_type.label)
     if not plans:
-        return f"I don't see any open times for {sc.a(search.visit_type.label)} then. Would another day work?"
-    spoken = [spoken_offer(call, p) for p in plans]
-    times = spoken[0] if len(spoken) == 1 else ", ".join(spoken[:-1]) + ", or " + spoken[-1]
+        return f"I don't see any open times for {what} then. Would another day work?"
     if len(plans) == 1:
-        return f"I have one opening for {sc.a(search.visit_type.label)}: {times}. Would that work?"
-    return f"I have {len(plans)} openings for {sc.a(search.visit_type.label)}: {times}. Which works best for you?"
+        return f"I have one opening for {what}: {spoken_offers(call, plans)}. Would that work?"
+    return f"I have {number(len(plans))} openings for {what}: {spoken_offers(call, plans)}. Which works best for you?"
 
 
 def find(call: CallSession, context: AuditContext, patient_id: str, search: Search) -> list[dict]:

@@ -94,7 +94,7 @@ def test_a_caller_hears_three_offers_books_one_and_the_next_appointments_answer_
     offered = _slots(api, call_id)
     assert offered.status_code == 200, offered.content
     offers = offered.json()["data"]
-    assert len(offers) == 3 and offered.json()["say"].startswith("I have 3 openings for a follow-up visit: ")
+    assert len(offers) == 3 and offered.json()["say"].startswith("I have three openings for a follow-up visit: ")
     assert all(o["id"].startswith("of-") and o["provider_id"].startswith("pv-") for o in offers)
     assert all(datetime.fromisoformat(o["datetime"]).utcoffset() in (timedelta(hours=-5), timedelta(hours=-4))
                for o in offers)  # fmt: skip
