@@ -324,7 +324,7 @@ def describe(tool: ToolDefinition) -> dict:
     if tool.method == "GET":
         described["parameters"] = [_parameter(spec) for spec in tool.rest_inputs]
     else:
-        described["request"] = tool.validator(strict=True)
+        described["request"] = tool.body
         described["parameters"] = [IDEMPOTENCY_KEY] if tool.idempotent else []
         described["parameters"] += [_parameter(WAIT)] if tool.pending else []  # `?wait=0` in the query
     return described

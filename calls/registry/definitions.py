@@ -6,6 +6,7 @@ webhook adapters (calls/registry/run.py). PHI read tools take what they fetch, s
 calls/tools/tool_specs.py.
 """
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -111,6 +112,18 @@ class ToolDefinition:
     @cached_property
     def _lenient(self) -> type[serializers.Serializer]:
         return serializer_for(f"{_camel(self.name)}Query", self.rest_inputs, strict=False)
+
+    @cached_property
+    def in_path(self) -> tuple[str, ...]:
+        """The inputs its REST path carries (`<str:appointment_id>`), not its body."""
+        return tuple(re.findall(r"<[a-z]+:([a-z_]+)>", self.path))
+
+    @cached_property
+    def body(self) -> type[serializers.Serializer]:
+        """The serializer of its REST body, for OpenAPI: its inputs less those in the path."""
+        if not self.in_path:
+            return self._strict
+        return serializer_for(f"{_camel(self.name)}Body", tuple(i for i in self.inputs if i.name not in self.in_path))
 
 
 def _camel(name: str) -> str:

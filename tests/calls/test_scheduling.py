@@ -330,6 +330,8 @@ def test_the_scheduling_tools_are_in_openapi_and_every_manifest_with_their_mcp_h
     for action in ("cancel", "reschedule"):
         path = paths[f"/api/v1/calls/{{call_id}}/appointments/{{appointment_id}}/{action}"]
         assert "appointment_id" in [p["name"] for p in path["post"]["parameters"] if p["in"] == "path"]
+        body = path["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+        assert "appointment_id" not in schema["components"]["schemas"][body]["properties"]  # in the path only
     functions = ("find_appointment_times", "book_appointment", "cancel_appointment", "reschedule_appointment")
     assert set(functions) <= set(mcp) and set(functions) <= openai
     assert "annotations" not in mcp["find_appointment_times"]
