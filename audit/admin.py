@@ -1,6 +1,5 @@
 """The compliance officer's view of the PHI access log: read-only, filterable, exportable, verifiable."""
 
-import uuid
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -20,9 +19,9 @@ from audit.admin_report import PatientReportMixin
 from audit.display_names import with_names
 from audit.errors import AuditUnavailable
 from audit.models import AuditRecord, PurgeRun
-from audit.records import record_phi_access
 from audit.sealing import seal_pending
 from audit.selectors import LOCKOUT_OUTCOMES, incident_count, lockouts_since
+from audit.staff_access import StaffAccess
 from audit.verification import verify_audit_log
 
 LOCKOUT_NOTICE_WINDOW = timedelta(hours=24)
@@ -173,21 +172,11 @@ class AuditRecordAdmin(PatientReportMixin, ReadOnlyAdmin):
     ) -> AuditRecord:
         # Reading the log shows patient references: that access is itself recorded, and fails closed.
         try:
-            return record_phi_access(
-                health_system=health_system or "*",
-                agent_client=f"staff:{request.user.get_username()}",
-                call_session=None,
-                correlation_id=uuid.uuid4().hex,
-                patient_reference=patient,
-                action=action,
-                resource_types=["AuditEvent"],
-                resource_ids=[],
-                data_category="audit_log",
+            reader = StaffAccess(
+                health_system or "*", request.user.get_username(), request.META.get("REMOTE_ADDR"),
                 purpose="compliance_review",
-                outcome="success",
-                source_address=request.META.get("REMOTE_ADDR"),
-                verification_method="staff_login",
-            )
+            )  # fmt: skip
+            return reader.record(action=action, patient=patient, types=["AuditEvent"], ids=[], category="audit_log")
         except AuditUnavailable:
             raise PermissionDenied("the access log cannot record this review right now") from None
 

@@ -17,7 +17,14 @@ class StaffAccess:
     purpose: str  # e.g. "onboarding", "compliance_review", "staff_follow_up"
 
     def record(
-        self, *, action: str, patient: str | None, types: list[str], ids: list[str], category: str
+        self,
+        *,
+        action: str,
+        patient: str | None,
+        types: list[str],
+        ids: list[str],
+        category: str,
+        outcome: str = "success",
     ) -> AuditRecord:
         """Append the record; raises AuditUnavailable (the caller then shows nothing)."""
         return record_phi_access(
@@ -31,7 +38,7 @@ class StaffAccess:
             resource_ids=ids,
             data_category=category,
             purpose=self.purpose,
-            outcome="success",
+            outcome=outcome,
             source_address=self.source_address,
             verification_method="staff_login",
         )

@@ -7,11 +7,10 @@ record before anything is shown (fail closed). The coverage report itself shows 
 
 import asyncio
 import json
-import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from audit.records import record_phi_access
+from audit import staff_access as audit_access
 from ehr_integrations.errors import EHRUnavailable
 from ehr_integrations.fhir import records
 from ehr_integrations.fhir.client import FhirClient, connection_config, deadline_in
@@ -126,21 +125,10 @@ class StaffAccess:
     source_address: str | None
 
     def record(self, *, action: str, patient: str | None, types: list[str], ids: list[str], category: str) -> None:
-        record_phi_access(
-            health_system=self.health_system.slug,
-            agent_client=f"staff:{self.staff.get_username()}",
-            call_session=None,
-            correlation_id=uuid.uuid4().hex,
-            patient_reference=patient,
-            action=action,
-            resource_types=types,
-            resource_ids=ids,
-            data_category=category,
-            purpose="onboarding",
-            outcome="success",
-            source_address=self.source_address,
-            verification_method=None,
+        reader = audit_access.StaffAccess(
+            self.health_system.slug, self.staff.get_username(), self.source_address, purpose="onboarding"
         )
+        reader.record(action=action, patient=patient, types=types, ids=ids, category=category)
 
 
 def preview_fetched(access: StaffAccess, resource: str, resource_id: str) -> list[FieldRow]:

@@ -5,12 +5,11 @@ The record is written once the EHR has answered and before the answer is returne
 id is known only then, and if the record cannot be written nothing is shown (AuditUnavailable).
 """
 
-import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from audit.patient_directory import DirectoryUnavailable, PatientHeader
-from audit.records import record_phi_access
+from audit.staff_access import StaffAccess
 from compliance.encryption import SecretUnreadable
 from ehr_integrations.auth.connection_config import connection_config
 from ehr_integrations.errors import EHRError, EHRRequestRejected
@@ -96,20 +95,13 @@ def _ask(make: Callable[[float], Coroutine[Any, Any, T]]) -> T:
 def _record(
     system: HealthSystem, patient: FlatPatient | None, *, reviewer: str, source_address: str | None, how: str
 ) -> None:
-    record_phi_access(
-        health_system=system.slug,
-        agent_client=f"staff:{reviewer}",
-        call_session=None,
-        correlation_id=uuid.uuid4().hex,
-        patient_reference=patient.id if patient else None,
+    StaffAccess(system.slug, reviewer, source_address, purpose="compliance_review").record(
         action=f"patient_lookup_by_{how}",
-        resource_types=["Patient"],
-        resource_ids=[patient.id] if patient and patient.id else [],
-        data_category="demographics",
-        purpose="compliance_review",
+        patient=patient.id if patient else None,
+        types=["Patient"],
+        ids=[patient.id] if patient and patient.id else [],
+        category="demographics",
         outcome="success" if patient else "failed",
-        source_address=source_address,
-        verification_method="staff_login",
     )
 
 
