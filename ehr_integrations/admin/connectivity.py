@@ -24,6 +24,7 @@ from ehr_integrations.errors import EHRUnavailable
 from ehr_integrations.fhir import capabilities, refusals, write_routes
 from ehr_integrations.fhir.site import site_inputs
 from ehr_integrations.models import EHRConnection, HealthSystem, KeyStatus
+from ehr_integrations.scheduling import routes as scheduling_routes
 from ehr_integrations.setup import connection_check
 from ehr_integrations.transport import breaker, io_loop, shared_cache
 
@@ -68,7 +69,9 @@ def write_routes_table(system: HealthSystem | None) -> str:
         granted, _ = _grant_and_refusals(system)
     except (shared_cache.CacheUnavailable, EHRUnavailable, SecretUnreadable) as exc:
         return f"Shared state unreadable ({type(exc).__name__})."
-    rows = write_routes.route_rows(site_inputs(system).facts, granted)
+    facts = site_inputs(system).facts
+    stu3 = system.connection.scheduling_stu3_base_url
+    rows = [*write_routes.route_rows(facts, granted), scheduling_routes.route_row(facts, granted, stu3)]
     return format_html(
         '<table id="write-routes"><thead><tr><th>Tool</th><th>Route</th><th>Why</th></tr></thead>'
         "<tbody>{}</tbody></table>",

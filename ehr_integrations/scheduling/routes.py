@@ -74,3 +74,12 @@ async def route_for(client: FhirClient, *, deadline: float, stu3_base_url: str =
     if not await operations.advertised(operations.stu3_client(client, stu3_base_url), deadline=deadline):
         return SchedulingRoute(TRANSFER, False, "the STU3 statement does not list $find, $hold and $book")
     return SchedulingRoute(OPERATIONS, False, "Appointment $find, $hold and $book on the STU3 base")
+
+
+def route_row(facts: ServerFacts, granted: tuple[str, ...] | None, stu3_base_url: str) -> tuple[str, str, str]:
+    """(tool, route, why) of scheduling for the admin's "where writes go": the STU3 statement is read
+    at call time, so without the R4 path a STU3 base shows as the operations to be checked then."""
+    chosen = choose(facts, granted)
+    if not chosen.to_ehr and stu3_base_url:
+        return "scheduling", OPERATIONS, f"{chosen.why}; $find, $hold and $book on the STU3 base, checked at call time"
+    return "scheduling", chosen.kind, chosen.why

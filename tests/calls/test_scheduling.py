@@ -408,3 +408,11 @@ def test_ending_the_call_erases_its_offers_and_bookings(api, scheduling_site, sa
     api.post(f"/api/v1/calls/{call_id}/end", {}, format="json")
 
     assert [cache.get(key) for key in kept] == [None, None]
+
+
+def test_the_admin_says_which_scheduling_path_the_site_takes_and_why(admin_client, scheduling_site, sandbox):
+    page = admin_client.get(f"/admin/ehr_integrations/healthsystem/{scheduling_site.pk}/change/").content.decode()
+
+    routes = page.split('id="write-routes"', 1)[1].split("</table>", 1)[0]
+    assert "<td>scheduling</td><td>slot_search</td>" in routes
+    assert "Slot search, Appointment create and patch are advertised" in routes
