@@ -14,10 +14,20 @@ from django.core.cache import cache
 from django.db.models import F
 
 from calls.models import CallSession
+from calls.session import cache_batch
 from ehr_integrations.models import VerificationPolicy
-from ehr_integrations.transport.shared_cache import incr_or_create
+from ehr_integrations.transport.shared_cache import incr_or_create, single_redis
 
 HOUR = 3600
+# KEYS: per patient its failure counter and its lock. ARGV: the window, the limit, the lockout (s).
+_RECORD_FAILURES = """
+for i = 1, #KEYS, 2 do
+  local count = redis.call('INCR', KEYS[i])
+  if count == 1 then redis.call('EXPIRE', KEYS[i], ARGV[1]) end
+  if count >= tonumber(ARGV[2]) then redis.call('SET', KEYS[i + 1], 1, 'EX', ARGV[3]) end
+end
+return 0
+"""
 
 
 def _digest(kind: str, value: str) -> str:
@@ -55,7 +65,24 @@ def patient_locked(policy: VerificationPolicy, patient_id: str) -> bool:
 
 
 def record_patient_failures(policy: VerificationPolicy, patient_ids: list[str]) -> None:
-    """Failures on claims that matched these patients' records (turns.py decides which count)."""
+    """Failures on claims that matched these patients' records (turns.py decides which count).
+
+    On Redis one round trip whether none, one or two patients are counted: a failed turn must take
+    the same time whether its claims named a patient (issue 18; with speculation, issue 24, the EHR's
+    time no longer hides the difference)."""
+    if single_redis():
+        keys = [
+            f"vlimit:{kind}:{_patient_key(policy.health_system_id, p)}"
+            for p in patient_ids
+            for kind in ("patient", "lock")
+        ]
+        args = [
+            policy.patient_window_minutes * 60,
+            policy.max_failures_per_patient,
+            policy.patient_lockout_minutes * 60,
+        ]
+        cache_batch.script(_RECORD_FAILURES)(keys=cache_batch.redis_keys(*keys), args=args)
+        return
     for patient_id in patient_ids:
         key = _patient_key(policy.health_system_id, patient_id)
         count = incr_or_create(f"vlimit:patient:{key}", policy.patient_window_minutes * 60)

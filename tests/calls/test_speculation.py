@@ -1,8 +1,10 @@
 """Speculative identity search over HTTP against the sandbox (issue 24): the policy's search starts
 once a turn fixes it, only that search, within the budgets; the verdict stays the verdict."""
 
+import collections
 import time
 
+import psycopg
 import pytest
 import redis
 from django.conf import settings
@@ -139,6 +141,40 @@ def test_the_needs_more_answer_does_not_wait_for_the_search_nor_tell_what_it_fou
         took.append(time.monotonic() - started)
     assert answers[0] == answers[1]
     assert max(took) < SLOW_MS / 1000 / 2, took
+
+
+def _round_trips(monkeypatch) -> collections.Counter:
+    """Redis commands and SQL statements sent from here on, by kind."""
+    sent: collections.Counter = collections.Counter()
+    redis_send, sql_send = redis.Redis.execute_command, psycopg.Cursor.execute
+
+    def count_redis(client, *args, **options):
+        sent["redis"] += 1
+        return redis_send(client, *args, **options)
+
+    def count_sql(cursor, query, *args, **options):
+        sent["sql"] += 1
+        return sql_send(cursor, query, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", count_redis)
+    monkeypatch.setattr(psycopg.Cursor, "execute", count_sql)
+    return sent
+
+
+def test_a_wrong_last_factor_costs_the_same_work_whether_the_claims_named_a_patient(api, patient, sandbox, monkeypatch):
+    """The attacker's view of the verdict: answered from memory, its time is the gateway's own work,
+    no longer hidden by the EHR's; that work is the same for a real patient's claims and nobody's."""
+    work = []
+    for family in (patient["family"], "Nobodyhere"):
+        call_id = open_call(api)
+        verify(api, call_id, date_of_birth=patient["birth_date"], family_name=family)
+        until_searched(sandbox, len(work) + 1)
+        with monkeypatch.context() as patched:
+            sent = _round_trips(patched)
+            answer = verify(api, call_id, ssn_last4="0000").json()
+        assert answer["status"] == "needs_more"
+        work.append(dict(sent))
+    assert work[0] == work[1], work
 
 
 def test_speculative_searches_draw_from_the_budget_and_stop_when_it_is_spent(api, patient, sandbox, settings):
