@@ -5,6 +5,7 @@ model's own validators still decide; the editor only spares people from typing J
 """
 
 from django import forms
+from unfold.widgets import BASE_CLASSES, CHECKBOX_CLASSES, UnfoldAdminTextareaWidget
 
 from ehr_integrations.models.policy import IDENTIFIERS
 from ehr_integrations.models.transfer import WEEKDAYS
@@ -20,13 +21,26 @@ IDENTIFIER_LABELS = {
 }
 
 
+class InlineCheckboxes(forms.CheckboxSelectMultiple):
+    """Checkboxes side by side, each with its label, in the admin theme's look."""
+
+    template_name = "ehr_integrations/widgets/inline_checkboxes.html"
+
+    def get_context(self, name: str, value: object, attrs: dict | None) -> dict:
+        context = super().get_context(name, value, attrs)
+        context["checkbox_class"] = " ".join(CHECKBOX_CLASSES)
+        return context
+
+
 class HoursWidget(forms.MultiWidget):
     """Open and close time for each weekday; a day left blank is closed, all blank is always open."""
 
     template_name = "ehr_integrations/widgets/hours.html"
 
     def __init__(self, attrs: dict | None = None) -> None:
-        time = forms.TimeInput(attrs={"type": "time", "class": "hours-time"}, format="%H:%M")
+        # The admin theme's input look, sized for a time (the transfer targets are a table).
+        look = {"type": "time", "class": " ".join([*BASE_CLASSES, "px-2", "py-1"]), "style": "width: 7.5rem"}
+        time = forms.TimeInput(attrs=look, format="%H:%M")
         super().__init__([time] * (2 * len(WEEKDAYS)), attrs)
 
     def decompress(self, value: object) -> list[str | None]:
@@ -78,6 +92,17 @@ class FactorSetsWidget(forms.MultiWidget):
         sets = [s for s in value if isinstance(s, list)] if isinstance(value, list) else []
         return (sets + [[]] * len(self.widgets))[: len(self.widgets)]
 
+    def get_context(self, name: str, value: object, attrs: dict | None) -> dict:
+        """A grid: a row per factor set, a column per identifier, so every set reads across."""
+        context = super().get_context(name, value, attrs)
+        context["labels"] = [IDENTIFIER_LABELS[i] for i in IDENTIFIERS]
+        context["checkbox_class"] = " ".join(CHECKBOX_CLASSES)
+        context["rows"] = [
+            (number, [option for _, options, _ in row["optgroups"] for option in options])
+            for number, row in enumerate(context["widget"]["subwidgets"], start=1)
+        ]
+        return context
+
 
 class FactorSetsField(forms.MultiValueField):
     """Stores [["date_of_birth", "mrn"], ...] (policy.validate_factor_sets and the policy's clean check it)."""
@@ -100,7 +125,7 @@ class FactorSetsField(forms.MultiValueField):
 class PhrasesField(forms.CharField):
     """A list of phrases, one per line (HealthSystem.filler_phrases)."""
 
-    widget = forms.Textarea(attrs={"rows": 4})
+    widget = UnfoldAdminTextareaWidget(attrs={"rows": 4})
 
     def __init__(self, **kwargs: object) -> None:
         kwargs.setdefault("help_text", "One phrase per line; none uses the built-in set.")

@@ -1,6 +1,6 @@
 from django import forms
 
-from ehr_integrations.admin.editors import FactorSetsField, HoursField, PhrasesField
+from ehr_integrations.admin.editors import FactorSetsField, HoursField, InlineCheckboxes, PhrasesField
 from ehr_integrations.auth.scopes import coverage_gaps
 from ehr_integrations.models import EHRConnection, HealthSystem, TransferTarget, VerificationPolicy
 from ehr_integrations.models.policy import NAME_PARTS
@@ -81,7 +81,7 @@ class VerificationPolicyForm(forms.ModelForm):
 
     name_parts_required = forms.MultipleChoiceField(
         choices=[(p, p.replace("_", " ")) for p in NAME_PARTS],
-        widget=forms.CheckboxSelectMultiple,
+        widget=InlineCheckboxes,
         required=False,
         help_text="Name parts always asked for, whatever the factor set (the vendor's patient search may need them).",
     )
