@@ -1,15 +1,15 @@
 """What every gateway write shares: validation by fhirclient's R4 models before anything is sent,
 and the business identifier that makes a write findable (and conditional) whatever the server does
 with its own ids (issue 21). One request type per tool implements WriteRequest:
-refill_resources.RefillRequest, message_resources.CareTeamMessage.
+refill_resources.RefillRequest, message_resources.CareTeamMessage, scheduling.bookings.Booking.
 """
 
 from typing import Protocol
 
-from fhirclient.models import communication, task
+from fhirclient.models import appointment, communication, task
 from fhirclient.models.fhirabstractbase import FHIRValidationError
 
-MODELS = {"Task": task.Task, "Communication": communication.Communication}
+MODELS = {"Task": task.Task, "Communication": communication.Communication, "Appointment": appointment.Appointment}
 
 
 class InvalidResource(ValueError):

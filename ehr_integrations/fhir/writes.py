@@ -63,17 +63,30 @@ async def _resolve(client: FhirClient, request: WriteRequest, resource_type: str
     return found
 
 
-async def create_once(
-    client: FhirClient, request: WriteRequest, resource_type: str, *, conditional: bool, deadline: float
+async def find_written(
+    client: FhirClient, request: WriteRequest, resource_type: str, *, deadline: float
+) -> Written | None:
+    """An earlier try's write of this same request, read back, or None (the search before a POST)."""
+    existing = await _find(client, request, resource_type, deadline=deadline)
+    if existing is None:
+        return None
+    stored = await _read_back(client, request, existing, deadline=deadline)
+    return Written(resource_type, str(stored["id"]), stored, False)
+
+
+async def post_once(
+    client: FhirClient,
+    request: WriteRequest,
+    resource_type: str,
+    *,
+    conditional: bool,
+    deadline: float,
+    conflict: type[EHRError] | None = None,
 ) -> Written:
-    """The request written as `resource_type`, read back; raises WriteInDoubt, or EHRRequestRejected
-    when the EHR refused it outright (nothing written)."""
+    """POST the request (with If-None-Exist where `conditional`), settle an unknown outcome by its
+    identifier, read it back. `conflict`: raised for a 409 that means "taken" (nothing written), e.g.
+    a booked slot; without it a 409 or 412 is settled like a timeout."""
     resource = request.build(resource_type)
-    if not conditional:
-        existing = await _find(client, request, resource_type, deadline=deadline)
-        if existing is not None:
-            stored = await _read_back(client, request, existing, deadline=deadline)
-            return Written(resource_type, str(stored["id"]), stored, False)
     resolve_s = client.config.request_deadline_s
     try:
         status, body = await client.create(
@@ -82,6 +95,8 @@ async def create_once(
     except EHRUnavailable:  # a timeout or a 5xx: the write may have committed
         body, status = await _resolve(client, request, resource_type, timeout_s=resolve_s), 200
     except EHRRequestRejected as refused:
+        if conflict is not None and refused.status == 409:
+            raise conflict() from None
         if refused.status not in DOUBTFUL_STATUSES:
             raise
         body, status = await _resolve(client, request, resource_type, timeout_s=resolve_s), 200
@@ -89,3 +104,16 @@ async def create_once(
         raise WriteInDoubt("no_id_returned")
     stored = await _read_back(client, request, body, deadline=max(deadline, deadline_in(resolve_s)))
     return Written(resource_type, str(stored["id"]), stored, created=status == 201)
+
+
+async def create_once(
+    client: FhirClient, request: WriteRequest, resource_type: str, *, conditional: bool, deadline: float
+) -> Written:
+    """The request written as `resource_type`, read back; raises WriteInDoubt, or EHRRequestRejected
+    when the EHR refused it outright (nothing written)."""
+    request.build(resource_type)  # an invalid resource is refused before the EHR is asked anything
+    if not conditional:
+        existing = await find_written(client, request, resource_type, deadline=deadline)
+        if existing is not None:
+            return existing
+    return await post_once(client, request, resource_type, conditional=conditional, deadline=deadline)

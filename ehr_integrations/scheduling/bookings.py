@@ -12,9 +12,10 @@ then searched: when another booking holds it too, the earlier one keeps it, and 
 from dataclasses import dataclass
 from datetime import datetime
 
-from ehr_integrations.errors import EHRError, EHRRequestRejected, EHRUnavailable
+from ehr_integrations.errors import EHRError, EHRUnavailable
 from ehr_integrations.fhir.client import FhirClient, deadline_in
-from ehr_integrations.fhir.writes import WriteInDoubt
+from ehr_integrations.fhir.write_resources import carries, identifier, validated
+from ehr_integrations.fhir.writes import WriteInDoubt, find_written, post_once
 
 IDENTIFIER_SYSTEM = "urn:voice-ehr-gateway:booking"
 CANCEL = [{"op": "replace", "path": "/status", "value": "cancelled"}]
@@ -40,25 +41,29 @@ class Booking:
     service_code: str
     service_system: str | None
     label: str
+    identifier_system: str = IDENTIFIER_SYSTEM
 
-    @property
-    def token(self) -> str:
-        return f"{IDENTIFIER_SYSTEM}|{self.identifier}"
-
-    def resource(self) -> dict:
+    def build(self, resource_type: str = "Appointment") -> dict:
+        """The Appointment as JSON, validated by the R4 model (write_resources.py); raises InvalidResource."""
         coding = {"code": self.service_code} | ({"system": self.service_system} if self.service_system else {})
-        return {
-            "resourceType": "Appointment",
-            "status": "booked",
-            "identifier": [{"system": IDENTIFIER_SYSTEM, "value": self.identifier}],
-            "serviceType": [{"coding": [coding], "text": self.label}],
-            "slot": [{"reference": f"Slot/{self.slot_id}"}],
-            "start": self.start.isoformat(),
-            "participant": [
-                {"actor": {"reference": f"Patient/{self.patient_id}"}, "status": "accepted"},
-                {"actor": {"reference": f"Practitioner/{self.practitioner_id}"}, "status": "accepted"},
-            ],
-        }
+        return validated(
+            {
+                "resourceType": "Appointment",
+                "status": "booked",
+                "identifier": identifier(self),
+                "serviceType": [{"coding": [coding], "text": self.label}],
+                "slot": [{"reference": f"Slot/{self.slot_id}"}],
+                "start": self.start.isoformat(),
+                "participant": [
+                    {"actor": {"reference": f"Patient/{self.patient_id}"}, "status": "accepted"},
+                    {"actor": {"reference": f"Practitioner/{self.practitioner_id}"}, "status": "accepted"},
+                ],
+            }
+        )
+
+    def is_ours(self, resource: dict, resource_type: str = "Appointment") -> bool:
+        """Whether the EHR's resource is this booking, as asked: booked, that slot, start and patient."""
+        return carries(resource, self, resource_type) and _shows(resource, self)
 
 
 @dataclass(frozen=True)
@@ -66,11 +71,6 @@ class Booked:
     appointment_id: str
     resource: dict  # as read back
     created: bool  # False: an earlier try of the same confirm had booked it
-
-
-def _ours(resource: dict, booking: Booking) -> bool:
-    identifiers = resource.get("identifier") or []
-    return any(i.get("system") == IDENTIFIER_SYSTEM and i.get("value") == booking.identifier for i in identifiers)
 
 
 def _shows(resource: dict, booking: Booking) -> bool:
@@ -84,29 +84,10 @@ def _shows(resource: dict, booking: Booking) -> bool:
         same_start = False
     return (
         resource.get("status") == "booked"
-        and _ours(resource, booking)
         and f"Slot/{booking.slot_id}" in slots
         and f"Patient/{booking.patient_id}" in actors
         and same_start
     )
-
-
-async def _existing(client: FhirClient, booking: Booking, *, deadline: float) -> dict | None:
-    found = await client.search("Appointment", {"identifier": booking.token}, deadline=deadline, max_pages=1)
-    ours = [r for r in found.resources if _ours(r, booking) and r.get("status") not in INACTIVE]
-    if len(ours) > 1:
-        raise WriteInDoubt("duplicate_found")
-    return ours[0] if ours else None
-
-
-async def _read_back(client: FhirClient, booking: Booking, appointment_id: str, *, deadline: float) -> dict:
-    try:
-        stored = await client.read("Appointment", appointment_id, deadline=deadline)
-    except EHRError:
-        raise WriteInDoubt("read_back_failed") from None
-    if not _shows(stored, booking):
-        raise WriteInDoubt("read_back_mismatch")
-    return stored
 
 
 def _sort_key(resource: dict) -> tuple[str, str]:
@@ -123,45 +104,20 @@ async def _keep_or_yield(client: FhirClient, booking: Booking, mine: dict, *, de
     raise SlotTaken()
 
 
-async def _post(client: FhirClient, booking: Booking, *, conditional: bool, deadline: float) -> tuple[str, bool]:
-    """POST the Appointment; (id, created). A 409 is the slot taken; an unknown outcome is searched for."""
-    resolve_s = client.config.request_deadline_s
-    try:
-        status, body = await client.create(
-            booking.resource(), deadline=deadline, if_none_exist=f"identifier={booking.token}" if conditional else None
-        )
-    except EHRRequestRejected as refused:
-        if refused.status == 409:
-            raise SlotTaken() from None
-        raise
-    except EHRUnavailable:  # a timeout or a 5xx: the booking may have landed
-        try:
-            found = await _existing(client, booking, deadline=deadline_in(resolve_s))
-        except EHRError:
-            raise WriteInDoubt("unresolved") from None
-        if found is None:
-            raise WriteInDoubt("not_written") from None
-        return str(found["id"]), True
-    if not body.get("id"):
-        raise WriteInDoubt("no_id_returned")
-    return str(body["id"]), status == 201
-
-
 async def book(client: FhirClient, booking: Booking, *, conditional: bool, deadline: float) -> Booked:
     """The booking made once and read back; raises SlotTaken, WriteInDoubt or EHRError (nothing booked)."""
-    existing = await _existing(client, booking, deadline=deadline)
-    if existing is not None:
-        return Booked(
-            str(existing["id"]), await _read_back(client, booking, str(existing["id"]), deadline=deadline), False
-        )
+    earlier = await find_written(client, booking, "Appointment", deadline=deadline)  # a retried confirm's
+    if earlier is not None:
+        return Booked(earlier.id, earlier.resource, False)
     slot = await client.read("Slot", booking.slot_id, deadline=deadline)
     if slot.get("status") != "free":
         raise SlotTaken()
-    appointment_id, created = await _post(client, booking, conditional=conditional, deadline=deadline)
+    written = await post_once(
+        client, booking, "Appointment", conditional=conditional, deadline=deadline, conflict=SlotTaken
+    )
     settle = max(deadline, deadline_in(client.config.request_deadline_s))
-    stored = await _read_back(client, booking, appointment_id, deadline=settle)
-    await _keep_or_yield(client, booking, stored, deadline=settle)
-    return Booked(appointment_id, stored, created)
+    await _keep_or_yield(client, booking, written.resource, deadline=settle)
+    return Booked(written.id, written.resource, written.created)
 
 
 async def cancel(client: FhirClient, appointment_id: str, *, deadline: float) -> dict:
