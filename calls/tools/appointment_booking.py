@@ -76,6 +76,14 @@ def booking_for(call: CallSession, patient_id: str, plan: Mapping[str, object], 
     )
 
 
+def over_limit(call: CallSession, patient_id: str, plan: Mapping[str, object]) -> Refused | None:
+    """A new booking past the call's limit (settings.WRITES_PER_CALL, `appointments`): a caller cannot book
+    out a provider's day from one call. A retried confirm of the same booking is never refused."""
+    if write_steps.admitted(call, "appointments", booking_for(call, patient_id, plan, sc.site_rules(call)).identifier):
+        return None
+    return Refused(reason="write_limit", say=write_steps.LIMIT_SAY)
+
+
 def attempt(call: CallSession, context: AuditContext, patient_id: str, plan: Mapping[str, object]) -> Outcome:
     """Book the offer once, audited as a write; raises Unavailable (in doubt: staff follow up)."""
     rules = sc.site_rules(call)
@@ -200,6 +208,8 @@ def submit(*, call: CallSession, values: Mapping[str, object], context: AuditCon
         return Confirm(say=read_back(call, plan, rules), confirmation_id=confirmation_id,
                        expires_in_s=confirmations.LIFETIME_S, data=data)  # fmt: skip
     plan = write_steps.confirmed_plan(call, TOOL, request, values) or {}
+    if refused := over_limit(call, patient_id, plan):
+        return refused
     outcome = attempt(call, context, patient_id, plan)
     if outcome.booked is None:
         return conflict(call, outcome.fresh)

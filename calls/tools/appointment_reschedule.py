@@ -43,6 +43,8 @@ def submit(*, call: CallSession, values: Mapping[str, object], context: AuditCon
         say = f"I'll move your appointment {old_when} to {new_when}. Shall I move it?"
         return Confirm(say=say, confirmation_id=confirmation_id, expires_in_s=confirmations.LIFETIME_S, data=data)
     plan = write_steps.confirmed_plan(call, TOOL, request, values) or {}
+    if refused := booking.over_limit(call, patient_id, plan["offer"]):
+        return refused
     outcome = booking.attempt(call, context, patient_id, plan["offer"])
     if outcome.booked is None:
         return booking.conflict(call, outcome.fresh)

@@ -416,3 +416,19 @@ def test_the_admin_says_which_scheduling_path_the_site_takes_and_why(admin_clien
     routes = page.split('id="write-routes"', 1)[1].split("</table>", 1)[0]
     assert "<td>scheduling</td><td>slot_search</td>" in routes
     assert "Slot search, Appointment create and patch are advertised" in routes
+
+
+def test_one_call_cannot_book_out_the_schedule(api, scheduling_site, sandbox, patient, settings):
+    settings.WRITES_PER_CALL = {**settings.WRITES_PER_CALL, "appointments": 2}
+    call_id = verified_call(api, patient)
+    answers = []
+    for _ in range(3):
+        offer = _slots(api, call_id).json()["data"][0]
+        asked = _book(api, call_id, {"offer_id": offer["id"], "confirm": False}).json()
+        confirm = {"offer_id": offer["id"], "confirm": True, "confirmation_id": asked["confirmation_id"]}
+        answers.append((_book(api, call_id, confirm), confirm))
+
+    assert [a.status_code for a, _ in answers] == [201, 201, 200]
+    assert (answers[2][0].json()["status"], answers[2][0].json()["reason"]) == ("refused", "write_limit")
+    assert len(sandbox._control("GET", "schedule")["booked"]) == 2
+    assert _book(api, call_id, answers[0][1]).status_code == 200  # a retried confirm is never refused
