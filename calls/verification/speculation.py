@@ -139,7 +139,8 @@ def _outcome(job: Job, done: Future) -> dict | None:
     if not _audited(job, Outcome.SUCCESS, candidates):
         claims.give_back(job.reservation)
         return None
-    return {"key": job.key, "candidates": [candidate.stored() for candidate in candidates]}
+    budgets = [[budget.kind, budget.key, budget.limit] for budget in job.reservation.budgets]  # keyed digests
+    return {"key": job.key, "candidates": [candidate.stored() for candidate in candidates], "budgets": budgets}
 
 
 def _audited(job: Job, outcome: str, found: list[Candidate]) -> bool:
@@ -185,5 +186,6 @@ def take(call: CallSession, awaited_search: Future) -> dict | None:
     if record is None or not session_store.discard(str(call.id), RECORD):
         return None
     if "candidates" in record:
-        record = record | {"candidates": stored_candidates(record["candidates"])}
+        drawn = claims.Reservation(tuple(claims.Budget(*budget) for budget in record["budgets"]))
+        record = record | {"candidates": stored_candidates(record["candidates"]), "reservation": drawn}
     return record

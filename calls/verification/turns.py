@@ -315,7 +315,7 @@ def _speculated_verdict(
             call=call, context=context, outcome=Outcome.EHR_UNAVAILABLE, factors=given, patient_reference=None
         )
         raise _unavailable(call, record["failed"], record.get("retry_after"))
-    reservation = claims.Reservation(searches.budgets(call, given))  # drawn when the speculation started
+    reservation = record["reservation"]  # drawn when the speculation started
     if not _attempt_reserved(call, context, given, reservation):
         return _escalate_unverified(call)
     found: Future = Future()

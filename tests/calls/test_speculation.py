@@ -190,6 +190,18 @@ def test_speculative_searches_draw_from_the_budget_and_stop_when_it_is_spent(api
     assert answer["status"] == "escalate" and len(searches(sandbox)) == 2  # spent: a person, no search
 
 
+def test_a_verified_caller_gives_the_speculations_draw_back(api, patient, sandbox, settings):
+    """The verdict takes the speculation's reservation over: verified, it returns (the next caller
+    with the same claims is searched and verified as well, on a budget of one)."""
+    settings.VERIFY_BUDGET_PER_DOB_NAME = 1
+    for done in range(1, 4):
+        call_id = open_call(api)
+        verify(api, call_id, **named(patient))
+        until_searched(sandbox, done)
+        assert verify(api, call_id, ssn_last4=patient["ssn_last4"]).json()["status"] == "verified"
+    assert len(searches(sandbox)) == 3
+
+
 def test_an_ehr_failure_of_the_speculation_answers_the_verdict_unavailable_without_counting(api, patient, sandbox):
     sandbox.add_fault("/fhir/Patient*", error_rate=1.0, error_status=503, retry_after=7)
     call_id = open_call(api)
