@@ -18,6 +18,7 @@ from calls.session.access_log import AuditContext
 from calls.tools import confirmations, slot_offers, write_steps
 from calls.tools import scheduling_calls as sc
 from ehr_integrations.errors import EHRError
+from ehr_integrations.fhir.client import connection_config
 from ehr_integrations.presets.scheduling_rules import Rules
 from ehr_integrations.scheduling import operations
 from ehr_integrations.scheduling.bookings import Booked, Booking, SlotTaken, WriteInDoubt, book
@@ -49,8 +50,17 @@ def check_offer(call: CallSession, rules: Rules, offer_id: str) -> dict | Refuse
     plan = _offer(call, offer_id)
     if plan is None:
         return Refused(reason="unknown_offer", say=UNKNOWN_OFFER_SAY)
+    return still_bookable(call, rules, plan)
+
+
+def still_bookable(call: CallSession, rules: Rules, plan: dict) -> dict | Refused:
+    """The plan if the site's rules allow it now: checked at the read-back and again at the caller's yes,
+    so rules tightened in between hold (raises Escalate to scheduling for a visit type or provider no
+    longer booked by phone)."""
     visit_type = rules.visit_types.get(str(plan["visit_type"]))
     if visit_type is None or not rules.bookable(visit_type):
+        raise sc.to_scheduling(call)
+    if str(plan["practitioner"]) not in {p.practitioner for p in rules.providers_for(visit_type)}:
         raise sc.to_scheduling(call)
     if datetime.fromisoformat(str(plan["start"])) < timezone.now() + rules.lead_time:
         return Refused(reason="too_soon", say=TOO_SOON_SAY)
@@ -104,7 +114,11 @@ def attempt(call: CallSession, context: AuditContext, patient_id: str, plan: Map
         return await book(site.client, booking, conditional=route.conditional, deadline=site.deadline)
 
     try:
-        booked = sc.run(call, work(), settle=True)
+        # Confirms of one booking sent at once take turns: the later one finds the first one's booking.
+        with write_steps.taking_turns(
+            booking.identifier, budget_s=connection_config(call.health_system).request_deadline_s
+        ):
+            booked = sc.run(call, work(), settle=True)
     except SlotTaken:
         sc.audit(call, context, patient_id, action="create", outcome="write_failed", ids=about)
         search = slot_offers.search_for(call, rules, {"visit_type": plan["visit_type"]})
@@ -117,6 +131,7 @@ def attempt(call: CallSession, context: AuditContext, patient_id: str, plan: Map
         sc.audit(call, context, patient_id, action="create", outcome="write_failed", ids=about)
         raise sc.to_scheduling(call, sc.NOT_HERE_SAY)
     reference = f"Appointment/{booked.appointment_id}"
+    write_steps.settle(follow_up_identifier("booking", booking.identifier))  # a doubt a retry resolved
     sc.audit(call, context, patient_id, action="create", outcome="write_confirmed", ids=[reference, *about])
     sc.remember(call, sc.BOOKED, {sc.handle(call, "ap", booked.appointment_id): booked.appointment_id})
     sc.refresh_appointments(call, patient_id)
@@ -156,12 +171,16 @@ def hold(call: CallSession, context: AuditContext, patient_id: str, plan: Mappin
     return None
 
 
+def follow_up_identifier(kind: str, identifier: str) -> str:
+    return f"{kind}-{identifier}"[:80]
+
+
 def queue(call: CallSession, identifier: str, patient_id: str, kind: str, about: str, failed: Exception) -> None:
     """A staff follow-up for a scheduling write the gateway could not make or confirm."""
     reason = getattr(failed, "reason", type(failed).__name__)
     write_steps.queue(
         call,
-        identifier=f"{kind}-{identifier}"[:80],
+        identifier=follow_up_identifier(kind, identifier),
         patient_id=patient_id,
         kind=kind,
         about=about,
@@ -208,6 +227,8 @@ def submit(*, call: CallSession, values: Mapping[str, object], context: AuditCon
         return Confirm(say=read_back(call, plan, rules), confirmation_id=confirmation_id,
                        expires_in_s=confirmations.LIFETIME_S, data=data)  # fmt: skip
     plan = write_steps.confirmed_plan(call, TOOL, request, values) or {}
+    if isinstance(checked := still_bookable(call, rules, plan), Refused):
+        return checked
     if refused := over_limit(call, patient_id, plan):
         return refused
     outcome = attempt(call, context, patient_id, plan)

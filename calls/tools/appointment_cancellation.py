@@ -82,7 +82,9 @@ def submit(*, call: CallSession, values: Mapping[str, object], context: AuditCon
         return Confirm(say=f"I'll cancel your appointment {when}. Shall I cancel it?", confirmation_id=confirmation_id,
                        expires_in_s=confirmations.LIFETIME_S, data={"id": request["appointment_id"]})  # fmt: skip
     plan = write_steps.confirmed_plan(call, TOOL, request, values) or {}
-    if not cancel_once(call, context, patient_id, str(plan["id"])):
+    cancelled = cancel_once(call, context, patient_id, str(plan["id"]))
+    sc.mark_changed(call, str(plan["id"]))  # cancelled, or left to staff to cancel
+    if not cancelled:
         raise Unavailable(reason="write_unconfirmed", transfer=sc.scheduling_transfer(call),
                           say=IN_DOUBT_SAY.format(when=when))  # fmt: skip
     sc.refresh_appointments(call, patient_id)

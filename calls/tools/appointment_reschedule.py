@@ -15,8 +15,10 @@ from calls.tools import appointment_booking as booking
 from calls.tools import appointment_cancellation as cancellation
 from calls.tools import confirmations, slot_offers, write_steps
 from calls.tools import scheduling_calls as sc
+from ehr_integrations.fhir.client import connection_config
 
 TOOL = "reschedule-appointment"
+ALREADY_CHANGED_SAY = "That appointment was already moved or cancelled, so I haven't changed anything."
 
 
 def submit(*, call: CallSession, values: Mapping[str, object], context: AuditContext) -> Result:
@@ -43,11 +45,29 @@ def submit(*, call: CallSession, values: Mapping[str, object], context: AuditCon
         say = f"I'll move your appointment {old_when} to {new_when}. Shall I move it?"
         return Confirm(say=say, confirmation_id=confirmation_id, expires_in_s=confirmations.LIFETIME_S, data=data)
     plan = write_steps.confirmed_plan(call, TOOL, request, values) or {}
+    if isinstance(checked := booking.still_bookable(call, rules, plan["offer"]), Refused):
+        return checked
     if refused := booking.over_limit(call, patient_id, plan["offer"]):
         return refused
+    # Moves of one appointment take turns, and each first checks that this call has not moved or cancelled
+    # it already: a second (stale) yes must not book another time for it.
+    budget = connection_config(call.health_system).request_deadline_s
+    with write_steps.taking_turns(f"move:{call.id}:{plan['old']}", budget_s=budget):
+        if sc.was_changed(call, str(plan["old"])):
+            return Refused(reason="already_changed", say=ALREADY_CHANGED_SAY)
+        return _move(call, context, patient_id, request, plan, old_when)
+
+
+def _move(
+    call: CallSession, context: AuditContext, patient_id: str, request: dict, plan: dict, old_when: str
+) -> Result:
     outcome = booking.attempt(call, context, patient_id, plan["offer"])
     if outcome.booked is None:
         return booking.conflict(call, outcome.fresh)
+    if outcome.booked.appointment_id == str(plan["old"]):  # the new time is the one it already has
+        say = f"Your appointment is already {slot_offers.spoken_offer(call, plan['offer'])}; nothing changed."
+        return Data(data=booking.shape(call, outcome.booked, plan["offer"]), source="live", say=say)
+    sc.mark_changed(call, str(plan["old"]))  # booked anew: the old one is cancelled now, or by staff
     new_when = slot_offers.spoken_offer(call, plan["offer"])
     data = booking.shape(call, outcome.booked, plan["offer"]) | {"replaces": request["appointment_id"]}
     http = 201 if outcome.booked.created else 200

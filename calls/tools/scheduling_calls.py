@@ -143,6 +143,15 @@ def remember(call: CallSession, name: str, values: dict) -> None:
     session_store.put(str(call.id), name, dict(list(merged.items())[-MAX_OFFERS:]))
 
 
+def mark_changed(call: CallSession, appointment_id: str) -> None:
+    """This call moved or cancelled the appointment (or asked staff to): a later yes about it changes nothing."""
+    remember(call, BOOKED, {f"changed:{appointment_id}": appointment_id})
+
+
+def was_changed(call: CallSession, appointment_id: str) -> bool:
+    return f"changed:{appointment_id}" in stored(call, BOOKED)
+
+
 def appointment_ehr_id(call: CallSession, appointment_handle: str) -> str | None:
     """The EHR id behind a handle this call was given (its bookings, or its appointments answer)."""
     booked = stored(call, BOOKED)

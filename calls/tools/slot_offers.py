@@ -51,7 +51,7 @@ def search_for(call: CallSession, rules: Rules, values: Mapping[str, object]) ->
     now = timezone.now()
     after = max(now + rules.lead_time, _day_start(values["after"], call) if values.get("after") else now)
     before = now + rules.horizon
-    if values.get("before"):
+    if values.get("before") and _day_start(values["before"], call) < before:  # else the horizon bounds it
         before = min(before, _day_start(values["before"] + timedelta(days=1), call))
     return Search(visit_type, providers, after, before)
 

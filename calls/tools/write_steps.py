@@ -4,12 +4,13 @@ EHR did not take or may not have. refills.py and care_messages.py differ only in
 and say.
 """
 
+import contextlib
 import hashlib
 import hmac
 import math
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from django.conf import settings
 from django.core.cache import cache
@@ -94,29 +95,37 @@ def admitted(call: CallSession, tool: str, identifier: str) -> bool:
     return False
 
 
-def create(call: CallSession, request: WriteRequest, resource_type: str, *, conditional: bool) -> Written:
-    """The write made once and read back, on the EHR I/O loop; raises WriteInDoubt, EHRError, TimeoutError.
-
-    Confirms of the same write sent at once take turns (a shared-cache lock on its business
-    identifier): without it, each would search, find nothing and create (no conditional create), or
-    race the EHR's own If-None-Exist. The later one then finds the first one's write by its identifier.
-    """
-    system = call.health_system
-    budget = connection_config(system).request_deadline_s
-    lock, owner = f"write-lock:{request.identifier}", uuid.uuid4().hex
-    give_up = deadline_in(2 * budget)
-    while not cache.add(lock, owner, timeout=math.ceil(2 * budget) + 1):  # outlives the write it guards
+@contextlib.contextmanager
+def taking_turns(key: str, *, budget_s: float) -> Iterator[None]:
+    """Requests about the same write (or the same appointment) take turns: a shared-cache lock on `key`,
+    held at most twice the request budget; raises WriteInDoubt when the turn does not come in time."""
+    lock, owner = f"write-lock:{key}", uuid.uuid4().hex
+    give_up = deadline_in(2 * budget_s)
+    while not cache.add(lock, owner, timeout=math.ceil(2 * budget_s) + 1):  # outlives the write it guards
         if time.monotonic() > give_up:
             raise WriteInDoubt("concurrent_write")
         time.sleep(LOCK_POLL_S)
     try:
+        yield
+    finally:
+        if cache.get(lock) == owner:
+            cache.delete(lock)
+
+
+def create(call: CallSession, request: WriteRequest, resource_type: str, *, conditional: bool) -> Written:
+    """The write made once and read back, on the EHR I/O loop; raises WriteInDoubt, EHRError, TimeoutError.
+
+    Confirms of the same write sent at once take turns (taking_turns on its business identifier):
+    without it, each would search, find nothing and create (no conditional create), or race the EHR's
+    own If-None-Exist. The later one then finds the first one's write by its identifier.
+    """
+    system = call.health_system
+    budget = connection_config(system).request_deadline_s
+    with taking_turns(request.identifier, budget_s=budget):
         # The write, and after a timeout the search that settles it, each within the request deadline.
         deadline = deadline_in(budget)
         work = create_once(client_for(system), request, resource_type, conditional=conditional, deadline=deadline)
         return io_loop.result(io_loop.spawn(work), deadline=deadline + budget)
-    finally:
-        if cache.get(lock) == owner:
-            cache.delete(lock)
 
 
 def queue(

@@ -102,6 +102,16 @@ async def fetch_patient(client: FhirClient, mapping: Mapping, patient_id: str, *
     return normalize_patient(await client.read("Patient", patient_id, deadline=deadline), caps.applied_to(mapping))
 
 
+def _has_patient(appointment: dict, patient_id: str) -> bool:
+    """Whether the appointment names the patient among its participants (typed or bare reference)."""
+    wanted = f"Patient/{patient_id}"
+    for participant in appointment.get("participant") or []:
+        actor = participant.get("actor") if isinstance(participant, dict) else None
+        if isinstance(actor, dict) and reference_key(actor.get("reference")) == wanted:
+            return True
+    return False
+
+
 async def fetch_appointments(
     client: FhirClient,
     mapping: Mapping,
@@ -124,7 +134,8 @@ async def fetch_appointments(
     caps = (await client.capabilities(deadline=deadline)).require("appointments")
     params = _search_params(caps, "Appointment", {"patient": f"Patient/{patient_id}", "date": bound})
     result = await _search(client, "Appointment", params, deadline=deadline)
-    resources = _of_type(result.resources, "Appointment")
+    # Only the caller's: a server that ignored `patient=` must not put another patient's visit in the answer.
+    resources = [r for r in _of_type(result.resources, "Appointment") if _has_patient(r, patient_id)]
     known = index(result.included)
     wanted = set().union(*(appointment_references(r, mapping, known) for r in resources))
     await _resolve(client, wanted, known, deadline=deadline)

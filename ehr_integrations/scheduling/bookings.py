@@ -73,6 +73,13 @@ class Booked:
     created: bool  # False: an earlier try of the same confirm had booked it
 
 
+def _same_clinician(actors: list[str], booking: Booking) -> bool:
+    """A read-back that names a Practitioner names the one booked; one naming none (Oracle Health gives
+    only a display) cannot contradict it."""
+    named = [a for a in actors if a.startswith("Practitioner/")]
+    return not named or f"Practitioner/{booking.practitioner_id}" in named
+
+
 def _shows(resource: dict, booking: Booking) -> bool:
     """Whether the read-back shows the booking asked for: booked, in that slot, at that start, for that patient."""
     slots = [str((s or {}).get("reference", "")) for s in resource.get("slot") or []]
@@ -86,6 +93,7 @@ def _shows(resource: dict, booking: Booking) -> bool:
         resource.get("status") == "booked"
         and f"Slot/{booking.slot_id}" in slots
         and f"Patient/{booking.patient_id}" in actors
+        and _same_clinician(actors, booking)
         and same_start
     )
 

@@ -259,7 +259,6 @@ def test_malformed_scheduling_bodies_and_methods_answer_json_naming_the_field(ap
     assert _appointment_writes(sandbox) == [] and _active(sandbox) == []
 
 
-@pytest.mark.xfail(strict=True, reason="before=9999-12-31 overflows date + 1 day in slot_offers.search_for: a 500")
 def test_the_last_day_of_the_calendar_as_before_is_not_a_500(api, scheduling_site, sandbox, patient):
     call_id = verified_call(api, patient)
 
@@ -396,9 +395,7 @@ def _change_read_back(**fields):
         _change_read_back(slot=[{"reference": "Slot/another"}]),
         _change_read_back(identifier=[]),
         lambda a: a.replace(body=b"<html>oops</html>", headers={"Content-Type": "text/html"}),
-        pytest.param(_change_read_back(practitioner="Practitioner/not-the-one-offered"), marks=pytest.mark.xfail(
-            strict=True, reason="bookings._shows never checks the read-back's Practitioner: booked with another"
-            " clinician, the caller hears the offered one")),
+        _change_read_back(practitioner="Practitioner/not-the-one-offered"),
     ],
     ids=["not-booked", "other-start", "other-slot", "not-ours", "html", "other-practitioner"],
 )  # fmt: skip
@@ -440,12 +437,6 @@ def _foreign_upcoming(sandbox, patient: dict) -> dict:
     raise AssertionError("the sandbox has no upcoming appointment of another patient")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="records.fetch_appointments keeps whatever the search answers and cancel_once"
-    " PATCHes without reading whose it is: an EHR that ignores patient= lets a caller cancel another"
-    " patient's appointment",
-)
 def test_another_patients_appointment_in_the_ehr_s_answer_cannot_be_cancelled(
     api, scheduling_site, hostile, sandbox, patient
 ):
@@ -474,12 +465,9 @@ def test_another_patients_appointment_in_the_ehr_s_answer_cannot_be_cancelled(
 @pytest.mark.parametrize(
     "tightened",
     [
-        pytest.param("visit type withdrawn", marks=pytest.mark.xfail(strict=True, reason=(
-            "booking_for indexes rules.visit_types with the confirmed plan's visit type: a KeyError, a 500"))),
-        pytest.param("provider withdrawn", marks=pytest.mark.xfail(strict=True, reason=(
-            "the confirm step books whoever the read-back named: the rules' providers are not checked again"))),
-        pytest.param("lead time raised", marks=pytest.mark.xfail(strict=True, reason=(
-            "lead time is checked only on confirm false: the confirm books inside the site's lead time"))),
+        "visit type withdrawn",
+        "provider withdrawn",
+        "lead time raised",
     ],
 )  # fmt: skip
 def test_rules_tightened_between_read_back_and_yes_hold_at_the_yes(api, scheduling_site, sandbox, patient, tightened):
@@ -532,9 +520,6 @@ def test_a_retried_confirm_after_the_booking_stands_is_the_same_appointment(api,
     assert again.json()["data"]["id"] == first.json()["data"]["id"] and len(_active(sandbox)) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="a reschedule onto the time the appointment already holds books nothing (the"
-                   " booking found by its identifier IS the old one) and then cancels it: the caller is left with no"
-                   " appointment and told it moved")  # fmt: skip
 def test_a_reschedule_onto_its_own_time_never_leaves_the_caller_without_it(api, scheduling_site, sandbox, patient):
     call_id = verified_call(api, patient)
     offer = _offers(api, call_id)[0]
@@ -564,9 +549,6 @@ def test_a_reschedule_whose_new_booking_fails_keeps_the_old_one_and_never_says_m
     assert StaffRequest.objects.get().kind == "booking"
 
 
-@pytest.mark.xfail(strict=True, reason="a reschedule never checks that the old appointment still stands: a second"
-                   " read-back of the same move, confirmed after the first, books a second new time (and 'cancels'"
-                   " the already cancelled one): two appointments, each answer saying it moved")  # fmt: skip
 def test_two_confirmed_reschedules_of_one_appointment_never_leave_two(api, scheduling_site, sandbox, patient):
     call_id = verified_call(api, patient)
     offers = _offers(api, call_id)
@@ -599,8 +581,6 @@ def test_a_late_retry_of_a_booking_confirm_after_the_cancel_books_nothing(api, s
     assert _active(sandbox) == []
 
 
-@pytest.mark.xfail(strict=True, reason="a booking in doubt that a retried confirm then books and reads back leaves"
-                   " its staff follow-up open (write_steps.settle is never called): staff book it twice")  # fmt: skip
 def test_a_booking_in_doubt_that_a_retry_settles_closes_its_staff_follow_up(api, scheduling_site, sandbox, patient):
     call_id = verified_call(api, patient)
     offer = _offers(api, call_id)[0]
@@ -633,9 +613,6 @@ def test_a_caller_who_cancels_and_changes_their_mind_can_book_the_time_again(api
     assert len(_active(sandbox)) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="confirms of one booking sent at once take no lock (write_steps.create does):"
-                   " without conditional create both POST, and the later one cancels itself and answers `conflict`"
-                   " although the caller is booked")  # fmt: skip
 def test_confirms_of_one_booking_sent_at_once_book_once_and_both_say_booked(
     gateway, agent, scheduling_site, sandbox, patient
 ):
