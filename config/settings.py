@@ -268,6 +268,7 @@ WRITES_PER_CALL = {
     "refill-requests": env.int("WRITES_PER_CALL_REFILLS", default=10),
     "care-team-messages": env.int("WRITES_PER_CALL_MESSAGES", default=3),
     "appointments": env.int("WRITES_PER_CALL_BOOKINGS", default=3),  # bookings, reschedules included
+    "holds": env.int("WRITES_PER_CALL_HOLDS", default=3),  # $hold on read-backs, where the EHR holds times
 }
 VERIFY_BUDGET_PER_DOB = env.int("VERIFY_BUDGET_PER_DOB", default=10)
 VERIFY_BUDGET_PER_MRN = env.int("VERIFY_BUDGET_PER_MRN", default=5)

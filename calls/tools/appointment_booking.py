@@ -26,11 +26,17 @@ from ehr_integrations.scheduling.routes import OPERATIONS
 
 TOOL = "book-appointment"
 UNKNOWN_OFFER_SAY = "I don't have that time to offer anymore. Let me look for open times again."
+HOLD_LIMIT_SAY = "I can't hold any more times on this call. Our scheduling team can help with the rest."
+ALREADY_CHANGED_SAY = "That appointment was already moved or cancelled, so I haven't changed anything."
 TOO_SOON_SAY = "That time is too soon to book by phone now. Let me look for other times."
 IN_DOUBT_SAY = (
     "I couldn't confirm that the appointment was booked, so please don't count on it yet. Our scheduling"
     " staff will follow up to make sure it's set."
 )
+
+
+class AlreadyChanged(Exception):
+    """The confirm's booking was made, then cancelled or moved by this call: a retry books nothing."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,8 @@ def read_back(call: CallSession, plan: Mapping[str, object], rules: Rules) -> st
 def booking_for(call: CallSession, patient_id: str, plan: Mapping[str, object], rules: Rules) -> Booking:
     visit_type = rules.visit_types[str(plan["visit_type"])]
     return Booking(
-        identifier=write_steps.business_identifier(call, patient_id, str(plan["slot"])),
+        # One per read-back (its held_at): its retries share it; a new read-back after a cancel books anew.
+        identifier=write_steps.business_identifier(call, patient_id, str(plan["slot"]), str(plan.get("held_at", ""))),
         patient_id=patient_id,
         slot_id=str(plan["slot"]),
         start=datetime.fromisoformat(str(plan["start"])),
@@ -89,7 +96,7 @@ def booking_for(call: CallSession, patient_id: str, plan: Mapping[str, object], 
 def over_limit(call: CallSession, patient_id: str, plan: Mapping[str, object]) -> Refused | None:
     """A new booking past the call's limit (settings.WRITES_PER_CALL, `appointments`): a caller cannot book
     out a provider's day from one call. A retried confirm of the same booking is never refused."""
-    if write_steps.admitted(call, "appointments", booking_for(call, patient_id, plan, sc.site_rules(call)).identifier):
+    if write_steps.admitted(call, "appointments", str(plan["slot"])):  # one count per time booked
         return None
     return Refused(reason="write_limit", say=write_steps.LIMIT_SAY)
 
@@ -98,6 +105,13 @@ def attempt(call: CallSession, context: AuditContext, patient_id: str, plan: Map
     """Book the offer once, audited as a write; raises Unavailable (in doubt: staff follow up)."""
     rules = sc.site_rules(call)
     booking = booking_for(call, patient_id, plan, rules)
+    made = sc.stored(call, sc.BOOKED)
+    earlier = made.get(f"booking:{booking.identifier}")
+    if earlier and sc.was_changed(call, str(earlier)):  # a late retry of a yes whose booking was since cancelled
+        raise AlreadyChanged()
+    standing = made.get(f"slot:{booking.slot_id}")
+    if not earlier and standing and not sc.was_changed(call, str(standing)):  # a new read-back of a time it holds
+        return Outcome(Booked(str(standing), {}, created=False), [])
     about = [f"Slot/{booking.slot_id}"]
     sc.audit(call, context, patient_id, action="create", outcome="write_requested", ids=about)
 
@@ -133,7 +147,11 @@ def attempt(call: CallSession, context: AuditContext, patient_id: str, plan: Map
     reference = f"Appointment/{booked.appointment_id}"
     write_steps.settle(follow_up_identifier("booking", booking.identifier))  # a doubt a retry resolved
     sc.audit(call, context, patient_id, action="create", outcome="write_confirmed", ids=[reference, *about])
-    sc.remember(call, sc.BOOKED, {sc.handle(call, "ap", booked.appointment_id): booked.appointment_id})
+    sc.remember(call, sc.BOOKED, {
+        sc.handle(call, "ap", booked.appointment_id): booked.appointment_id,
+        f"booking:{booking.identifier}": booked.appointment_id,
+        f"slot:{booking.slot_id}": booked.appointment_id,
+    })  # fmt: skip
     sc.refresh_appointments(call, patient_id)
     return Outcome(booked, [])
 
@@ -148,19 +166,21 @@ async def _by_operations(site: sc.Site, booking: Booking, *, relapsed: bool, kno
     return Booked(str(stored["id"]), stored, created=str(stored["id"]) not in known)  # a retry books nothing new
 
 
-def hold(call: CallSession, context: AuditContext, patient_id: str, plan: Mapping[str, object]) -> Conflict | None:
+def hold(
+    call: CallSession, context: AuditContext, patient_id: str, plan: Mapping[str, object]
+) -> Conflict | Refused | None:
     """Where the server offers a hold (`$hold`), the offered time is held for the caller while they hear
-    the read-back (the confirmation's five minutes); a time taken meanwhile is a conflict now."""
+    the read-back (the confirmation's five minutes); a time taken meanwhile is a conflict now. A call
+    holds at most settings.WRITES_PER_CALL["holds"] times (the same time again does not count), so one
+    agent cannot keep a clinic's open times from every other caller."""
     site = sc.site(call)
-
-    async def work() -> None:
-        if (await site.route()).kind == OPERATIONS:
-            await operations.hold(
-                site.stu3, proposed_id=str(plan["slot"]), patient_id=patient_id, deadline=site.deadline
-            )
-
     try:
-        sc.run(call, work())
+        if sc.run(call, site.route()).kind != OPERATIONS:
+            return None
+        if not write_steps.admitted(call, "holds", str(plan["slot"])):
+            return Refused(reason="hold_limit", say=HOLD_LIMIT_SAY)
+        sc.run(call, operations.hold(site.stu3, proposed_id=str(plan["slot"]), patient_id=patient_id,
+                                     deadline=site.deadline))  # fmt: skip
     except SlotTaken:
         search = slot_offers.search_for(call, sc.site_rules(call), {"visit_type": plan["visit_type"]})
         return conflict(call, slot_offers.find(call, context, patient_id, search))
@@ -231,7 +251,10 @@ def submit(*, call: CallSession, values: Mapping[str, object], context: AuditCon
         return checked
     if refused := over_limit(call, patient_id, plan):
         return refused
-    outcome = attempt(call, context, patient_id, plan)
+    try:
+        outcome = attempt(call, context, patient_id, plan)
+    except AlreadyChanged:
+        return Refused(reason="already_changed", say=ALREADY_CHANGED_SAY)
     if outcome.booked is None:
         return conflict(call, outcome.fresh)
     label = rules.visit_types[str(plan["visit_type"])].label

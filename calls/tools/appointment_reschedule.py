@@ -18,7 +18,6 @@ from calls.tools import scheduling_calls as sc
 from ehr_integrations.fhir.client import connection_config
 
 TOOL = "reschedule-appointment"
-ALREADY_CHANGED_SAY = "That appointment was already moved or cancelled, so I haven't changed anything."
 
 
 def submit(*, call: CallSession, values: Mapping[str, object], context: AuditContext) -> Result:
@@ -54,14 +53,17 @@ def submit(*, call: CallSession, values: Mapping[str, object], context: AuditCon
     budget = connection_config(call.health_system).request_deadline_s
     with write_steps.taking_turns(f"move:{call.id}:{plan['old']}", budget_s=budget):
         if sc.was_changed(call, str(plan["old"])):
-            return Refused(reason="already_changed", say=ALREADY_CHANGED_SAY)
+            return Refused(reason="already_changed", say=booking.ALREADY_CHANGED_SAY)
         return _move(call, context, patient_id, request, plan, old_when)
 
 
 def _move(
     call: CallSession, context: AuditContext, patient_id: str, request: dict, plan: dict, old_when: str
 ) -> Result:
-    outcome = booking.attempt(call, context, patient_id, plan["offer"])
+    try:
+        outcome = booking.attempt(call, context, patient_id, plan["offer"])
+    except booking.AlreadyChanged:
+        return Refused(reason="already_changed", say=booking.ALREADY_CHANGED_SAY)
     if outcome.booked is None:
         return booking.conflict(call, outcome.fresh)
     if outcome.booked.appointment_id == str(plan["old"]):  # the new time is the one it already has

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ehr_integrations.fhir.client import FhirClient
+from ehr_integrations.normalize.references import reference_key
 from ehr_integrations.presets.scheduling_rules import Provider, VisitType
 
 PER_PROVIDER = 10  # enough to skip the ones the rules refuse and still offer three
@@ -32,6 +33,26 @@ def _token(visit_type: VisitType) -> str:
     return f"{visit_type.system}|{visit_type.code}" if visit_type.system else visit_type.code
 
 
+def _in(slot: dict, provider: Provider) -> bool:
+    """The slot belongs to the provider's Schedule (Slot.schedule is required in R4)."""
+    schedule = slot.get("schedule")
+    return isinstance(schedule, dict) and reference_key(schedule.get("reference")) == f"Schedule/{provider.schedule}"
+
+
+def _for(slot: dict, visit_type: VisitType) -> bool:
+    """A slot that states its service types offers this visit type; one that states none cannot contradict."""
+    codings = [
+        c for concept in slot.get("serviceType") or [] if isinstance(concept, dict)
+        for c in concept.get("coding") or [] if isinstance(c, dict)
+    ]  # fmt: skip
+    if not codings:
+        return True
+    return any(
+        c.get("code") == visit_type.code and (not visit_type.system or c.get("system") in (None, visit_type.system))
+        for c in codings
+    )
+
+
 async def _of(
     client: FhirClient, provider: Provider, visit_type: VisitType, after: datetime, before: datetime, deadline: float
 ) -> list[FreeSlot]:
@@ -47,7 +68,8 @@ async def _of(
     for resource in found.resources:
         start = _instant(resource.get("start"))
         if resource.get("resourceType") == "Slot" and resource.get("status") == "free" and start and resource.get("id"):
-            if after <= start < before:  # the server's filter is a claim too
+            # The server's filters are claims too: the time, the Schedule and the visit type are checked here.
+            if after <= start < before and _in(resource, provider) and _for(resource, visit_type):
                 slots.append(FreeSlot(str(resource["id"]), start, provider))
     return slots
 
