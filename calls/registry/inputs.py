@@ -16,10 +16,10 @@ from rest_framework import serializers
 
 from ehr_integrations.identity import normalize_phone
 
-# "name": a person's name (letters, spaces, hyphens, apostrophes; NFC); "phone": a possible number.
+# "name": a person's name (letters, spaces, hyphens, apostrophes, periods; NFC); "phone": a possible number.
 Kind = Literal["string", "integer", "date", "choice", "name", "phone", "boolean"]
 Value = str | int | date | bool
-NAME_PUNCTUATION = frozenset(" -'\u2019")  # U+2019 is the apostrophe phones and keyboards type
+NAME_PUNCTUATION = frozenset(" -'\u2019.")  # U+2019 is the apostrophe phones type; "St. John", "St.John"
 
 
 class PatternField(serializers.CharField):
@@ -43,7 +43,7 @@ class NameField(serializers.CharField):
     """A person's name part: Unicode letters (with their combining marks), spaces, hyphens and
     apostrophes, at least one letter; NFC-normalised, so one name has one spelling."""
 
-    default_error_messages = {"invalid": "must be letters, spaces, hyphens or apostrophes"}
+    default_error_messages = {"invalid": "must be letters, spaces, hyphens, apostrophes or periods"}
 
     def to_internal_value(self, data: object) -> str:
         value = unicodedata.normalize("NFC", super().to_internal_value(data))
