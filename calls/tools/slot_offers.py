@@ -14,6 +14,7 @@ from django.utils import timezone
 from calls.models import CallSession
 from calls.outcomes import Data, InvalidInput, Unavailable
 from calls.session.access_log import AuditContext
+from calls.tools import confirmations
 from calls.tools import scheduling_calls as sc
 from ehr_integrations.errors import EHRError
 from ehr_integrations.normalize.spoken import number
@@ -24,6 +25,8 @@ from ehr_integrations.scheduling.routes import OPERATIONS
 
 OFFERED = 3
 UNAVAILABLE_SAY = "I'm not able to check the schedule right now. I can connect you with scheduling."
+
+OFFER_MARGIN = timedelta(seconds=confirmations.LIFETIME_S)  # read-back to yes
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,10 @@ def search_for(call: CallSession, rules: Rules, values: Mapping[str, object]) ->
         if not providers:
             raise InvalidInput({"provider": "must be a provider_id from an earlier slots answer"})
     now = timezone.now()
-    after = max(now + rules.lead_time, _day_start(values["after"], call) if values.get("after") else now)
+    # An offer stays bookable while the caller hears it and says yes: the lead time plus a confirmation's
+    # life, so a time at the lead time's edge is not offered only to be "too soon" at the read-back.
+    soonest = now + rules.lead_time + OFFER_MARGIN
+    after = max(soonest, _day_start(values["after"], call) if values.get("after") else now)
     before = now + rules.horizon
     if values.get("before") and _day_start(values["before"], call) < before:  # else the horizon bounds it
         before = min(before, _day_start(values["before"] + timedelta(days=1), call))
