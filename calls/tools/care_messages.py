@@ -13,7 +13,6 @@ from collections.abc import Mapping
 
 from calls.models import CallSession
 from calls.outcomes import Confirm, Data, Escalate, InvalidInput, Refused, Result, Unavailable
-from calls.session import access_log
 from calls.session.access_log import AuditContext
 from calls.session.transfers import transfer_for
 from calls.tools import confirmations, write_steps
@@ -36,12 +35,12 @@ URGENT_SAY = (
     " nurse line."
 )
 ROUTE_FAILED_SAY = "I'm not able to send messages right now. Let me connect you with someone who can help."
-AUDITED = {"resource_types": ["Communication", "Task"], "data_category": "messages"}
+AUDIT = write_steps.Audited(reads=("Communication", "Task"), writes=("Communication", "Task"), category="messages")
 
 
 def submit(*, call: CallSession, values: Mapping[str, object], context: AuditContext) -> Result:
     """One message turn: check and read back (confirm false), or write once (confirm true)."""
-    patient_id = write_steps.verified_patient(call, context, denied=AUDITED)
+    patient_id = write_steps.verified_patient(call, context, denied=AUDIT)
     settings = settings_from(call.health_system.write_settings)
     # One form of the same words (Unicode NFC, single spaces): a re-sent message is the same message.
     text = " ".join(unicodedata.normalize("NFC", str(values["text"])).split())
@@ -51,25 +50,13 @@ def submit(*, call: CallSession, values: Mapping[str, object], context: AuditCon
     if not request["text"]:
         raise InvalidInput({"text": "must say what the message is"})
     if mentions_urgent(request["text"], settings.urgent):
-        _audit(call, context, patient_id, outcome="escalated")
+        AUDIT.record(call, context, patient_id, action="create", outcome="escalated")
         transfer = transfer_for(health_system=call.health_system, purpose=Purpose.CLINICAL)
         raise Escalate(transfer=transfer, say=URGENT_SAY, http=200)
     plan = write_steps.confirmed_plan(call, TOOL, request, values)
     if plan is None:
         return _confirm(call, settings, request)
     return _write(call, context, patient_id, settings, request, plan)
-
-
-def _audit(call: CallSession, context: AuditContext, patient_id: str, *, outcome: str, ids: list | None = None) -> None:
-    access_log.record(
-        call=call,
-        context=context,
-        action="create",
-        outcome=outcome,
-        patient_reference=patient_id,
-        resource_ids=ids or [],
-        **AUDITED,
-    )
 
 
 def _summary(text: str) -> str:
@@ -112,22 +99,24 @@ def _write(
         return Refused(reason="write_limit", say=write_steps.LIMIT_SAY)
     if plan["route"] == STAFF_QUEUE:
         _queue(call, message, reason="the site's EHR accepts no message write (staff queue route)")
-        _audit(call, context, patient_id, outcome="success", ids=[f"StaffRequest/{message.identifier}"])
+        AUDIT.record(
+            call, context, patient_id, action="create", outcome="success", ids=[f"StaffRequest/{message.identifier}"]
+        )
         say = f"I've passed your message to our staff, who will get it to your care team; {settings.turnaround}."
         return Data(data=_shape(message, plan["route"], "queued", None), source="live", say=say)
-    _audit(call, context, patient_id, outcome="write_requested")
+    AUDIT.record(call, context, patient_id, action="create", outcome="write_requested")
     try:
         written = write_steps.create(call, message, plan["route"], conditional=plan["conditional"])
     except (WriteInDoubt, EHRError, InvalidResource, TimeoutError) as failed:
         reason = getattr(failed, "reason", type(failed).__name__)
         # The follow-up first: an in-doubt write keeps it even when the audit log then refuses the record.
         _queue(call, message, reason=f"the EHR write is not confirmed: {reason}")
-        _audit(call, context, patient_id, outcome="write_failed")
+        AUDIT.record(call, context, patient_id, action="create", outcome="write_failed")
         transfer = transfer_for(health_system=call.health_system, purpose=Purpose.GENERAL)
         raise Unavailable(reason="write_unconfirmed", transfer=transfer, say=write_steps.IN_DOUBT_SAY) from None
     reference = f"{written.resource_type}/{written.id}"
     write_steps.settle(message.identifier)
-    _audit(call, context, patient_id, outcome="write_confirmed", ids=[reference])
+    AUDIT.record(call, context, patient_id, action="create", outcome="write_confirmed", ids=[reference])
     say = f"Your message was sent to your care team; {settings.turnaround}."
     shape = _shape(message, plan["route"], "sent", reference)
     return Data(data=shape, source="live", say=say, http=201 if written.created else 200)

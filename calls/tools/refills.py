@@ -11,7 +11,6 @@ from collections.abc import Mapping
 
 from calls.models import CallSession
 from calls.outcomes import Confirm, Data, Escalate, Refused, Result, Transfer, Unavailable
-from calls.session import access_log
 from calls.session.access_log import AuditContext
 from calls.session.transfers import transfer_for
 from calls.tools import confirmations, write_steps
@@ -28,6 +27,7 @@ from ehr_integrations.normalize.mapping import load_mapping
 from ehr_integrations.presets.write_settings import settings_from
 from ehr_integrations.transport import io_loop
 
+AUDIT = write_steps.Audited(reads=("MedicationRequest",), writes=("Task", "Communication"), category="medications")
 LOOKUP_FAILED_SAY = "I'm not able to look up that medication right now. I can connect you with the pharmacy."
 REFUSED_SAYS = {
     UNKNOWN: "I couldn't find that medication among your prescriptions, so I can't request a refill for it.",
@@ -37,35 +37,12 @@ REFUSED_SAYS = {
 
 def submit(*, call: CallSession, values: Mapping[str, object], context: AuditContext) -> Result:
     """One refill-request turn: validate and read back (confirm false), or write once (confirm true)."""
-    patient_id = write_steps.verified_patient(
-        call, context, denied={"resource_types": ["MedicationRequest"], "data_category": "medications"}
-    )
+    patient_id = write_steps.verified_patient(call, context, denied=AUDIT)
     request = {"medication_id": str(values["medication_id"]), "note": str(values.get("note") or "")}
     plan = write_steps.confirmed_plan(call, TOOL, request, values)
     if plan is None:
         return _confirm(call, context, patient_id, request, confirmations.fingerprint(TOOL, request))
     return _write(call, context, patient_id, Eligibility(**plan), note=request["note"])
-
-
-def _audit(
-    call: CallSession,
-    context: AuditContext,
-    patient_id: str | None,
-    *,
-    action: str,
-    outcome: str,
-    ids: list | None = None,
-) -> None:
-    access_log.record(
-        call=call,
-        context=context,
-        action=action,
-        outcome=outcome,
-        patient_reference=patient_id,
-        resource_types=["MedicationRequest"] if action == "read" else ["Task", "Communication"],
-        resource_ids=ids or [],
-        data_category="medications",
-    )
 
 
 def _pharmacy(call: CallSession) -> Transfer:
@@ -86,10 +63,10 @@ def _confirm(call: CallSession, context: AuditContext, patient_id: str, request:
     try:
         found = io_loop.result(io_loop.spawn(lookup), deadline=deadline)
     except (EHRError, TimeoutError):
-        _audit(call, context, patient_id, action="read", outcome="unavailable")
+        AUDIT.record(call, context, patient_id, action="read", outcome="unavailable")
         raise Unavailable(reason="ehr_unavailable", transfer=_pharmacy(call), say=LOOKUP_FAILED_SAY) from None
     ids = [f"MedicationRequest/{found.medication_request_id}"] if found.verdict != UNKNOWN else []
-    _audit(call, context, patient_id, action="read", outcome="success", ids=ids)
+    AUDIT.record(call, context, patient_id, action="read", outcome="success", ids=ids)
     if found.verdict in REFUSED_SAYS:
         return Refused(reason=found.verdict, say=REFUSED_SAYS[found.verdict])
     if found.verdict in (CONTROLLED, EXCLUDED):
@@ -134,24 +111,24 @@ def _write(call: CallSession, context: AuditContext, patient_id: str, found: Eli
         return Refused(reason="write_limit", say=write_steps.LIMIT_SAY)
     if found.route == STAFF_QUEUE:
         _queue(call, request, patient_id, reason="the site's EHR accepts no refill write (staff queue route)")
-        _audit(
+        AUDIT.record(
             call, context, patient_id, action="create", outcome="success", ids=[f"StaffRequest/{request.identifier}"]
         )
         say = f"I've passed your request to our staff, who will follow up with {_office(found)}."
         return Data(data=_shape(found, "queued", None), source="live", say=say)
     about = [f"MedicationRequest/{found.medication_request_id}"]
-    _audit(call, context, patient_id, action="create", outcome="write_requested", ids=about)
+    AUDIT.record(call, context, patient_id, action="create", outcome="write_requested", ids=about)
     try:
         written = write_steps.create(call, request, found.route, conditional=found.conditional)
     except (WriteInDoubt, EHRError, InvalidResource, TimeoutError) as failed:
         reason = getattr(failed, "reason", type(failed).__name__)
         # The follow-up first: an in-doubt write keeps it even when the audit log then refuses the record.
         _queue(call, request, patient_id, reason=f"the EHR write is not confirmed: {reason}")
-        _audit(call, context, patient_id, action="create", outcome="write_failed", ids=about)
+        AUDIT.record(call, context, patient_id, action="create", outcome="write_failed", ids=about)
         raise Unavailable(reason="write_unconfirmed", transfer=_pharmacy(call), say=write_steps.IN_DOUBT_SAY) from None
     reference = f"{written.resource_type}/{written.id}"
     write_steps.settle(request.identifier)
-    _audit(call, context, patient_id, action="create", outcome="write_confirmed", ids=[reference, *about])
+    AUDIT.record(call, context, patient_id, action="create", outcome="write_confirmed", ids=[reference, *about])
     say = f"Your request was sent to {_office(found)}; {settings.turnaround}."
     return Data(data=_shape(found, "sent", reference), source="live", say=say, http=201 if written.created else 200)
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from calls.models import CallSession
 from calls.outcomes import Escalate, Transfer
-from calls.session import access_log, session_store
+from calls.session import session_store
 from calls.session.access_log import AuditContext
 from calls.session.transfers import transfer_for
 from calls.tools import answers, handles, write_steps
@@ -33,7 +33,8 @@ from ehr_integrations.transport import io_loop
 OFFERS = "slot-offers"  # handle -> offer plan, for this call
 BOOKED = "bookings"  # appointment handle -> EHR appointment id, for what this call booked
 MAX_OFFERS = 30
-DENIED = {"resource_types": ["Appointment"], "data_category": "appointments"}
+AUDIT = write_steps.Audited(reads=("Slot",), writes=("Appointment",), category="appointments", refused=("Appointment",))
+audit = AUDIT.record  # sc.audit(call, context, patient_id, action=..., outcome=..., ids=...)
 T = TypeVar("T")
 TRANSFER_SAY = "I can't book that by phone, but our scheduling team can. Let me connect you with scheduling."
 NOT_HERE_SAY = "I'm not able to book appointments by phone here. Let me connect you with scheduling."
@@ -41,7 +42,7 @@ NOT_HERE_SAY = "I'm not able to book appointments by phone here. Let me connect 
 
 def verified_patient(call: CallSession, context: AuditContext) -> str:
     """The verified caller's patient id; raises CallEnded, Escalate or NotVerified (audited as denied)."""
-    return write_steps.verified_patient(call, context, denied=DENIED)
+    return write_steps.verified_patient(call, context, denied=AUDIT)
 
 
 def site_rules(call: CallSession) -> Rules:
@@ -61,27 +62,6 @@ def to_scheduling(call: CallSession, say: str = TRANSFER_SAY) -> Escalate:
 def handle(call: CallSession, kind: str, value: str) -> str:
     """A call-scoped opaque name for an EHR thing (`kind`: of, pv, ap; calls/tools/handles.py)."""
     return handles.handle(str(call.id), kind, value)
-
-
-def audit(
-    call: CallSession,
-    context: AuditContext,
-    patient_id: str | None,
-    *,
-    action: str,
-    outcome: str,
-    ids: list | None = None,
-) -> None:
-    access_log.record(
-        call=call,
-        context=context,
-        action=action,
-        outcome=outcome,
-        patient_reference=patient_id,
-        resource_types=["Slot"] if action == "read" else ["Appointment"],
-        resource_ids=ids or [],
-        data_category="appointments",
-    )
 
 
 def a(label: str) -> str:

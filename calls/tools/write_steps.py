@@ -11,6 +11,7 @@ import math
 import time
 import uuid
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
@@ -39,15 +40,47 @@ IN_DOUBT_SAY = (
 )
 
 
-def verified_patient(call: CallSession, context: AuditContext, *, denied: dict) -> str:
-    """The verified caller's EHR patient id; raises CallEnded, Escalate or NotVerified (audited as denied).
+@dataclass(frozen=True)
+class Audited:
+    """What a write tool's audit records name: the types its first step reads, the types it writes,
+    and the data category (refills: MedicationRequest / Task, Communication / medications)."""
 
-    `denied`: the audit fields (resource_types, data_category) of the refused attempt.
-    """
+    reads: tuple[str, ...]
+    writes: tuple[str, ...]
+    category: str
+    refused: tuple[str, ...] = ()  # what a refused (unverified) attempt names; default its reads
+
+    def record(
+        self,
+        call: CallSession,
+        context: AuditContext,
+        patient_id: str | None,
+        *,
+        action: str,
+        outcome: str,
+        ids: list | None = None,
+    ) -> None:
+        """One audit record of this tool (a read of its `reads`, or a write of its `writes`)."""
+        access_log.record(
+            call=call,
+            context=context,
+            action=action,
+            outcome=outcome,
+            patient_reference=patient_id,
+            resource_types=list(self.reads if action == "read" else self.writes),
+            resource_ids=ids or [],
+            data_category=self.category,
+        )
+
+
+def verified_patient(call: CallSession, context: AuditContext, *, denied: Audited) -> str:
+    """The verified caller's EHR patient id; raises CallEnded, Escalate or NotVerified (audited as denied)."""
     if call.state == CallState.ENDED:
         raise CallEnded()
     if call.state != CallState.VERIFIED:
-        access_log.record(call=call, context=context, action="read", outcome="denied", patient_reference=None, **denied)
+        types = list(denied.refused or denied.reads)
+        access_log.record(call=call, context=context, action="read", outcome="denied", patient_reference=None,
+                          resource_types=types, data_category=denied.category)  # fmt: skip
         if call.state == CallState.ESCALATED:
             transfer = transfer_for(health_system=call.health_system, purpose=Purpose.VERIFICATION)
             raise Escalate(transfer=transfer, say=ESCALATE_SAY)
