@@ -26,6 +26,7 @@ from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer
 from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser
 
 from ehr_integrations.models import FlatResource, HealthSystem, MappingRule
+from ehr_integrations.normalize.fhirpath_fast import Unsupported, compile_fast
 from ehr_integrations.normalize.flat import FLAT_TYPES, field_names
 from ehr_integrations.presets import Preset, preset
 from ehr_integrations.transport.local_cache import LocalCache
@@ -84,12 +85,18 @@ def validate_expression(expr: str) -> None:
 @dataclass(frozen=True)
 class Expression:
     text: str
-    fn: Any
+    fn: Any  # fhirpathpy's compiled expression: the reference
+    fast: Any = None  # the same expression compiled to closures, where it stays in that subset
 
     def values(self, resource: dict) -> list:
         """The expression's results on one FHIR resource; [] when the data makes it fail."""
         if not isinstance(resource, dict):
             return []
+        if self.fast is not None:
+            try:
+                return self.fast(resource)
+            except Unsupported:
+                pass  # the data leaves the fast path's subset: fhirpathpy decides
         try:
             return list(self.fn(resource, {}))
         # Malformed input must come out as missing, never as an error (issue 5 acceptance).
@@ -115,7 +122,7 @@ def validate_rule(rule: MappingRule) -> None:
 
 @lru_cache(maxsize=1024)
 def compile_expression(text: str) -> Expression:
-    return Expression(text=text, fn=compile_fhirpath(text, model=R4))
+    return Expression(text=text, fn=compile_fhirpath(text, model=R4), fast=compile_fast(text))
 
 
 @dataclass(frozen=True)
