@@ -90,7 +90,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
+    "config.staff_auditlog.StaffAuditlogMiddleware",  # staff pages only (the module says why)
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -115,10 +115,14 @@ ASGI_APPLICATION = "config.asgi.application"
 DATABASES = {
     "default": env.db_url_config(env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 }
+# gunicorn's threads (the REST API) each keep their own connection, as long as CONN_MAX_AGE: no pool
+# and no pool lock to queue on (issue 24). CONN_HEALTH_CHECKS=false skips the ping on each request's
+# first query: a connection broken by a database restart then fails one request and is replaced.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 # Under ASGI each request runs in a thread of its own, so per-thread persistent connections cannot be
-# reused: production sets DATABASE_POOL_MAX_SIZE (a psycopg pool per process; CONN_MAX_AGE must be 0).
+# reused: uvicorn (WebSocket, MCP) sets DATABASE_POOL_MAX_SIZE (a psycopg pool per process; CONN_MAX_AGE
+# must be 0).
 if env.int("DATABASE_POOL_MAX_SIZE", default=0) and DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # A pooled connection is not pinged before each use (a round trip on every request): one broken by
@@ -138,7 +142,12 @@ if REDIS_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="vgw"),
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 2},
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": 1,
+                "SOCKET_TIMEOUT": 2,
+                # One connection per request thread, no pool lock per command (the module says why).
+                "CONNECTION_POOL_CLASS": "ehr_integrations.transport.thread_affine.ThreadAffineConnectionPool",
+            },
         }
     }
     CHANNEL_LAYERS = {

@@ -1,0 +1,99 @@
+"""Request threads reach Redis and their cache handles without queueing on a process-wide lock."""
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from asgiref.local import Local
+from auditlog import context as auditlog_context
+from django.core.cache import cache, caches
+from django_redis import get_redis_connection
+
+from ehr_integrations.transport.thread_affine import ThreadAffineConnectionPool
+
+pytestmark = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs the real Redis (make test)")
+
+
+def _client_id() -> int:
+    return get_redis_connection("default").client_id()
+
+
+def test_the_cache_uses_the_thread_affine_pool():
+    assert isinstance(get_redis_connection("default").connection_pool, ThreadAffineConnectionPool)
+
+
+def test_a_thread_keeps_its_connection_and_threads_do_not_share_one():
+    barrier = threading.Barrier(4)
+
+    def ids() -> tuple[int, int]:
+        first = _client_id()
+        barrier.wait()  # all four threads hold a connection at the same time
+        cache.set(f"affine:{threading.get_ident()}", 1, 5)
+        return first, _client_id()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        pairs = list(pool.map(lambda _: ids(), range(4)))
+
+    assert all(first == again for first, again in pairs)  # the same connection for every command
+    assert len({first for first, _ in pairs}) == 4  # and one of its own per thread
+
+
+def test_a_kept_connection_the_server_closed_is_replaced_and_the_command_answers():
+    cache.set("affine:probe", "before", 5)
+    kept = _client_id()
+    get_redis_connection("default").client_kill_filter(_id=kept, skipme=False)
+
+    assert cache.get("affine:probe") == "before"
+    assert _client_id() != kept
+
+
+def test_many_threads_read_their_own_writes():
+    def work(n: int) -> bool:
+        for i in range(50):
+            cache.set(f"affine:{n}:{i}", (n, i), 5)
+            if cache.get(f"affine:{n}:{i}") != (n, i):
+                return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        assert all(pool.map(work, range(32)))
+
+
+def test_a_forked_child_opens_its_own_connection():
+    parent = _client_id()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never the parent's socket
+        try:
+            os.write(write, str(_client_id()).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    child = int(os.read(read, 32) or 0)
+    os.waitpid(pid, 0)
+
+    assert child and child != parent
+    assert _client_id() == parent  # the parent's connection still works
+
+
+def test_cache_handles_are_per_thread_without_a_lock():
+    assert type(caches._connections) is type(Local(thread_critical=True))
+    main = caches["default"]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        other = pool.submit(lambda: caches["default"]).result()
+
+    assert caches["default"] is main and other is not main
+
+
+def test_the_agent_api_connects_no_auditlog_receiver_and_staff_pages_do(client, monkeypatch):
+    connected = []
+    real = auditlog_context.pre_save.connect
+    monkeypatch.setattr(auditlog_context.pre_save, "connect", lambda *a, **k: connected.append(1) or real(*a, **k))
+
+    client.get("/healthz")
+    client.get("/api/v1/calls/00000000-0000-0000-0000-000000000000/appointments")
+    assert connected == []
+
+    client.get("/admin/login/")
+    assert connected == [1]
