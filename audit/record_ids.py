@@ -34,8 +34,17 @@ def next_id(db: BaseDatabaseWrapper, table: str) -> int:
     key = (db.alias, str(db.settings_dict["NAME"]))
     with _lock:
         drawn = _drawn.setdefault(key, deque())
-        if not drawn:
-            drawn.extend(_draw(db, table, key))
+        if drawn:
+            return drawn.popleft()
+    # The draw's round trip is made outside the lock: threads waiting on it queued behind a database
+    # answer under load (issue 24). Two threads drawing at once each add their block, kept in order.
+    block = _draw(db, table, key)
+    with _lock:
+        drawn = _drawn.setdefault(key, deque())
+        if drawn:
+            block = sorted([*drawn, *block])
+            drawn.clear()
+        drawn.extend(block)
         return drawn.popleft()
 
 
