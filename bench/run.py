@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 import redis.asyncio as aioredis  # noqa: E402
 import uvloop  # noqa: E402
 
-from bench import private_postgres, probes, profile, provenance, report, stats, world  # noqa: E402
+from bench import probes, profile, provenance, report, stats, world  # noqa: E402
 from bench.baseline import DirectFhirAgent  # noqa: E402
 from bench.clients import AgentHttp, ClientShards  # noqa: E402
 from bench.monitor import Monitor  # noqa: E402
@@ -212,16 +212,14 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     print(f"bench {stamp}: {args.calls} calls over a {args.ramp:.0f} s ramp, speech x{args.speech}", flush=True)
     print(f"measuring {provenance.describe(measured)}", flush=True)
-    postgres = private_postgres.PrivatePostgres.start()
-    redis_server = PrivateRedis.start()
+    with world.private_services("gw_bench", key_prefix=KEY_PREFIX) as services:
+        run_with(args, services, stamp, measured, threads)
+
+
+def run_with(args, services: world.Services, stamp: str, measured: dict, threads: int) -> None:
+    redis_server, postgres = services.redis, services.postgres
     sandbox = gateway = profiler = None
     try:
-        postgres.create_database("gw_bench")
-        secrets = world.new_secrets()
-        world.setup_django(
-            database_url=postgres.url("gw_bench"), redis_url=redis_server.url(0), key_prefix=KEY_PREFIX,
-            gateway_secrets=secrets,
-        )  # fmt: skip
         sandbox = start_sandbox(
             flavour="generic", patients=args.calls + 100, seed=7, token_lifetime=3600, extra=("--realistic-latency",)
         )
@@ -232,15 +230,12 @@ def main() -> None:
         # for 140-280 ms at a time, in the middle of the requests it was timing.
         freeze_loaded_objects()
         gateway = GatewayProcess.start(
-            database_url=postgres.url("gw_bench"),
-            redis_url=redis_server.url(0),
-            secrets=secrets,
+            database_url=services.database_url,
+            redis_url=services.redis_url,
+            secrets=services.secrets,
             workers=args.workers,
-            extra_env={
-                "CACHE_KEY_PREFIX": KEY_PREFIX,
-                "ASGI_THREADS": str(threads),
-                "DATABASE_POOL_MAX_SIZE": str(max(20, 200 // args.workers)),
-            },
+            extra_env={"CACHE_KEY_PREFIX": KEY_PREFIX, "ASGI_THREADS": str(threads)}
+            | world.database_env(args.server, args.workers),
             log_path=RESULTS / f"{stamp}-gateway.log",
             server=args.server,
             threads=threads,
@@ -268,7 +263,7 @@ def main() -> None:
     finally:
         if profiler:
             report.stop_profiler(profiler)
-        for stop in (gateway and gateway.stop, sandbox and sandbox.stop, redis_server.kill, postgres.stop):
+        for stop in (gateway and gateway.stop, sandbox and sandbox.stop):
             if stop:
                 stop()
 

@@ -33,9 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import private_postgres, provenance, world  # noqa: E402
+from bench import provenance, world  # noqa: E402
 from config.gc_freeze import freeze_loaded_objects  # noqa: E402
-from tests.fixtures.processes import GatewayProcess, PrivateRedis  # noqa: E402
+from tests.fixtures.processes import GatewayProcess  # noqa: E402
 from tests.fixtures.sandbox import start_sandbox  # noqa: E402
 
 KINDS = ("no_patient", "wrong_factor", "ambiguous")
@@ -219,22 +219,19 @@ def markdown(report: dict) -> str:
 
 
 def run(args: argparse.Namespace, measured: provenance.Provenance) -> dict:
-    postgres = private_postgres.PrivatePostgres.start(max_connections=100)
-    redis_server = PrivateRedis.start()
+    with world.private_services("gw_vtiming", key_prefix=KEY_PREFIX, max_connections=100) as services:
+        return run_with(args, measured, services)
+
+
+def run_with(args: argparse.Namespace, measured: provenance.Provenance, services: world.Services) -> dict:
     sandbox = gateway = None
     try:
-        postgres.create_database("gw_vtiming")
-        secrets = world.new_secrets()
-        world.setup_django(
-            database_url=postgres.url("gw_vtiming"), redis_url=redis_server.url(0), key_prefix=KEY_PREFIX,
-            gateway_secrets=secrets,
-        )  # fmt: skip
         sandbox = start_sandbox(flavour="generic", patients=200, seed=7, token_lifetime=3600)  # latency off
         api_key, kinds = build_world(sandbox)
         freeze_loaded_objects()
         budgets = {f"VERIFY_BUDGET_PER_{k}": str(NEVER) for k in ("DOB", "MRN", "DOB_NAME", "AGENT")}
         gateway = GatewayProcess.start(
-            database_url=postgres.url("gw_vtiming"), redis_url=redis_server.url(0), secrets=secrets,
+            database_url=services.database_url, redis_url=services.redis_url, secrets=services.secrets,
             workers=args.workers, server="gunicorn", threads=8,
             extra_env={"CACHE_KEY_PREFIX": KEY_PREFIX, **budgets},
         )  # fmt: skip
@@ -254,7 +251,7 @@ def run(args: argparse.Namespace, measured: provenance.Provenance) -> dict:
                 after = play(agent, sandbox, kind, after=after)
         return summarize(kinds, sandbox, measured, config)
     finally:
-        for stop in (gateway and gateway.stop, sandbox and sandbox.stop, redis_server.kill, postgres.stop):
+        for stop in (gateway and gateway.stop, sandbox and sandbox.stop):
             if stop:
                 stop()
 

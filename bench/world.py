@@ -7,6 +7,8 @@ processes get, so the client secret it encrypts is one they can decrypt.
 import base64
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import django
@@ -64,6 +66,48 @@ def setup_django(*, database_url: str, redis_url: str, key_prefix: str, gateway_
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+
+
+@dataclass(frozen=True)
+class Services:
+    """A private PostgreSQL and Redis with Django set up on them, and the secrets the gateway gets."""
+
+    postgres: object
+    redis: object
+    database_url: str
+    secrets: dict[str, str] = field(repr=False)
+
+    @property
+    def redis_url(self) -> str:
+        return self.redis.url(0)
+
+
+@contextmanager
+def private_services(database: str, *, key_prefix: str, max_connections: int = 600) -> Iterator[Services]:
+    """Start the bench's own PostgreSQL and Redis, migrate `database`, stop both at the end."""
+    from bench.private_postgres import PrivatePostgres
+    from tests.fixtures.processes import PrivateRedis
+
+    postgres = PrivatePostgres.start(max_connections=max_connections)
+    redis_server = PrivateRedis.start()
+    try:
+        postgres.create_database(database)
+        services = Services(postgres, redis_server, postgres.url(database), new_secrets())
+        setup_django(
+            database_url=services.database_url, redis_url=services.redis_url, key_prefix=key_prefix,
+            gateway_secrets=services.secrets,
+        )  # fmt: skip
+        yield services
+    finally:
+        redis_server.kill()
+        postgres.stop()
+
+
+def database_env(server: str, workers: int) -> dict[str, str]:
+    """gunicorn: a connection per thread (no pool lock, no ping per request); uvicorn: a pool per process."""
+    if server == "gunicorn":
+        return {"CONN_MAX_AGE": "600", "CONN_HEALTH_CHECKS": "false", "DATABASE_POOL_MAX_SIZE": "0"}
+    return {"DATABASE_POOL_MAX_SIZE": str(max(20, 200 // workers))}
 
 
 def build(sandbox, *, callers: int) -> World:
