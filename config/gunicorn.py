@@ -34,7 +34,10 @@ forwarded_allow_ips = os.environ.get("TRUSTED_PROXY_CIDRS", "").replace(" ", "")
 
 
 def post_worker_init(worker: Worker) -> None:
-    """The application is loaded in this worker: freeze it out of garbage collection (config/gc_freeze.py)."""
+    """The application is loaded in this worker: Django's per-request state in plain thread-locals
+    (ehr_integrations/transport/thread_affine.py), then frozen out of garbage collection (config/gc_freeze.py)."""
     from config.gc_freeze import freeze_loaded_objects
+    from ehr_integrations.transport.thread_affine import thread_critical_locals
 
+    thread_critical_locals()  # no process-wide lock per access to Django's per-request state
     freeze_loaded_objects()

@@ -13,14 +13,15 @@ the connection it last used for its next command, as Django keeps one database c
 thread. A second connection a thread needs at the same time (a command inside a pipeline's
 iteration) comes from the shared pool as before. Set for django-redis as
 OPTIONS["CONNECTION_POOL_CLASS"] (config/settings.py).
-- Django's `caches[...]` (and the `cache` proxy) reads its per-thread handles from an asgiref
-`Local` that takes an RLock on every access; once the pool's lock was gone, the next dump found
-the threads queued there. `thread_critical_caches` makes that Local thread-critical, as Django's
-database handles are: a plain thread-local in sync threads, a context variable in async ones.
+- Django's `caches[...]` (and the `cache` proxy), URLconf, script prefix, translation and time zone
+live in asgiref Locals that take an RLock on every access; once the pool's lock was gone, the next
+dumps found the threads queued there. `thread_critical_locals` makes them plain thread-locals in
+gunicorn's workers, as Django's database handles are everywhere.
 """
 
 import os
 import threading
+import weakref
 
 from asgiref.local import Local
 from redis import ConnectionPool
@@ -28,17 +29,39 @@ from redis.connection import ConnectionInterface
 from redis.exceptions import ConnectionError, TimeoutError
 
 
+class _Slot:
+    """A thread's kept connection; when the thread ends and its locals go, the connection goes back."""
+
+    __slots__ = ("box", "__weakref__")
+
+    def __init__(self) -> None:
+        self.box: list = [None]
+
+
 class ThreadAffineConnectionPool(ConnectionPool):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self._kept = threading.local()
 
-    def get_connection(self, command_name: object = None, *keys: object, **options: object) -> ConnectionInterface:
-        connection = getattr(self._kept, "connection", None)
+    def _slot(self) -> _Slot:
+        slot = getattr(self._kept, "slot", None)
+        if slot is None:
+            slot = self._kept.slot = _Slot()
+            # A thread that ends (a short-lived executor's) must not keep a connection counted in use
+            # for ever: redis-py 8 refuses the 101st (max_connections defaults to 100).
+            weakref.finalize(slot, self._orphaned, slot.box)
+        return slot
+
+    def _orphaned(self, box: list) -> None:
+        connection, box[0] = box[0], None
         if connection is not None:
-            self._kept.connection = None
-            if connection.pid == os.getpid():
-                return self._ready(connection)
+            super().release(connection)
+
+    def get_connection(self, command_name: object = None, *keys: object, **options: object) -> ConnectionInterface:
+        box = self._slot().box
+        connection, box[0] = box[0], None
+        if connection is not None and connection.pid == os.getpid():
+            return self._ready(connection)
         return super().get_connection()
 
     def _ready(self, connection: ConnectionInterface) -> ConnectionInterface:
@@ -58,20 +81,36 @@ class ThreadAffineConnectionPool(ConnectionPool):
         return connection
 
     def release(self, connection: ConnectionInterface) -> None:
+        box = self._slot().box
         if (
-            getattr(self._kept, "connection", None) is None
+            box[0] is None
             and connection.pid == os.getpid()
             and self.owns_connection(connection)
             and not connection.should_reconnect()
         ):
-            self._kept.connection = connection  # stays counted in use: disconnect() and reset() still close it
+            box[0] = connection  # stays counted in use: disconnect() and reset() still close it
             return
         super().release(connection)
 
 
-def thread_critical_caches() -> None:
-    """Django's cache handles kept per thread without a lock (called once, at app start-up)."""
+def thread_critical_locals() -> None:
+    """Django's per-request state kept in plain thread-locals: for gunicorn's sync workers only.
+
+    Django keeps its cache handles, URLconf, script prefix, active translation and time zone in
+    asgiref Locals that take a process-wide RLock on every access, so that async code can share them
+    with the threads it hands work to. gunicorn's gthread workers run every request on one thread
+    from start to end and have no async contexts to share with, so there a thread-local is the same
+    thing without the lock (called from config/gunicorn.py once the application is loaded). With the
+    Redis pool's lock gone the next dump found 39 of 64 threads in set_urlconf.
+    """
     from django.core.cache import CacheHandler, caches
+    from django.urls import base as urls
+    from django.utils import timezone
+    from django.utils.translation import trans_real
 
     CacheHandler.thread_critical = True
     caches._connections = Local(thread_critical=True)
+    urls._prefixes = Local(thread_critical=True)
+    urls._urlconfs = Local(thread_critical=True)
+    trans_real._active = Local(thread_critical=True)
+    timezone._active = Local(thread_critical=True)

@@ -1,5 +1,6 @@
 """Request threads reach Redis and their cache handles without queueing on a process-wide lock."""
 
+import gc
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -10,7 +11,7 @@ from auditlog import context as auditlog_context
 from django.core.cache import cache, caches
 from django_redis import get_redis_connection
 
-from ehr_integrations.transport.thread_affine import ThreadAffineConnectionPool
+from ehr_integrations.transport.thread_affine import ThreadAffineConnectionPool, thread_critical_locals
 
 pytestmark = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs the real Redis (make test)")
 
@@ -60,6 +61,18 @@ def test_many_threads_read_their_own_writes():
         assert all(pool.map(work, range(32)))
 
 
+def test_threads_that_end_give_their_connections_back():
+    pool = get_redis_connection("default").connection_pool
+    gc.collect()
+    before = len(pool._in_use_connections)
+    for _ in range(3 * pool.max_connections // 16):  # more threads in all than the pool may open
+        with ThreadPoolExecutor(max_workers=16) as executor:
+            assert all(executor.map(lambda n: cache.set(f"affine:end:{n}", n, 5), range(16)))
+    gc.collect()
+
+    assert len(pool._in_use_connections) <= before + 1  # none of the ended threads'
+
+
 def test_a_forked_child_opens_its_own_connection():
     parent = _client_id()
     read, write = os.pipe()
@@ -77,13 +90,34 @@ def test_a_forked_child_opens_its_own_connection():
     assert _client_id() == parent  # the parent's connection still works
 
 
-def test_cache_handles_are_per_thread_without_a_lock():
-    assert type(caches._connections) is type(Local(thread_critical=True))
+@pytest.fixture
+def thread_locals(monkeypatch):
+    """thread_critical_locals() as a gunicorn worker runs it, undone after the test."""
+    from django.core.cache import CacheHandler
+    from django.urls import base as urls
+    from django.utils import timezone
+    from django.utils.translation import trans_real
+
+    for owner, name in ((CacheHandler, "thread_critical"), (caches, "_connections"), (urls, "_prefixes"),
+                        (urls, "_urlconfs"), (trans_real, "_active"), (timezone, "_active")):  # fmt: skip
+        monkeypatch.setattr(owner, name, getattr(owner, name))
+    thread_critical_locals()
+
+
+def test_in_a_gunicorn_worker_per_request_state_is_per_thread_without_a_lock(thread_locals):
+    from django.urls import get_urlconf, reverse, set_urlconf
+
+    critical = type(Local(thread_critical=True))
+    assert type(caches._connections) is critical
     main = caches["default"]
+    set_urlconf("config.urls")
     with ThreadPoolExecutor(max_workers=1) as pool:
-        other = pool.submit(lambda: caches["default"]).result()
+        other, other_urlconf = pool.submit(lambda: (caches["default"], get_urlconf())).result()
 
     assert caches["default"] is main and other is not main
+    assert get_urlconf() == "config.urls" and other_urlconf is None  # each thread its own
+    assert reverse("healthz") == "/healthz"
+    set_urlconf(None)
 
 
 def test_the_agent_api_connects_no_auditlog_receiver_and_staff_pages_do(client, monkeypatch):
