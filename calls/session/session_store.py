@@ -13,12 +13,10 @@ under the call's id again (issue 18, "ended means ended").
 """
 
 import json
-import threading
 import time
 from collections.abc import Iterable
 from datetime import datetime
 
-from cachetools import TTLCache
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core.cache import cache
@@ -26,6 +24,7 @@ from django.core.cache import cache
 from calls.session.cache_batch import read_if_owner, renew, set_if_present
 from calls.session.stored_answers import STORED_TOOLS, variant_names
 from compliance import encryption
+from ehr_integrations.transport.expiring import ExpiringMap
 
 # "call": the verified call's own facts (calls/selectors.verified_call), so its tool calls need no database read.
 # "verdict": a pending verify turn's answer, until the next turn collects it (calls/verification/pending_turns.py).
@@ -89,14 +88,12 @@ def _ttl() -> int:
 # (local_cache.py): nothing here changes, it only stops being needed. A key kept after `destroy`
 # writes nothing: every write still needs the guard key in the cache (set_if_present).
 KEYS_KEPT_S = 300
-_wrapped: TTLCache = TTLCache(maxsize=20_000, ttl=KEYS_KEPT_S)  # call id -> its wrapped data key
-_unwrapped: TTLCache = TTLCache(maxsize=20_000, ttl=KEYS_KEPT_S)  # wrapped data key -> Fernet
-_keys_lock = threading.Lock()
+_wrapped = ExpiringMap(KEYS_KEPT_S, maxsize=20_000)  # call id -> its wrapped data key
+_unwrapped = ExpiringMap(KEYS_KEPT_S, maxsize=20_000)  # wrapped data key -> Fernet
 
 
 def _fernet(call_id: str, *, create: bool) -> Fernet | None:
-    with _keys_lock:
-        wrapped = _wrapped.get(call_id)
+    wrapped = _wrapped.get(call_id)
     if wrapped is None:
         wrapped = cache.get(_key_name(call_id))
     if wrapped is None:
@@ -105,19 +102,16 @@ def _fernet(call_id: str, *, create: bool) -> Fernet | None:
         key = Fernet.generate_key().decode()
         wrapped = encryption.encrypt(key)
         cache.set(_key_name(call_id), wrapped, timeout=_ttl())
-    with _keys_lock:
-        _wrapped[call_id] = wrapped
+    _wrapped.put(call_id, wrapped)
     return _unwrap(wrapped)
 
 
 def _unwrap(wrapped: str) -> Fernet:
     """The call's data key, unwrapped with the server's at-rest key."""
-    with _keys_lock:
-        found = _unwrapped.get(wrapped)
+    found = _unwrapped.get(wrapped)
     if found is None:
         found = Fernet(encryption.decrypt(wrapped).encode())
-        with _keys_lock:
-            _unwrapped[wrapped] = found
+        _unwrapped.put(wrapped, found)
     return found
 
 
@@ -216,8 +210,7 @@ def last_activity(call_ids: list[str]) -> dict[str, float]:
 
 def destroy(call_id: str) -> None:
     """Shred the call's key, then delete its data, stamp and markers (every key under its id)."""
-    with _keys_lock:
-        _wrapped.pop(call_id, None)
+    _wrapped.pop(call_id)
     cache.delete(_key_name(call_id))
     markers = [marker_key(call_id, marker) for marker in MARKERS]
     cache.delete_many([*_all_keys(call_id), activity_key(call_id), *markers])

@@ -18,11 +18,12 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from cachetools import TTLCache
 from django.conf import settings
 from django.db import connection
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
+
+from ehr_integrations.transport.expiring import ExpiringMap
 
 logger = logging.getLogger(__name__)
 _ALL: list["LocalCache"] = []
@@ -35,7 +36,7 @@ class LocalCache:
     def __init__(self, name: str, *, maxsize: int = 1024) -> None:
         self.name = name
         self._lock = threading.Lock()
-        self._entries = TTLCache(maxsize=maxsize, ttl=settings.LOCAL_CACHE_SECONDS)  # key -> (value, loaded at)
+        self._entries = ExpiringMap(settings.LOCAL_CACHE_SECONDS, maxsize)  # read without the lock
         self._refreshing: set[Hashable] = set()
         self._generation = 0  # moved on by every clear: a refresh begun before it must not store
         _ALL.append(self)
@@ -45,12 +46,12 @@ class LocalCache:
 
         A value older than half its time comes back at once while `load()` runs in the background.
         """
-        with self._lock:
-            found = self._entries.get(key)
-            stale = found is not None and time.monotonic() - found[1] >= REFRESH_AFTER * self._entries.ttl
-            if stale and key not in self._refreshing:
-                self._refreshing.add(key)
-                _refresher.submit(self._refresh, key, load, self._generation)
+        found = self._entries.entry(key)
+        if found is not None and time.monotonic() - found[1] >= REFRESH_AFTER * self._entries.ttl_s:
+            with self._lock:  # the refresh's bookkeeping only: a fresh copy is read without it
+                if key not in self._refreshing:
+                    self._refreshing.add(key)
+                    _refresher.submit(self._refresh, key, load, self._generation)
         if found is not None:
             return found[0]
         value = load()
@@ -72,22 +73,19 @@ class LocalCache:
             if generation != self._generation or failed:
                 return
             if value is None:  # gone (a revoked key, a deleted system): not served any longer
-                self._entries.pop(key, None)
+                self._entries.pop(key)
             else:
-                self._entries[key] = (value, time.monotonic())
+                self._entries.put(key, value)
 
     def get(self, key: Hashable) -> object:
-        with self._lock:
-            found = self._entries.get(key)
-        return None if found is None else found[0]
+        return self._entries.get(key)
 
     def put(self, key: Hashable, value: object) -> None:
-        with self._lock:
-            self._entries[key] = (value, time.monotonic())
+        self._entries.put(key, value)
 
     def forget(self, key: Hashable) -> None:
         with self._lock:
-            self._entries.pop(key, None)
+            self._entries.pop(key)
             self._generation += 1
 
     def clear(self, **_signal_kwargs: object) -> None:
