@@ -5,6 +5,7 @@ finds them, with the admin's filters.
 """
 
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
@@ -25,9 +26,12 @@ def attempts(call_id: str) -> list[tuple]:
 
 
 def no_phi_in(call_id: str, patient: dict) -> bool:
+    """None of the caller's values in any column, as a whole token: a bare substring test found the SSN's
+    four digits inside a record's MAC or id now and then (a flaky failure in CI, session 8)."""
     values = {patient["birth_date"], patient["mrn"], patient["family"], patient["ssn_last4"]}
+    found = [re.compile(rf"(?<![0-9A-Za-z]){re.escape(str(p))}(?![0-9A-Za-z])") for p in values]
     rows = AuditRecord.objects.filter(call_session=call_id).values()
-    return not any(str(v) in values or any(p in str(v) for p in values) for row in rows for v in row.values())
+    return not any(f.search(str(v)) for row in rows for v in row.values() for f in found)
 
 
 def test_a_scripted_ehr_outage_leaves_one_record_per_attempt_found_with_the_admins_filters(
