@@ -9,8 +9,6 @@ as the actor and changes no model django-auditlog tracks (configuration: AUDITLO
 its PHI accesses are audited by audit/records.py. Staff pages keep the actor and address.
 """
 
-from collections.abc import Callable
-
 from auditlog.middleware import AuditlogMiddleware
 from django.http import HttpRequest, HttpResponse
 
@@ -18,11 +16,7 @@ AGENT_PATHS = ("/api/", "/mcp", "/ws/", "/healthz", "/readyz")
 
 
 class StaffAuditlogMiddleware(AuditlogMiddleware):
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        super().__init__(get_response)
-        self._plain = get_response
-
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path_info.startswith(AGENT_PATHS):
-            return self._plain(request)
+            return self.get_response(request)
         return super().__call__(request)

@@ -113,7 +113,7 @@ def attempt(call: CallSession, context: AuditContext, patient_id: str, plan: Map
     if not earlier and standing and not sc.was_changed(call, str(standing)):  # a new read-back of a time it holds
         return Outcome(Booked(str(standing), {}, created=False), [])
     about = [f"Slot/{booking.slot_id}"]
-    sc.audit(call, context, patient_id, action="create", outcome="write_requested", ids=about)
+    sc.AUDIT.record(call, context, patient_id, action="create", outcome="write_requested", ids=about)
 
     site = sc.site(call)
     known = {str(ehr_id) for ehr_id in sc.stored(call, sc.BOOKED).values()}
@@ -134,19 +134,19 @@ def attempt(call: CallSession, context: AuditContext, patient_id: str, plan: Map
         ):
             booked = sc.run(call, work(), settle=True)
     except SlotTaken:
-        sc.audit(call, context, patient_id, action="create", outcome="write_failed", ids=about)
+        sc.AUDIT.record(call, context, patient_id, action="create", outcome="write_failed", ids=about)
         search = slot_offers.search_for(call, rules, {"visit_type": plan["visit_type"]})
         return Outcome(None, slot_offers.find(call, context, patient_id, search))
     except (WriteInDoubt, EHRError, TimeoutError) as failed:
-        sc.audit(call, context, patient_id, action="create", outcome="write_failed", ids=about)
+        sc.AUDIT.record(call, context, patient_id, action="create", outcome="write_failed", ids=about)
         queue(call, booking.identifier, patient_id, "booking", f"Slot/{booking.slot_id}", failed)
         raise Unavailable(reason="write_unconfirmed", transfer=sc.scheduling_transfer(call), say=IN_DOUBT_SAY) from None
     if booked is None:
-        sc.audit(call, context, patient_id, action="create", outcome="write_failed", ids=about)
+        sc.AUDIT.record(call, context, patient_id, action="create", outcome="write_failed", ids=about)
         raise sc.to_scheduling(call, sc.NOT_HERE_SAY)
     reference = f"Appointment/{booked.appointment_id}"
     write_steps.settle(follow_up_identifier("booking", booking.identifier))  # a doubt a retry resolved
-    sc.audit(call, context, patient_id, action="create", outcome="write_confirmed", ids=[reference, *about])
+    sc.AUDIT.record(call, context, patient_id, action="create", outcome="write_confirmed", ids=[reference, *about])
     sc.remember(call, sc.BOOKED, {
         sc.handle(call, "ap", booked.appointment_id): booked.appointment_id,
         f"booking:{booking.identifier}": booked.appointment_id,

@@ -43,7 +43,7 @@ def resolve(call: CallSession, appointment_handle: str) -> str | Refused:
 def cancel_once(call: CallSession, context: AuditContext, patient_id: str, appointment_id: str) -> bool:
     """Cancel it in the EHR, audited as a write; False (a staff follow-up opened) when not confirmed."""
     reference = f"Appointment/{appointment_id}"
-    sc.audit(call, context, patient_id, action="update", outcome="write_requested", ids=[reference])
+    sc.AUDIT.record(call, context, patient_id, action="update", outcome="write_requested", ids=[reference])
 
     site = sc.site(call)
 
@@ -57,11 +57,11 @@ def cancel_once(call: CallSession, context: AuditContext, patient_id: str, appoi
         if not sc.run(call, work(), settle=True):
             raise WriteInDoubt("no_scheduling_route")
     except (WriteInDoubt, EHRError, TimeoutError) as failed:
-        sc.audit(call, context, patient_id, action="update", outcome="write_failed", ids=[reference])
+        sc.AUDIT.record(call, context, patient_id, action="update", outcome="write_failed", ids=[reference])
         identifier = write_steps.business_identifier(call, "cancel", appointment_id)
         queue(call, identifier, patient_id, "cancel", reference, failed)
         return False
-    sc.audit(call, context, patient_id, action="update", outcome="write_confirmed", ids=[reference])
+    sc.AUDIT.record(call, context, patient_id, action="update", outcome="write_confirmed", ids=[reference])
     return True
 
 

@@ -34,7 +34,6 @@ OFFERS = "slot-offers"  # handle -> offer plan, for this call
 BOOKED = "bookings"  # appointment handle -> EHR appointment id, for what this call booked
 MAX_OFFERS = 30
 AUDIT = write_steps.Audited(reads=("Slot",), writes=("Appointment",), category="appointments", refused=("Appointment",))
-audit = AUDIT.record  # sc.audit(call, context, patient_id, action=..., outcome=..., ids=...)
 T = TypeVar("T")
 TRANSFER_SAY = "I can't book that by phone, but our scheduling team can. Let me connect you with scheduling."
 NOT_HERE_SAY = "I'm not able to book appointments by phone here. Let me connect you with scheduling."

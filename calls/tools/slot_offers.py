@@ -141,7 +141,7 @@ def find(call: CallSession, context: AuditContext, patient_id: str, search: Sear
     try:
         slots = sc.run(call, work())
     except (EHRError, TimeoutError):
-        sc.audit(call, context, patient_id, action="read", outcome="unavailable")
+        sc.AUDIT.record(call, context, patient_id, action="read", outcome="unavailable")
         raise Unavailable(
             reason="ehr_unavailable", transfer=sc.scheduling_transfer(call), say=UNAVAILABLE_SAY
         ) from None
@@ -152,7 +152,9 @@ def find(call: CallSession, context: AuditContext, patient_id: str, search: Sear
         if len(chosen) < OFFERED and all(slot.start != c.start for c in chosen):
             chosen.append(slot)
     offers = dict(_offer(call, slot, search.visit_type) for slot in chosen)
-    sc.audit(call, context, patient_id, action="read", outcome="success", ids=[f"Slot/{s.slot_id}" for s in chosen])
+    sc.AUDIT.record(
+        call, context, patient_id, action="read", outcome="success", ids=[f"Slot/{s.slot_id}" for s in chosen]
+    )
     sc.remember(call, sc.OFFERS, offers)
     return [{"id": offer_id, **plan} for offer_id, plan in offers.items()]
 

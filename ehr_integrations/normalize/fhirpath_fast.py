@@ -217,8 +217,7 @@ def compile_fast(text: str) -> Callable[[dict], list] | None:
         if len(children) != 1:
             return None
         step = _compile(children[0])
-    except (Unsupported, KeyError, IndexError, TypeError, AttributeError):
-        return None
-    except Exception:  # fhirpathpy's parser raises bare Exceptions; fhirpathpy then decides
+    # Unsupported, an unexpected tree shape, or fhirpathpy's parser's bare Exceptions: fhirpathpy decides.
+    except Exception:
         return None
     return lambda resource: step([resource])
