@@ -52,6 +52,7 @@ def _clean_cache():
     cache.clear()
     local_cache.clear_all()
     yield
+    local_cache.settle()
     cache.clear()
     local_cache.clear_all()
 

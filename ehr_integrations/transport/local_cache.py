@@ -67,7 +67,9 @@ class LocalCache:
             logger.warning("background refresh of %s failed: %s", self.name, type(exc).__name__)
             failed = True
         finally:
-            connection.close()  # this thread's connection goes back; it holds none between refreshes
+            # Kept for CONN_MAX_AGE like a request thread's (a new one per refresh cost a connect, and the
+            # database a backend, every few seconds per cache); under a pool (CONN_MAX_AGE 0) it goes back.
+            connection.close_if_unusable_or_obsolete()
         with self._lock:
             self._refreshing.discard(key)
             if generation != self._generation or failed:
@@ -111,6 +113,16 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def settle() -> None:
+    """Wait for the refreshes queued so far, then close the refresh thread's database connection
+    (tests: no refresh outlives, nor a connection opened in it, the test that began it)."""
+    _refresher.submit(_close_connection).result(timeout=10)
+
+
+def _close_connection() -> None:
+    connection.close()  # the calling thread's: looked up in the refresh thread
 
 
 def clear_all() -> None:

@@ -101,3 +101,27 @@ def test_a_copy_that_is_gone_when_refreshed_is_not_served_any_longer(settings):
     assert cache.get_or_load("k", lambda: None) == "v1"  # e.g. the API key was revoked meanwhile
     assert _wait_for(lambda: cache.get("k") is None)
     assert cache.get_or_load("k", lambda: None) is None
+
+
+def _backend_pid() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_background_refreshes_keep_one_database_connection(settings):
+    """Each refresh used to close its connection: a connect (and a database backend) every few seconds
+    per cache and process. The refresh thread keeps its connection for CONN_MAX_AGE, as request threads do."""
+    settings.LOCAL_CACHE_SECONDS = 0.4
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 60
+    cache = local_cache.LocalCache("test-refresh-connection")
+    cache.get_or_load("k", lambda: 0)
+    pids = []
+    for round_number in range(1, 4):
+        time.sleep(0.25)  # past half its time
+        cache.get_or_load("k", lambda: pids.append(_backend_pid()) or round_number)
+        assert _wait_for(lambda n=round_number: cache.get("k") == n)
+    assert len(pids) == 3 and len(set(pids)) == 1
