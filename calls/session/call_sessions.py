@@ -42,9 +42,10 @@ def note_activity(call: CallSession) -> None:
 def end_call(*, call: CallSession, reason: str) -> None:
     """Purge the call's PHI and mark it ended (idempotent)."""
     session_store.destroy(str(call.id))
-    ended = CallSession.objects.filter(pk=call.pk, state__in=ACTIVE_STATES).update(
-        state=CallState.ENDED, ended_at=timezone.now(), end_reason=reason[:64]
-    )
-    if ended:
+    ending = {"state": CallState.ENDED, "ended_at": timezone.now(), "end_reason": reason[:64]}
+    if CallSession.objects.filter(pk=call.pk, state__in=ACTIVE_STATES).update(**ending):
+        for name, value in ending.items():  # what the row now holds, without reading it back
+            setattr(call, name, value)
         events.publish(str(call.id), {"event": "ended", "call_id": str(call.id)})
-    call.refresh_from_db()
+    else:  # ended before (another request, the sweeper): how it ended then
+        call.refresh_from_db()

@@ -5,10 +5,12 @@ from uuid import UUID
 from django.http import Http404
 
 from calls.models import AgentClient, CallSession, CallState
+from calls.session.row_reads import RowReader
 from ehr_integrations.models import HealthSystem, VerificationPolicy
 from ehr_integrations.transport.local_cache import LocalCache
 
 _systems = LocalCache("health_system").clear_on_change(HealthSystem, VerificationPolicy)
+_calls = RowReader(CallSession, "id", "agent_client_id")
 
 
 def health_system_for_client(*, client: AgentClient, slug: str) -> HealthSystem:
@@ -23,8 +25,14 @@ def _health_system(pk: int) -> HealthSystem:
 
 
 def call_for_client(*, client: AgentClient, call_id: str | UUID) -> CallSession:
-    """The client's call, with its health system and policy from this process's copy (one query)."""
-    call = CallSession.objects.filter(pk=call_id, agent_client=client).first()
+    """The client's call, with its health system and policy from this process's copy (one query).
+
+    Http404 for another client's call, no call, or a call id that is not a UUID."""
+    try:
+        call_id = call_id if isinstance(call_id, UUID) else UUID(str(call_id))
+    except ValueError:
+        raise Http404("call_id") from None
+    call = _calls.one(call_id, client.pk)
     if call is None:
         raise Http404("call_id")
     call.agent_client = client
