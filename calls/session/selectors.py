@@ -2,6 +2,7 @@
 
 from uuid import UUID
 
+from django.db import connection
 from django.http import Http404
 
 from calls.models import AgentClient, CallSession, CallState
@@ -14,10 +15,25 @@ _calls = RowReader(CallSession, "id", "agent_client_id")
 
 
 def health_system_for_client(*, client: AgentClient, slug: str) -> HealthSystem:
-    system = client.health_systems.filter(slug=slug, enabled=True).first()
-    if system is None:
+    """One of the client's enabled health systems, checked in the database on every call (a revoked
+    grant or a disabled system takes effect at once), then this process's copy with its policy."""
+    with connection.cursor() as cursor:
+        cursor.execute(_allowed_system_sql(), [client.pk, slug])
+        row = cursor.fetchone()
+    if row is None:
         raise Http404("health_system")  # names what was not found (the edges' 404 envelope)
-    return system
+    return _health_system(row[0])
+
+
+def _allowed_system_sql() -> str:
+    quote, grants = connection.ops.quote_name, AgentClient.health_systems.through._meta
+    systems = HealthSystem._meta
+    return (
+        f"SELECT s.{quote(systems.pk.column)} FROM {quote(systems.db_table)} s"  # noqa: S608 (the models' names)
+        f" JOIN {quote(grants.db_table)} g ON g.{quote(grants.get_field('healthsystem').column)} = s.{quote(systems.pk.column)}"
+        f" WHERE g.{quote(grants.get_field('agentclient').column)} = %s AND s.{quote('slug')} = %s"
+        f" AND s.{quote('enabled')}"
+    )
 
 
 def _health_system(pk: int) -> HealthSystem:

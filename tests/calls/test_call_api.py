@@ -3,6 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
+from ehr_integrations.models import HealthSystem
 from tests import builders
 from tests.calls.conftest import open_call
 
@@ -34,6 +35,18 @@ def test_missing_or_wrong_key_is_401(agent):
 def test_health_system_not_allowed_is_404(api, other_agent_client):
     response = api.post("/api/v1/calls", {"health_system": "elsewhere"}, format="json")
     assert response.status_code == 404
+
+
+def test_a_revoked_grant_or_disabled_system_is_404_at_once(api, agent, site):
+    """The grant is checked in the database on every open (the health system itself is a process copy)."""
+    assert api.post("/api/v1/calls", {"health_system": "riverside"}, format="json").status_code == 201
+    agent.health_systems.remove(site)
+    assert api.post("/api/v1/calls", {"health_system": "riverside"}, format="json").status_code == 404
+    agent.health_systems.add(site)
+    assert api.post("/api/v1/calls", {"health_system": "riverside"}, format="json").status_code == 201
+    HealthSystem.objects.filter(pk=site.pk).update(enabled=False)  # a bulk update: no signal clears the copies
+    response = api.post("/api/v1/calls", {"health_system": "riverside"}, format="json")
+    assert response.status_code == 404 and response.json()["errors"] == {"health_system": "not found"}
 
 
 def test_another_clients_call_is_404(api, site):
