@@ -26,13 +26,13 @@ def health_system_for_client(*, client: AgentClient, slug: str) -> HealthSystem:
 
 
 def _allowed_system_sql() -> str:
-    quote, grants = connection.ops.quote_name, AgentClient.health_systems.through._meta
-    systems = HealthSystem._meta
+    quote, grants, systems = connection.ops.quote_name, AgentClient.health_systems.through._meta, HealthSystem._meta
+    system_id, grant_system = quote(systems.pk.column), quote(grants.get_field("healthsystem").column)
+    grant_client = quote(grants.get_field("agentclient").column)
     return (
-        f"SELECT s.{quote(systems.pk.column)} FROM {quote(systems.db_table)} s"  # noqa: S608 (the models' names)
-        f" JOIN {quote(grants.db_table)} g ON g.{quote(grants.get_field('healthsystem').column)} = s.{quote(systems.pk.column)}"
-        f" WHERE g.{quote(grants.get_field('agentclient').column)} = %s AND s.{quote('slug')} = %s"
-        f" AND s.{quote('enabled')}"
+        f"SELECT s.{system_id} FROM {quote(systems.db_table)} s"  # noqa: S608 (the models' names)
+        f" JOIN {quote(grants.db_table)} g ON g.{grant_system} = s.{system_id}"
+        f" WHERE g.{grant_client} = %s AND s.{quote('slug')} = %s AND s.{quote('enabled')}"
     )
 
 
