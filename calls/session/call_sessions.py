@@ -5,6 +5,7 @@ from django.utils import timezone
 from calls.models import AgentClient, CallSession, CallState
 from calls.session import events, session_store
 from calls.session.baa_gate import ensure_covered
+from calls.session.row_updates import update_rows
 from calls.session.selectors import health_system_for_client
 from ehr_integrations.models import HealthSystem
 
@@ -43,7 +44,7 @@ def end_call(*, call: CallSession, reason: str) -> None:
     """Purge the call's PHI and mark it ended (idempotent)."""
     session_store.destroy(str(call.id))
     ending = {"state": CallState.ENDED, "ended_at": timezone.now(), "end_reason": reason[:64]}
-    if CallSession.objects.filter(pk=call.pk, state__in=ACTIVE_STATES).update(**ending):
+    if update_rows(CallSession, where=[("id", "=", call.pk), ("state", "in", ACTIVE_STATES)], assign=ending):
         for name, value in ending.items():  # what the row now holds, without reading it back
             setattr(call, name, value)
         events.publish(str(call.id), {"event": "ended", "call_id": str(call.id)})

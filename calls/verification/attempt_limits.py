@@ -11,10 +11,10 @@ import hmac
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import F
 
 from calls.models import CallSession
 from calls.session import cache_batch
+from calls.session.row_updates import update_rows
 from ehr_integrations.models import VerificationPolicy
 from ehr_integrations.transport.shared_cache import incr_or_create, single_redis
 
@@ -45,15 +45,15 @@ def reserve_attempt(call: CallSession, policy: VerificationPolicy) -> bool:
     allows: the count is taken atomically, and a turn that finds none left is never searched.
     """
     limit = max(1, policy.max_failures_per_call)  # a limit of 0 still allows the one guess that fails
-    taken = CallSession.objects.filter(pk=call.pk, failed_attempts__lt=limit).update(
-        failed_attempts=F("failed_attempts") + 1
+    taken = update_rows(
+        CallSession, where=[("id", "=", call.pk), ("failed_attempts", "<", limit)], add={"failed_attempts": 1}
     )
     return bool(taken)  # the turn's verdict reads the count afresh (`call_failures`)
 
 
 def give_back_attempt(call: CallSession) -> None:
     """The EHR gave no verdict (it was unavailable): the turn does not count."""
-    CallSession.objects.filter(pk=call.pk, failed_attempts__gt=0).update(failed_attempts=F("failed_attempts") - 1)
+    update_rows(CallSession, where=[("id", "=", call.pk), ("failed_attempts", ">", 0)], add={"failed_attempts": -1})
 
 
 def _patient_key(health_system_id: int, patient_id: str) -> str:

@@ -17,6 +17,7 @@ from calls.outcomes import CallEnded, Escalate, NeedsMore, Pending, Unavailable,
 from calls.session import access_log, events, selectors, session_store
 from calls.session.access_log import AuditContext
 from calls.session.baa_gate import NotCovered, ensure_covered
+from calls.session.row_updates import update_rows
 from calls.session.transfers import ESCALATE_SAY, transfer_for
 from calls.tools import answers, prefetch
 from calls.verification import attempt_limits, claims, pending_turns, prompts, searches, speculation, status
@@ -101,7 +102,8 @@ def _leave_unverified(call: CallSession, state: str, **fields: object) -> bool:
     One turn wins: a call is never verified after it was escalated or ended, nor escalated after
     it was verified (the session store's facts, which tool calls trust, say verified).
     """
-    return bool(CallSession.objects.filter(pk=call.pk, state=CallState.UNVERIFIED).update(state=state, **fields))
+    unverified = [("id", "=", call.pk), ("state", "=", CallState.UNVERIFIED)]
+    return bool(update_rows(CallSession, where=unverified, assign={"state": state, **fields}))
 
 
 def _escalate_unverified(call: CallSession) -> Verified:
