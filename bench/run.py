@@ -235,7 +235,8 @@ def run_with(args, services: world.Services, stamp: str, measured: dict, threads
             secrets=services.secrets,
             workers=args.workers,
             extra_env={"CACHE_KEY_PREFIX": KEY_PREFIX, "ASGI_THREADS": str(threads)}
-            | world.database_env(args.server, args.workers),
+            | world.database_env(args.server, args.workers)
+            | world.agent_budget_env(args.calls),
             log_path=RESULTS / f"{stamp}-gateway.log",
             server=args.server,
             threads=threads,

@@ -110,6 +110,13 @@ def database_env(server: str, workers: int) -> dict[str, str]:
     return {"DATABASE_POOL_MAX_SIZE": str(max(20, 200 // workers))}
 
 
+def agent_budget_env(calls: int) -> dict[str, str]:
+    """The bench's one agent client is sized for its volume, as an operator sizes a real one
+    (docs/verification.md, Budgets): every call may sit between its first and its completing verify
+    turn at once, each holding its speculative search's draw on the client's budget."""
+    return {"VERIFY_BUDGET_PER_AGENT": str(max(200, calls + 100))}
+
+
 def build(sandbox, *, callers: int) -> World:
     """Configure the health systems (the load's, and the probes' during the load) and the agent client;
     register the gateway's and the baseline's EHR clients with the sandbox."""
