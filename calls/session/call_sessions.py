@@ -41,7 +41,8 @@ def note_activity(call: CallSession) -> None:
 
 
 def end_call(*, call: CallSession, reason: str) -> None:
-    """Purge the call's PHI and mark it ended (idempotent)."""
+    """Purge the call's PHI and mark it ended (idempotent). After it `call` holds the row's state,
+    ended_at and end_reason; its other fields are as they were (a store-built call's are not the row's)."""
     session_store.destroy(str(call.id))
     ending = {"state": CallState.ENDED, "ended_at": timezone.now(), "end_reason": reason[:64]}
     if update_rows(CallSession, where=[("id", "=", call.pk), ("state", "in", ACTIVE_STATES)], assign=ending):

@@ -26,7 +26,9 @@ class RowReader(Generic[M]):
 
     def one(self, *params: object) -> M | None:
         """The row whose `where` fields equal `params`, as a model instance; None if there is none."""
-        sql, converters = self._statement()
+        if any(value is None for value in params):
+            raise ValueError("a condition on None (SQL NULL never equals anything): not supported")
+        sql, converted = self._statement()
         values = [field.get_db_prep_value(value, connection) for field, value in zip(self._keys, params, strict=True)]
         with connection.cursor() as cursor:
             cursor.execute(sql, values)
@@ -34,8 +36,9 @@ class RowReader(Generic[M]):
         if row is None:
             return None
         values = list(row)
-        for index, column, functions in converters:
-            for convert in functions:
+        for index, column, field_converters in converted:
+            # The backend's converters are asked of this thread's connection (they are its methods).
+            for convert in connection.ops.get_db_converters(column) + field_converters:
                 values[index] = convert(values[index], column, connection)
         return self.model.from_db(connection.alias, self._attnames, values)
 
@@ -46,11 +49,10 @@ class RowReader(Generic[M]):
             columns = ", ".join(quote(field.column) for field in self._fields)
             condition = " AND ".join(f"{quote(field.column)} = %s" for field in self._keys)
             sql = f"SELECT {columns} FROM {quote(table)} WHERE {condition}"  # noqa: S608 (the model's names)
-            converters = []
+            converted = []  # the columns this vendor converts, with the field's own converters
             for index, field in enumerate(self._fields):
                 column = field.get_col(table)
-                functions = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
-                if functions:
-                    converters.append((index, column, functions))
-            built = self._built[connection.vendor] = (sql, converters)
+                if connection.ops.get_db_converters(column) or field.get_db_converters(connection):
+                    converted.append((index, column, field.get_db_converters(connection)))
+            built = self._built[connection.vendor] = (sql, converted)
         return built

@@ -8,7 +8,7 @@ goes through its field's `get_db_prep_value`, as the ORM's own parameters do.
 
 from collections.abc import Mapping, Sequence
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Field, Model
 
 OPERATORS = {"=": "=", "<": "<", ">": ">", "in": "IN"}
@@ -29,6 +29,8 @@ def update_rows(
     assign, add = assign or {}, add or {}
     if not where:
         raise ValueError("an update of every row is not what this is for")
+    if any(value is None for _, _, value in where):
+        raise ValueError("a condition on None (SQL NULL never equals anything): not supported")
     fields = {field.attname: field for field in model._meta.concrete_fields}
     shape = (model, tuple(assign), tuple(add), tuple((name, op, _arity(op, value)) for name, op, value in where))
     key = (*shape, connection.vendor)
@@ -38,7 +40,7 @@ def update_rows(
     params += [int(value) for value in add.values()]
     for name, op, value in where:
         params += [_prep(fields[name], item) for item in value] if op == "in" else [_prep(fields[name], value)]
-    with connection.cursor() as cursor:
+    with transaction.mark_for_rollback_on_error(), connection.cursor() as cursor:  # as QuerySet.update
         cursor.execute(_built[key], params)
         return cursor.rowcount
 

@@ -22,7 +22,10 @@ def health_system_for_client(*, client: AgentClient, slug: str) -> HealthSystem:
         row = cursor.fetchone()
     if row is None:
         raise Http404("health_system")  # names what was not found (the edges' 404 envelope)
-    return _health_system(row[0])
+    try:
+        return _health_system(row[0])
+    except HealthSystem.DoesNotExist:  # deleted since the grant was read
+        raise Http404("health_system") from None
 
 
 def _allowed_system_sql() -> str:
@@ -32,7 +35,8 @@ def _allowed_system_sql() -> str:
     return (
         f"SELECT s.{system_id} FROM {quote(systems.db_table)} s"  # noqa: S608 (the models' names)
         f" JOIN {quote(grants.db_table)} g ON g.{grant_system} = s.{system_id}"
-        f" WHERE g.{grant_client} = %s AND s.{quote('slug')} = %s AND s.{quote('enabled')}"
+        f" WHERE g.{grant_client} = %s AND s.{quote(systems.get_field('slug').column)} = %s"
+        f" AND s.{quote(systems.get_field('enabled').column)}"
     )
 
 

@@ -60,7 +60,7 @@ def test_in_and_assignments_match_the_orms_update(calls):
 
 @pytest.mark.parametrize(
     "where",
-    [[], [("id", "LIKE", "x")], [("state", "in", [])], [("state", "in", "verified")]],
+    [[], [("id", "LIKE", "x")], [("state", "in", [])], [("state", "in", "verified")], [("ended_at", "=", None)]],
 )
 def test_a_statement_it_cannot_build_safely_is_refused(calls, where):
     with pytest.raises(ValueError):

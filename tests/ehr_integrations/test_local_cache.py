@@ -115,13 +115,13 @@ def _backend_pid() -> int:
 def test_background_refreshes_keep_one_database_connection(settings):
     """Each refresh used to close its connection: a connect (and a database backend) every few seconds
     per cache and process. The refresh thread keeps its connection for CONN_MAX_AGE, as request threads do."""
-    settings.LOCAL_CACHE_SECONDS = 0.4
-    settings.DATABASES["default"]["CONN_MAX_AGE"] = 60
+    assert settings.DATABASES["default"]["CONN_MAX_AGE"] > 0  # the test settings keep connections
+    settings.LOCAL_CACHE_SECONDS = 1.0
     cache = local_cache.LocalCache("test-refresh-connection")
     cache.get_or_load("k", lambda: 0)
     pids = []
     for round_number in range(1, 4):
-        time.sleep(0.25)  # past half its time
+        time.sleep(0.6)  # past half its time, 0.4 s before it expires
         cache.get_or_load("k", lambda: pids.append(_backend_pid()) or round_number)
         assert _wait_for(lambda n=round_number: cache.get("k") == n)
     assert len(pids) == 3 and len(set(pids)) == 1
