@@ -32,10 +32,10 @@ def update_rows(
     if any(value is None for _, _, value in where):
         raise ValueError("a condition on None (SQL NULL never equals anything): not supported")
     fields = {field.attname: field for field in model._meta.concrete_fields}
-    shape = (model, tuple(assign), tuple(add), tuple((name, op, _arity(op, value)) for name, op, value in where))
-    key = (*shape, connection.vendor)
+    conditions = tuple((name, op, _arity(op, value)) for name, op, value in where)
+    key = (model, tuple(assign), tuple(add), conditions, connection.vendor)
     if key not in _built:
-        _built[key] = _statement(model, fields, shape)
+        _built[key] = _statement(model, fields, tuple(assign), tuple(add), conditions)
     params = [_prep(fields[name], value) for name, value in assign.items()]
     params += [int(value) for value in add.values()]
     for name, op, value in where:
@@ -55,8 +55,9 @@ def _arity(op: str, value: object) -> int:
     return 1
 
 
-def _statement(model: type[Model], fields: Mapping[str, Field], shape: tuple) -> str:
-    _, assigned, added, conditions = shape
+def _statement(
+    model: type[Model], fields: Mapping[str, Field], assigned: tuple, added: tuple, conditions: tuple
+) -> str:
     quote = connection.ops.quote_name
 
     def column(name: str) -> str:

@@ -1,5 +1,6 @@
 """Reads scoped to the asking agent client: anything it may not see is simply not found."""
 
+import functools
 from uuid import UUID
 
 from django.db import connection
@@ -18,7 +19,7 @@ def health_system_for_client(*, client: AgentClient, slug: str) -> HealthSystem:
     """One of the client's enabled health systems, checked in the database on every call (a revoked
     grant or a disabled system takes effect at once), then this process's copy with its policy."""
     with connection.cursor() as cursor:
-        cursor.execute(_allowed_system_sql(), [client.pk, slug])
+        cursor.execute(_allowed_system_sql(connection.vendor), [client.pk, slug])
         row = cursor.fetchone()
     if row is None:
         raise Http404("health_system")  # names what was not found (the edges' 404 envelope)
@@ -28,7 +29,8 @@ def health_system_for_client(*, client: AgentClient, slug: str) -> HealthSystem:
         raise Http404("health_system") from None
 
 
-def _allowed_system_sql() -> str:
+@functools.cache
+def _allowed_system_sql(vendor: str) -> str:  # built once per vendor, as the call row's statements
     quote, grants, systems = connection.ops.quote_name, AgentClient.health_systems.through._meta, HealthSystem._meta
     system_id, grant_system = quote(systems.pk.column), quote(grants.get_field("healthsystem").column)
     grant_client = quote(grants.get_field("agentclient").column)
