@@ -3,9 +3,11 @@
 import gc
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import redis
 from asgiref.local import Local
 from auditlog import context as auditlog_context
 from django.core.cache import cache, caches
@@ -43,10 +45,26 @@ def test_a_thread_keeps_its_connection_and_threads_do_not_share_one():
 def test_a_kept_connection_the_server_closed_is_replaced_and_the_command_answers():
     cache.set("affine:probe", "before", 5)
     kept = _client_id()
-    get_redis_connection("default").client_kill_filter(_id=kept, skipme=False)
+    redis_client = get_redis_connection("default")
+    redis_client.client_kill_filter(_id=kept, skipme=False)
+    _until_the_close_arrives(redis_client.connection_pool._slot().box[0])
 
     assert cache.get("affine:probe") == "before"
     assert _client_id() != kept
+
+
+def _until_the_close_arrives(connection, timeout: float = 2.0) -> None:
+    """The server has closed the socket; on a busy machine the close can reach this side after the
+    next command is sent (the same race any pool's check has): wait until it can be seen."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if connection.can_read(timeout=0):
+                return
+        except (redis.exceptions.ConnectionError, OSError):
+            return
+        time.sleep(0.01)
+    raise AssertionError("the killed connection never read as closed")
 
 
 def test_many_threads_read_their_own_writes():
