@@ -140,8 +140,8 @@ def main() -> None:
             w = world.build(sandbox, callers=args.calls + 12)
             gateway = GatewayProcess.start(
                 database_url=services.database_url, redis_url=services.redis_url, secrets=services.secrets,
-                workers=args.workers, server="gunicorn", threads=64, log_path=Path("/tmp/cpu_steps-gateway.log"),
-                extra_env={"CACHE_KEY_PREFIX": KEY_PREFIX} | world.database_env("gunicorn", args.workers),
+                workers=args.workers, server="granian", threads=64, log_path=Path("/tmp/cpu_steps-gateway.log"),
+                extra_env={"CACHE_KEY_PREFIX": KEY_PREFIX} | world.database_env("granian", args.workers),
             )  # fmt: skip
             if args.profile:
                 py_spy = str(Path(sys.executable).parent / "py-spy")

@@ -1,7 +1,7 @@
 """`make bench`: the load bench, end to end, on this machine.
 
 Starts a private PostgreSQL and Redis, the sandbox EHR with realistic latency (log-normal, p50
-800 ms, p99 2 s) and the gateway (gunicorn by default, 2 workers, DEBUG off); plays N concurrent scripted
+800 ms, p99 2 s) and the gateway (granian by default, 2 workers, DEBUG off); plays N concurrent scripted
 calls through the gateway, quiet probes, then the same calls through a direct-FHIR baseline; writes
 bench/results/<timestamp>.json, .md and .png plots (git-ignored, never committed), each naming the
 commit measured and whether the working tree was dirty.
@@ -50,14 +50,14 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
         "--server",
-        choices=["gunicorn", "uvicorn"],
-        default="gunicorn",
-        help="REST API server (default gunicorn gthread)",
+        choices=["granian", "uvicorn"],
+        default="granian",
+        help="REST API server (default granian, config/rest_server.py)",
     )
     parser.add_argument(
         "--threads",
         type=int,
-        help="threads per worker (default: gunicorn 64; uvicorn ASGI_THREADS calls / workers + 16)",
+        help="threads per worker (default: granian 64; uvicorn ASGI_THREADS calls / workers + 16)",
     )
     parser.add_argument("--profile", action="store_true", help="record the gateway with py-spy during the load")
     parser.add_argument("--no-baseline", action="store_true")
@@ -206,7 +206,7 @@ def main() -> None:
     args = arguments()
     call_speech = sum(SPEECH_S.values()) * args.speech
     args.ramp = args.ramp if args.ramp is not None else 0.6 * call_speech
-    threads = args.threads or (64 if args.server == "gunicorn" else args.calls // args.workers + 16)
+    threads = args.threads or (64 if args.server == "granian" else args.calls // args.workers + 16)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     measured = provenance.current()  # before anything starts: the code the gateway is about to load
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ Target: medians within 1 ms of each other; bodies identical byte for byte; heade
 Date and the request id. The budgets (claimed values, agent client) and the per-patient lockout are
 raised so that none trips during the run.
 
-Starts its own PostgreSQL, Redis, sandbox and gateway (gunicorn, DEBUG off), as bench/run.py does.
+Starts its own PostgreSQL, Redis, sandbox and gateway (granian, DEBUG off), as bench/run.py does.
 Times each verify turn at the client (http.client over one keep-alive connection); after each turn
 reads the sandbox's log for the EHR requests that turn caused. Writes
 bench/results/verify-timing-<timestamp>.json and .md (git-ignored, never committed; `--results`
@@ -63,7 +63,7 @@ def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--turns", type=int, default=1000, help="timed turns of each kind")
     parser.add_argument("--warmup", type=int, default=30, help="untimed rounds first")
-    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers")
+    parser.add_argument("--workers", type=int, default=1, help="granian workers")
     parser.add_argument("--seed", type=int, default=18, help="of the round orders")
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results")
     return parser.parse_args()
@@ -232,12 +232,12 @@ def run_with(args: argparse.Namespace, measured: provenance.Provenance, services
         budgets = {f"VERIFY_BUDGET_PER_{k}": str(NEVER) for k in ("DOB", "MRN", "DOB_NAME", "AGENT")}
         gateway = GatewayProcess.start(
             database_url=services.database_url, redis_url=services.redis_url, secrets=services.secrets,
-            workers=args.workers, server="gunicorn", threads=8,
+            workers=args.workers, server="granian", threads=8,
             extra_env={"CACHE_KEY_PREFIX": KEY_PREFIX, **budgets},
         )  # fmt: skip
         config = {
             "turns_per_kind": args.turns, "warmup_rounds": args.warmup, "workers": args.workers, "seed": args.seed,
-            "server": "gunicorn gthread", "ehr_latency": "off", "cpus": os.cpu_count(),
+            "server": "granian", "ehr_latency": "off", "cpus": os.cpu_count(),
             "load_average_at_start": os.getloadavg(),
         }  # fmt: skip
         print(f"gateway {gateway.base_url}, sandbox {sandbox.base_url}; load average {os.getloadavg()}", flush=True)

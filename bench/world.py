@@ -104,8 +104,8 @@ def private_services(database: str, *, key_prefix: str, max_connections: int = 6
 
 
 def database_env(server: str, workers: int) -> dict[str, str]:
-    """gunicorn: a connection per thread (no pool lock, no ping per request); uvicorn: a pool per process."""
-    if server == "gunicorn":
+    """granian: a connection per thread (no pool lock, no ping per request); uvicorn: a pool per process."""
+    if server == "granian":
         return {"CONN_MAX_AGE": "600", "CONN_HEALTH_CHECKS": "false", "DATABASE_POOL_MAX_SIZE": "0"}
     return {"DATABASE_POOL_MAX_SIZE": str(max(20, 200 // workers))}
 

@@ -6,7 +6,7 @@
 e-mail addresses, labelled MRNs) in the message, the exception text and the stack.
 
 Query strings are cut from every message (`/path?key=...` becomes `/path`), whichever server
-wrote it (uvicorn's access and WebSocket lines, gunicorn's access log, Daphne's runserver): an
+wrote it (uvicorn's access and WebSocket lines, granian's access log, Daphne's runserver): an
 agent key sent the deprecated way (`?key=`) or a ticket must never reach a log.
 
 For views and services that hold identifiers in local variables, decorate with

@@ -115,7 +115,7 @@ ASGI_APPLICATION = "config.asgi.application"
 DATABASES = {
     "default": env.db_url_config(env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 }
-# gunicorn's threads (the REST API) each keep their own connection, as long as CONN_MAX_AGE: no pool
+# The REST server's threads (config/rest_server.py) each keep their own connection, as long as CONN_MAX_AGE: no pool
 # and no pool lock to queue on (issue 24). CONN_HEALTH_CHECKS=false skips the ping on each request's
 # first query: a connection broken by a database restart then fails one request and is replaced.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
@@ -290,7 +290,7 @@ VERIFY_BUDGET_PER_AGENT = env.int("VERIFY_BUDGET_PER_AGENT", default=200)
 EHR_ALLOWED_NETWORKS = _cidrs("EHR_ALLOWED_NETWORKS")
 # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (config/proxy_trust.py); empty: none.
 TRUSTED_PROXY_CIDRS = _cidrs("TRUSTED_PROXY_CIDRS")
-# Where gunicorn (config/gunicorn.py) listens; put the load balancer's side here, never 0.0.0.0 by accident.
+# Where the REST server (config/rest_server.py) listens; put the load balancer's side here, never 0.0.0.0 by accident.
 BIND_ADDRESS = env.str("BIND_ADDRESS", default="127.0.0.1")
 
 # EHR connectivity (ehr_integrations: token_cache, signing_keys, jwks). Short values in tests only.

@@ -4,11 +4,11 @@ Two process-wide locks were taken many times per request, and under load the req
 on them (a lock convoy: each hand-over waits for the GIL as well):
 
 - redis-py's ConnectionPool takes one process-wide lock to hand out a connection and again to take
-it back: two acquisitions per command. A gunicorn worker runs 64 request threads that each send
+it back: two acquisitions per command. A REST server worker runs 64 request threads that each send
 several commands per request; under load they queued on that lock, and each hand-over waited for
 the GIL as well (a lock convoy). A py-spy dump of a worker at 25 calls a second found 47 of its 64
 threads waiting on the pool's lock while the process used a quarter of a core, and answers took
-seconds (issue 24). A request runs on one thread from start to end (gthread), so each thread keeps
+seconds (issue 24). A request runs on one thread from start to end (config/rest_server.py), so each thread keeps
 the connection it last used for its next command, as Django keeps one database connection per
 thread. A second connection a thread needs at the same time (a command inside a pipeline's
 iteration) comes from the shared pool as before. Set for django-redis as
@@ -16,7 +16,7 @@ OPTIONS["CONNECTION_POOL_CLASS"] (config/settings.py).
 - Django's `caches[...]` (and the `cache` proxy), URLconf, script prefix, translation and time zone
 live in asgiref Locals that take an RLock on every access; once the pool's lock was gone, the next
 dumps found the threads queued there. `thread_critical_locals` makes them plain thread-locals in
-gunicorn's workers, as Django's database handles are everywhere.
+the REST server's workers, as Django's database handles are everywhere.
 """
 
 import os
@@ -94,13 +94,13 @@ class ThreadAffineConnectionPool(ConnectionPool):
 
 
 def thread_critical_locals() -> None:
-    """Django's per-request state kept in plain thread-locals: for gunicorn's sync workers only.
+    """Django's per-request state kept in plain thread-locals: for the REST server's workers only.
 
     Django keeps its cache handles, URLconf, script prefix, active translation and time zone in
     asgiref Locals that take a process-wide RLock on every access, so that async code can share them
-    with the threads it hands work to. gunicorn's gthread workers run every request on one thread
+    with the threads it hands work to. The REST server's workers (config/rest_server.py) run every request on one thread
     from start to end and have no async contexts to share with, so there a thread-local is the same
-    thing without the lock (called from config/gunicorn.py once the application is loaded). With the
+    thing without the lock (called from config/wsgi.py once the application is loaded). With the
     Redis pool's lock gone the next dump found 39 of 64 threads in set_urlconf.
     """
     from django.core.cache import CacheHandler, caches

@@ -163,8 +163,7 @@ def _logs_of_a_scripted_call(
 
 UVICORN = ["uvicorn", "config.asgi:application", "--host=127.0.0.1", "--port={port}", "--lifespan=off",
            "--ws=websockets-sansio", "--log-level=info"]  # fmt: skip
-GUNICORN = ["gunicorn", "-c", "config/gunicorn.py", "config.wsgi:application", "--bind=127.0.0.1:{port}",
-            "--workers=1", "--threads=4", "--access-logfile=-"]  # fmt: skip
+GRANIAN = ["config.rest_server", "--port={port}", "--workers=1", "--threads=4", "--access-log"]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -176,7 +175,7 @@ def test_uvicorn_access_logs_of_a_scripted_call_carry_no_agent_key(sandbox, pati
 
 
 @pytest.mark.django_db(transaction=True)
-def test_gunicorn_access_log_prints_no_query_string(sandbox, patient, tmp_path):
-    text, key = _logs_of_a_scripted_call(sandbox, patient, tmp_path / "gunicorn.log", GUNICORN, websocket=False)
+def test_the_rest_servers_access_log_prints_no_query_string(sandbox, patient, tmp_path):
+    text, key = _logs_of_a_scripted_call(sandbox, patient, tmp_path / "granian.log", GRANIAN, websocket=False)
     assert "/appointments" in text  # the access log was written
     assert key not in text and "key=" not in text

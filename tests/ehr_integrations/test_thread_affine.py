@@ -110,7 +110,7 @@ def test_a_forked_child_opens_its_own_connection():
 
 @pytest.fixture
 def thread_locals(monkeypatch):
-    """thread_critical_locals() as a gunicorn worker runs it, undone after the test."""
+    """thread_critical_locals() as config/wsgi.py runs it in a REST server worker, undone after the test."""
     from django.core.cache import CacheHandler
     from django.urls import base as urls
     from django.utils import timezone
@@ -122,7 +122,7 @@ def thread_locals(monkeypatch):
     thread_critical_locals()
 
 
-def test_in_a_gunicorn_worker_per_request_state_is_per_thread_without_a_lock(thread_locals):
+def test_in_a_rest_server_worker_per_request_state_is_per_thread_without_a_lock(thread_locals):
     from django.urls import get_urlconf, reverse, set_urlconf
 
     critical = type(Local(thread_critical=True))
