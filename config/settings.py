@@ -84,13 +84,14 @@ MIDDLEWARE = [
     "config.proxy_trust.ProxyTrustMiddleware",  # first: forwarded headers only from TRUSTED_PROXY_CIDRS
     "calls.edges.limits.BodyLimitMiddleware",  # 413 before anything reads an oversized body
     "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, the user, messages, django-auditlog: staff pages only (config/staff_stack.py says why).
+    "config.staff_stack.StaffSessions",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "config.staff_stack.StaffUser",
+    "config.staff_stack.StaffMessages",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "config.staff_auditlog.StaffAuditlogMiddleware",  # staff pages only (the module says why)
+    "config.staff_stack.StaffAuditlog",
 ]
 
 ROOT_URLCONF = "config.urls"
