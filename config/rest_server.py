@@ -6,8 +6,8 @@
 
 Each request runs on one of a worker's blocking threads from start to end, as under gunicorn's
 gthread, which served it until issue 24: the HTTP parsing, keep-alive and the hand-off to a thread
-now happen in Rust, 2.8 ms less gateway CPU a call on a quiet machine and 4.5 ms at 25 calls a
-second (bench/README.md). The WebSocket `/ws/…` and `/mcp` need ASGI: route those paths to
+now happen in Rust (gateway CPU per call at 25 calls a second, same night: 49.5 ms under gunicorn,
+39.0 ms under granian; bench/README.md, session 10). The WebSocket `/ws/…` and `/mcp` need ASGI: route those paths to
 `uvicorn config.asgi:application` (README, Production). Env: BIND_ADDRESS (default 127.0.0.1: the
 load balancer's side of the machine, never every interface by accident), PORT (8000),
 WEB_CONCURRENCY (workers, default 2 per core), REST_THREADS (blocking threads per worker, 64).

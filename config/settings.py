@@ -291,8 +291,6 @@ VERIFY_BUDGET_PER_AGENT = env.int("VERIFY_BUDGET_PER_AGENT", default=200)
 EHR_ALLOWED_NETWORKS = _cidrs("EHR_ALLOWED_NETWORKS")
 # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (config/proxy_trust.py); empty: none.
 TRUSTED_PROXY_CIDRS = _cidrs("TRUSTED_PROXY_CIDRS")
-# Where the REST server (config/rest_server.py) listens; put the load balancer's side here, never 0.0.0.0 by accident.
-BIND_ADDRESS = env.str("BIND_ADDRESS", default="127.0.0.1")
 
 # EHR connectivity (ehr_integrations: token_cache, signing_keys, jwks). Short values in tests only.
 EHR_TOKEN_MIN_REFRESH_INTERVAL_S = env.float("EHR_TOKEN_MIN_REFRESH_INTERVAL_S", default=60.0)
