@@ -1,10 +1,14 @@
 """The FHIR client over real HTTP to the sandbox: search, paging, includes, reads, operations, 401 handling."""
 
 import asyncio
+import time
+from unittest.mock import patch
 
 import pytest
+from django.core.cache import cache
 
 from ehr_integrations.errors import EHRAuthError, EHRRequestRejected
+from ehr_integrations.fhir import refusals
 from ehr_integrations.fhir.client import connection_config, deadline_in, fhir_client
 from ehr_integrations.models import EHRConnection
 from ehr_integrations.transport import io_loop
@@ -138,3 +142,32 @@ def test_a_404_that_get_also_gets_says_nothing_about_post(sandbox):
     later = client_for(EHRConnection.objects.get().health_system)
     call(lambda d: later.search("Patient", {"family": "x"}, deadline=d))
     assert [r["method"] for r in fhir_requests(sandbox)] == ["POST"]
+
+
+@pytest.mark.django_db
+def test_refusals_are_read_once_per_process_and_a_refusal_learned_elsewhere_arrives_in_time(sandbox, monkeypatch):
+    """Each EHR request asks which operations the site refused: the answer is kept per process for
+    LOCAL_CACHE_SECONDS, what this process learns or forgets is seen at once, another's in that time."""
+    system = secret_system(sandbox)
+    config = connection_config(system)
+    reads = []
+    real_get_many = refusals.shared_cache.get_many
+
+    async def counted(keys, **kwargs):
+        reads.append(keys)
+        return await real_get_many(keys, **kwargs)
+
+    with patch.object(refusals.shared_cache, "get_many", counted):
+        for _ in range(3):
+            assert call(lambda d: refusals.refused(config, deadline=d)) == frozenset()
+        assert len(reads) == 1
+        call(lambda d: refusals.remember(config, "match", deadline=d))  # this process: seen at once
+        assert call(lambda d: refusals.refused(config, deadline=d)) == {"match"}
+        refusals.forget(system.id)
+        assert call(lambda d: refusals.refused(config, deadline=d)) == frozenset()
+        cache.set(refusals.key(system.id, "post_search"), True, 60)  # another process learned one
+        assert call(lambda d: refusals.refused(config, deadline=d)) == frozenset()  # not yet seen here
+        monkeypatch.setattr(refusals._copies._entries, "ttl_s", 0.2)  # LOCAL_CACHE_SECONDS, shortened
+        time.sleep(0.3)
+        assert call(lambda d: refusals.refused(config, deadline=d)) == {"post_search"}
+        assert len(reads) == 4
