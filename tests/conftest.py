@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.db.backends.signals import connection_created
 
 from compliance.roles import COMPLIANCE_OFFICER, ONBOARDING_ENGINEER
-from ehr_integrations.transport import local_cache
+from ehr_integrations.transport import breaker, local_cache
 from tests import builders
 from tests.audit.unwritable import audit_log_unwritable as _audit_log_unwritable
 
@@ -51,10 +51,12 @@ def _audit_checkpoints_in_tmp(settings, tmp_path):
 def _clean_cache():
     cache.clear()
     local_cache.clear_all()
+    breaker.forget_unflushed()
     yield
     local_cache.settle()
     cache.clear()
     local_cache.clear_all()
+    breaker.forget_unflushed()
 
 
 def _staff(username: str, role: str) -> User:

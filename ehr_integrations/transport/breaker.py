@@ -12,6 +12,12 @@ turn's call and claimed values, never PHI). Its failure through a closed breaker
 none of those tags has had a failure counted in the last minute (one SET NX claim on all of them):
 an input the EHR answers with a 5xx, sent again and again, counts once a minute however often it
 is tried, while an outage hit by many different inputs still opens the breaker (issue 18).
+
+A success through a closed breaker can change nothing, so each process adds its successes to the
+shared window once every FLUSH_S (one round trip a second, not one per EHR request: issue 24), and
+at once before it weighs a failure of its own: a process judges a window with every outcome it
+has seen. Another process's last second of successes may be missing from that window, which can
+only make the breaker open sooner, never later (fewer calls for the same failures).
 """
 
 import asyncio
@@ -19,6 +25,7 @@ import contextvars
 import logging
 import math
 import time
+import weakref
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -71,7 +78,12 @@ def _ttl(policy: BreakerPolicy) -> float:
 
 
 _NEVER_OPENED = {"gen": 0, "state": CLOSED}
+FLUSH_S = 1.0
 _counting: set[asyncio.Task] = set()  # closed-state successes being counted (strong references)
+# Per I/O loop (only its thread touches its own): window counter key -> (successes not yet added, its TTL).
+_unflushed: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, tuple[int, float]]]" = (
+    weakref.WeakKeyDictionary()
+)
 _UNREAD = object()
 
 
@@ -118,7 +130,7 @@ async def record(permit: Permit, *, failure: bool, policy: BreakerPolicy) -> Non
     """Count one call's outcome and make the transition it calls for.
 
     A success through a closed breaker only adds to its window's count and can change nothing, so
-    it is counted in the background: the answer does not wait for that cache round trip.
+    it is counted in this process and added to the shared window within FLUSH_S (`_count_success`).
     """
     if permit.gen < 0:
         return
@@ -127,9 +139,49 @@ async def record(permit: Permit, *, failure: bool, policy: BreakerPolicy) -> Non
     if failure or permit.probe:
         await _record(permit, failure=failure, policy=policy)
         return
-    task = asyncio.get_running_loop().create_task(_record(permit, failure=False, policy=policy))
+    _count_success(permit, policy)
+
+
+def _calls_key(permit: Permit, policy: BreakerPolicy, bucket: int) -> str:
+    return _key(permit.health_system_id, permit.endpoint, "w", permit.gen, bucket, "calls")
+
+
+def _count_success(permit: Permit, policy: BreakerPolicy) -> None:
+    loop = asyncio.get_running_loop()
+    pending = _unflushed.get(loop)
+    if pending is None:
+        pending = _unflushed[loop] = {}
+    if not pending:
+        loop.call_later(FLUSH_S, _flush_soon, loop)
+    _add(pending, _calls_key(permit, policy, math.floor(time.time() / _bucket_s(policy))), _ttl(policy))
+
+
+def _flush_soon(loop: asyncio.AbstractEventLoop) -> None:
+    task = loop.create_task(flush_successes())
     _counting.add(task)
     task.add_done_callback(_counting.discard)
+
+
+async def flush_successes() -> None:
+    """Add this loop's uncounted successes to the shared windows (one round trip)."""
+    pending = _unflushed.pop(asyncio.get_running_loop(), None)
+    if not pending:
+        return
+    try:
+        await shared_cache.add_counts(pending)
+    except shared_cache.CacheUnavailable:
+        logger.warning("breaker successes not recorded (%d windows)", len(pending))
+
+
+def _add(counts: dict[str, tuple[int, float]], key: str, ttl: float) -> None:
+    count, _ = counts.get(key, (0, 0.0))
+    counts[key] = (count + 1, ttl)
+
+
+def forget_unflushed() -> None:
+    """Drop every loop's uncounted successes (tests: one test's calls never reach the next one's windows)."""
+    for pending in list(_unflushed.values()):
+        pending.clear()
 
 
 async def _first_in_minute(permit: Permit) -> bool:
@@ -146,7 +198,7 @@ async def _record(permit: Permit, *, failure: bool, policy: BreakerPolicy) -> No
         if permit.probe:
             await _record_probe(permit, failure=failure, policy=policy)
         else:
-            await _record_closed(permit, failure=failure, policy=policy)
+            await _record_closed_failure(permit, policy=policy)
     except shared_cache.CacheUnavailable:
         logger.warning("breaker outcome not recorded for %s/%s", permit.health_system_id, permit.endpoint)
 
@@ -160,13 +212,14 @@ async def _record_probe(permit: Permit, *, failure: bool, policy: BreakerPolicy)
         await _transition(permit, CLOSED, policy, why=f"{ok} probe(s) succeeded")
 
 
-async def _record_closed(permit: Permit, *, failure: bool, policy: BreakerPolicy) -> None:
+async def _record_closed_failure(permit: Permit, *, policy: BreakerPolicy) -> None:
+    """A failure through a closed breaker (its successes are `_count_success`'s)."""
     bucket = math.floor(time.time() / _bucket_s(policy))
-    base = (permit.health_system_id, permit.endpoint, "w", permit.gen)
-    await shared_cache.incr(_key(*base, bucket, "calls"), _ttl(policy))
-    if not failure:
-        return
-    await shared_cache.incr(_key(*base, bucket, "fails"), _ttl(policy))
+    # With this process's uncounted successes, so that the window it is about to weigh has them all.
+    counts = _unflushed.pop(asyncio.get_running_loop(), None) or {}
+    _add(counts, _calls_key(permit, policy, bucket), _ttl(policy))
+    _add(counts, _key(permit.health_system_id, permit.endpoint, "w", permit.gen, bucket, "fails"), _ttl(policy))
+    await shared_cache.add_counts(counts)
     calls, fails = await _window_counts(permit, policy, bucket)
     if calls >= policy.min_calls and fails / calls >= policy.failure_rate:
         await _transition(permit, OPEN, policy, why=f"{fails} of {calls} calls failed")

@@ -44,6 +44,16 @@ return count
 """
 
 
+# Several counters at once: KEYS[i] grows by ARGV[2i-1] and, when that created it, expires after ARGV[2i] ms.
+_ADD_COUNTS = """
+for i = 1, #KEYS do
+  local n = tonumber(ARGV[2 * i - 1])
+  if redis.call('INCRBY', KEYS[i], n) == n then redis.call('PEXPIRE', KEYS[i], ARGV[2 * i]) end
+end
+return #KEYS
+"""
+
+
 # Every key is new (then all are set) or nothing is set: a claim on several names at once.
 _ADD_ALL = """
 for i = 1, #KEYS do
@@ -81,6 +91,7 @@ class _Native:
         )
         self._incr = self.redis.register_script(_INCR_WITH_EXPIRY)
         self._add_all = self.redis.register_script(_ADD_ALL)
+        self._add_counts = self.redis.register_script(_ADD_COUNTS)
 
     def _key(self, key: str) -> str:
         return str(self.client.make_key(key))
@@ -113,17 +124,21 @@ class _Native:
         """INCR; the counter gets its expiry when created, in the same atomic step (Lua)."""
         return int(await self._incr(keys=[self._key(key)], args=[_px(timeout)]))
 
+    async def add_counts(self, counts: dict[str, tuple[int, float]]) -> None:
+        args = [part for n, timeout in counts.values() for part in (n, _px(timeout))]
+        await self._add_counts(keys=[self._key(k) for k in counts], args=args)
 
-def incr_or_create(key: str, timeout: float) -> int:
-    """Blocking (sync callers, and the thread pool): add one, creating the counter (expiring after
+
+def incr_or_create(key: str, timeout: float, delta: int = 1) -> int:
+    """Blocking (sync callers, and the thread pool): add `delta`, creating the counter (expiring after
     `timeout`) when absent."""
-    if cache.add(key, 1, timeout):
-        return 1
+    if cache.add(key, delta, timeout):
+        return delta
     try:
-        return cache.incr(key)
+        return cache.incr(key, delta)
     except ValueError:  # it expired between the add and the incr
-        cache.add(key, 1, timeout)
-        return 1
+        cache.add(key, delta, timeout)
+        return delta
 
 
 class _Threaded:
@@ -156,6 +171,10 @@ class _Threaded:
 
     async def incr(self, key: str, timeout: float) -> int:
         return int(await self._run(incr_or_create, key, timeout))
+
+    async def add_counts(self, counts: dict[str, tuple[int, float]]) -> None:
+        for key, (n, timeout) in counts.items():
+            await self._run(incr_or_create, key, timeout, n)
 
 
 _THREADED = _Threaded()
@@ -226,3 +245,9 @@ async def delete(key: str, *, deadline: float | None = None) -> None:
 async def incr(key: str, timeout: float, *, deadline: float | None = None) -> int:
     """Atomically add one, creating the counter (expiring after `timeout`) when absent."""
     return await _bounded(_backend().incr(key, timeout), deadline=deadline)
+
+
+async def add_counts(counts: dict[str, tuple[int, float]], *, deadline: float | None = None) -> None:
+    """Add to several counters in one round trip: key -> (how much, the expiry of a counter it creates)."""
+    if counts:
+        await _bounded(_backend().add_counts(counts), deadline=deadline)

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import math
 import os
 import subprocess
 import sys
@@ -107,6 +108,35 @@ def test_transitions_are_kept_newest_first_for_the_admin():
     views, transitions = run(breaker.snapshot(SYSTEM))
     assert [t["to"] for t in transitions] == ["closed", "open"]
     assert [(v.endpoint, v.state) for v in views] == [("Appointment", "closed")]
+
+
+async def _window(endpoint: str = "Appointment") -> tuple[int, int]:
+    permit = await breaker.before_call(SYSTEM, endpoint, POLICY)
+    bucket = math.floor(time.time() / breaker._bucket_s(POLICY))
+    return await breaker._window_counts(permit, POLICY, bucket)
+
+
+def test_successes_reach_the_shared_window_in_one_round_trip_a_second(monkeypatch):
+    sent = []
+    real = breaker.shared_cache.add_counts
+
+    async def counted(counts, **kwargs):
+        sent.append(sum(n for n, _ in counts.values()))
+        return await real(counts, **kwargs)
+
+    monkeypatch.setattr(breaker.shared_cache, "add_counts", counted)
+    run(_calls([False] * 20))
+    assert sent == [] and run(_window()) == (0, 0)  # nothing sent yet: one request, one count in this process
+    time.sleep(breaker.FLUSH_S + 0.3)
+    assert sent == [20] and run(_window()) == (20, 0)
+
+
+def test_a_failure_is_weighed_with_every_success_this_process_has_seen():
+    run(_calls([False] * 5))  # not yet in the shared window
+    run(_calls([True] * 4))  # 4 of 9: below the rate (4 of 4 would open it)
+    assert run(_window()) == (9, 4) and run(breaker.state_of(SYSTEM, "Appointment")) == "closed"
+    run(_calls([True]))  # 5 of 10
+    assert run(breaker.state_of(SYSTEM, "Appointment")) == "open"
 
 
 # Over real HTTP, against the sandbox, with a second gateway process.
