@@ -16,7 +16,7 @@ def open_call(
     *, client: AgentClient, health_system: HealthSystem, caller_phone: str | None, external_id: str
 ) -> CallSession:
     call = CallSession.objects.create(agent_client=client, health_system=health_system, external_id=external_id)
-    session_store.open_store(str(call.id), {"caller": caller_phone} if caller_phone else None)
+    session_store.open_store(str(call.id), {CALLER: caller_phone} if caller_phone else None)
     return call
 
 
@@ -27,8 +27,12 @@ def open_for_client(*, client: AgentClient, slug: str, caller_phone: str | None,
     return open_call(client=client, health_system=system, caller_phone=caller_phone, external_id=external_id)
 
 
-def caller_phone(call: CallSession) -> str | None:
-    stored = session_store.get(str(call.id), "caller")
+CALLER = "caller"  # the session store's entry of the caller's number
+
+
+def caller_phone(call: CallSession, seen: session_store.Seen | None = None) -> str | None:
+    """The number the call came from, if the agent gave it (as `seen` found it, when given)."""
+    stored = seen.entry(CALLER) if seen is not None else session_store.get(str(call.id), CALLER)
     return stored[0] if stored else None
 
 

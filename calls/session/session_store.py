@@ -14,7 +14,8 @@ under the call's id again (issue 18, "ended means ended").
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -160,6 +161,40 @@ def get_many(call_id: str, names: Iterable[str]) -> dict[str, tuple[object, floa
     """What is stored under each of `names` (value, epoch seconds stored), in one round trip."""
     data_keys = {_data_name(call_id, name): name for name in names}
     return _opened(call_id, data_keys, cache.get_many([_key_name(call_id), *data_keys]))
+
+
+@dataclass(frozen=True)
+class Seen:
+    """Some of a call's entries and markers as one read found them, at one moment (`read_ahead`).
+
+    For a request that reads each of them once, early: a later read that must see what another
+    thread or process wrote since (a search finishing, a turn collecting a verdict) reads again.
+    """
+
+    entries: Mapping[str, tuple[object, float]]
+    markers: Mapping[str, object]
+    read: frozenset[str]  # the entry and marker names read, found or not
+
+    def entry(self, name: str) -> tuple[object, float] | None:
+        """As `get` found it; a name that was not read is a KeyError (never a silent None)."""
+        if name not in self.read:
+            raise KeyError(name)
+        return self.entries.get(name)
+
+    def marker(self, marker: str) -> object:
+        """The marker's value, None when absent; a marker that was not read is a KeyError."""
+        if marker not in self.read:
+            raise KeyError(marker)
+        return self.markers.get(marker)
+
+
+def read_ahead(call_id: str, names: Iterable[str], markers: Iterable[str]) -> Seen:
+    """`get_many` of `names` and the values of `markers` (MARKERS) in one round trip."""
+    data_keys = {_data_name(call_id, name): name for name in names}
+    marker_keys = {marker_key(call_id, marker): marker for marker in markers}
+    found = cache.get_many([_key_name(call_id), *data_keys, *marker_keys])
+    kept = {marker: found[key] for key, marker in marker_keys.items() if key in found}
+    return Seen(_opened(call_id, data_keys, found), kept, frozenset([*data_keys.values(), *marker_keys.values()]))
 
 
 def discard(call_id: str, name: str) -> bool:

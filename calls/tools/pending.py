@@ -52,10 +52,11 @@ class Job:
 
 
 def _state_key(call_id: str, name: str) -> str:
-    return session_store.marker_key(call_id, _marker(name))
+    return session_store.marker_key(call_id, marker(name))
 
 
-def _marker(name: str) -> str:
+def marker(name: str) -> str:
+    """The call's marker (session_store.MARKERS) of the background work behind answer `name`."""
     return f"pending:{name}"
 
 
@@ -96,11 +97,13 @@ def filler(*, call: CallSession, tool: str, waited_ms: int = 0) -> Pending:
 
 def claim(call_id: str, name: str) -> bool:
     """Claim the background work behind one answer; False while another request's work runs (or the call ended)."""
-    return session_store.set_markers(call_id, {_marker(name): "running"}, timeout=CLAIM_S, only_new=True)
+    return session_store.set_markers(call_id, {marker(name): "running"}, timeout=CLAIM_S, only_new=True)
 
 
-def running(call_id: str, name: str) -> bool:
-    return cache.get(_state_key(call_id, name)) == "running"
+def running(call_id: str, name: str, seen: session_store.Seen | None = None) -> bool:
+    """Whether that work runs (as `seen` found it, when given)."""
+    state = seen.marker(marker(name)) if seen is not None else cache.get(_state_key(call_id, name))
+    return state == "running"
 
 
 def release(call_id: str, name: str) -> None:
@@ -202,6 +205,6 @@ def _failed(job: Job, exc: Exception) -> None:
         "say": refusal.say,
         "retry_after_ms": refusal.retry_after_ms,
     }
-    session_store.set_markers(job.call_id, {_marker(job.name): remembered}, timeout=FAILURE_KEPT_S)
+    session_store.set_markers(job.call_id, {marker(job.name): remembered}, timeout=FAILURE_KEPT_S)
     _, body = refusal_envelope(refusal)
     events.publish(job.call_id, {"event": "unavailable", "tool": job.tool, "query": job.query} | body)

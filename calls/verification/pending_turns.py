@@ -41,6 +41,7 @@ EHR_SLOW = "ehr_slow"
 SLOW_SAY = (
     "Our records system is slow to answer right now, so I can't confirm your identity. Let me connect you with someone."
 )
+READ_AHEAD = ((VERDICT,), (pending.marker(NAME),))  # what `earlier` reads: entries, markers
 KEPT = {kind.__name__: kind for kind in (NeedsMore, Verified, Escalate, Unavailable, CallEnded)}
 Verdict = NeedsMore | Verified
 
@@ -125,14 +126,15 @@ def _keep(call_id: str, result: Verdict | CallRefusal, turn: str, correlation_id
 
 
 @sensitive_phi
-def earlier(call: CallSession, identifiers: Mapping[str, object]) -> Verdict | Pending | None:
+def earlier(call: CallSession, identifiers: Mapping[str, object], seen: session_store.Seen) -> Verdict | Pending | None:
     """What an earlier pending turn gives this one: `pending` while its search runs, else its verdict
     once (raised, if a refusal) to a turn that says nothing new; None when this is a turn of its own.
+    `seen`: the turn's read of the claim's marker and VERDICT (READ_AHEAD).
     """
     call_id = str(call.id)
-    if pending.running(call_id, NAME):
+    if pending.running(call_id, NAME, seen):
         return pending_answer(call)
-    found = session_store.get(call_id, VERDICT)
+    found = seen.entry(VERDICT)
     kept = found[0] if found else None
     if not kept:
         return None

@@ -5,7 +5,7 @@ from collections.abc import Awaitable
 from concurrent.futures import Future
 
 from calls.models import CallSession
-from calls.session import call_sessions
+from calls.session import call_sessions, session_store
 from calls.verification import claims, search_tags
 from calls.verification.identity_match import SEARCHED_CLAIMS, Candidate, candidates_of
 from compliance.phi_logging import sensitive_phi
@@ -23,12 +23,15 @@ def searched(given: dict[str, str]) -> dict[str, str]:
     return {name: value for name, value in given.items() if name in SEARCHED_CLAIMS}
 
 
-def budgets(call: CallSession, given: dict[str, str]) -> tuple[claims.Budget, ...]:
-    """The claimed-value, caller and agent client budgets a search for `given` draws from (claims.py)."""
+def budgets(
+    call: CallSession, given: dict[str, str], seen: session_store.Seen | None = None
+) -> tuple[claims.Budget, ...]:
+    """The claimed-value, caller and agent client budgets a search for `given` draws from (claims.py);
+    `seen`: a read of the call's entries that holds the caller's (call_sessions.caller_phone)."""
     return claims.budgets(
         health_system_id=call.health_system_id,
         agent_client_id=call.agent_client_id,
-        caller_phone=call_sessions.caller_phone(call),
+        caller_phone=call_sessions.caller_phone(call, seen),
         given=searched(given),
         caller_limit=call.health_system.verification_policy.max_failures_per_caller_hour,
     )

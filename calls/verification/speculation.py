@@ -53,6 +53,7 @@ MARKER = "speculating"  # session_store.MARKERS: the running search's key (a key
 VALID_S = 120  # candidates older than this are searched again (issue 24)
 FAILURE_VALID_S = 10  # a verdict this soon after the speculation's EHR failure answers `unavailable`
 POLL_S = 0.02
+READ_AHEAD = ((RECORD,), (MARKER,))  # what `start` and `awaited` read first: entries, markers
 
 
 @sensitive_phi
@@ -78,20 +79,21 @@ def _valid(found: tuple[object, float] | None, key: str) -> dict | None:
 
 
 @sensitive_phi
-def start(*, call: CallSession, given: dict[str, str], context: AuditContext) -> bool:
+def start(*, call: CallSession, given: dict[str, str], context: AuditContext, seen: session_store.Seen) -> bool:
     """Start the search the policy will make for `given` once its factor set is complete; whether one
-    started (not when the set lacks a searched claim, it ran already, one runs, or a budget is spent)."""
+    started (not when the set lacks a searched claim, it ran already, one runs, or a budget is spent).
+    `seen`: the turn's read of RECORD and the caller (READ_AHEAD, call_sessions.caller_phone)."""
     policy = call.health_system.verification_policy
     if not search_ready(policy.factor_sets, policy.name_parts_required, given, site_preset(call.health_system)):
         return False
     call_id, key = str(call.id), _key(call, given)
-    if _valid(session_store.get(call_id, RECORD), key) is not None:
+    if _valid(seen.entry(RECORD), key) is not None:
         return False  # these claims were searched a moment ago
     claim_s = int(connection_config(call.health_system).request_deadline_s) + 2
     if not session_store.set_markers(call_id, {MARKER: key}, timeout=claim_s, only_new=True):
         return False  # one runs already, or the call has ended
     try:
-        reservation = claims.reserve(searches.budgets(call, given))
+        reservation = claims.reserve(searches.budgets(call, given, seen))
         search = searches.start(call, given)
     except claims.BudgetSpent:
         cache.delete(_marker_key(call_id))
@@ -156,16 +158,19 @@ def _audited(job: Job, outcome: str, found: list[Candidate]) -> bool:
 
 
 @sensitive_phi
-def awaited(call: CallSession, given: dict[str, str]) -> Future | None:
+def awaited(call: CallSession, given: dict[str, str], seen: session_store.Seen | None = None) -> Future | None:
     """The speculation a complete turn's search would repeat, as a future of its record (done once it
-    has finished; its result None if it vanished), or None when there is none and the turn searches."""
+    has finished; its result None if it vanished), or None when there is none and the turn searches.
+    `seen`: the turn's read of RECORD and MARKER (READ_AHEAD), one read for both; else both are read now."""
     call_id, key = str(call.id), _key(call, given)
-    found = session_store.get(call_id, RECORD)
+    if seen is None:
+        seen = session_store.read_ahead(call_id, *READ_AHEAD)
+    found = seen.entry(RECORD)
     if _valid(found, key) is not None:
         ready: Future = Future()
         ready.set_result(found[0])
         return ready
-    if cache.get(_marker_key(call_id)) != key:
+    if seen.marker(MARKER) != key:
         return None
     until = time.monotonic() + connection_config(call.health_system).request_deadline_s + 1
     return io_loop.spawn(_until_finished(call_id, key, until))

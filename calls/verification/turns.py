@@ -14,7 +14,7 @@ from django.utils import timezone
 from audit.models import Outcome
 from calls.models import CallSession, CallState
 from calls.outcomes import CallEnded, Escalate, NeedsMore, Pending, Unavailable, Verified
-from calls.session import access_log, events, selectors, session_store
+from calls.session import access_log, call_sessions, events, selectors, session_store
 from calls.session.access_log import AuditContext
 from calls.session.baa_gate import NotCovered, ensure_covered
 from calls.session.row_updates import update_rows
@@ -58,13 +58,19 @@ def _ensure_covered(call: CallSession, context: AuditContext) -> None:
         raise
 
 
+IDENTIFIERS = "identifiers"  # the session store's entry of what the caller said so far
+# What a turn reads of the call's store, in one round trip before it starts (session_store.read_ahead).
+READ_AHEAD_ENTRIES = (IDENTIFIERS, call_sessions.CALLER, *pending_turns.READ_AHEAD[0], *speculation.READ_AHEAD[0])
+READ_AHEAD_MARKERS = (*pending_turns.READ_AHEAD[1], *speculation.READ_AHEAD[1])
+
+
 @sensitive_phi
-def _accumulate(call: CallSession, identifiers: Mapping[str, object]) -> dict[str, str]:
-    stored = session_store.get(str(call.id), "identifiers")
+def _accumulate(call: CallSession, identifiers: Mapping[str, object], seen: session_store.Seen) -> dict[str, str]:
+    stored = seen.entry(IDENTIFIERS)
     merged = dict(stored[0]) if stored else {}
     for name, value in identifiers.items():
         merged[name] = value.isoformat() if isinstance(value, date) else str(value)
-    if not session_store.put(str(call.id), "identifiers", merged):  # `end` won the race: nothing comes back
+    if not session_store.put(str(call.id), IDENTIFIERS, merged):  # `end` won the race: nothing comes back
         raise CallEnded()
     return merged
 
@@ -78,7 +84,7 @@ def _fail(
     outcome: str = Outcome.WRONG_DETAILS,
 ) -> NeedsMore:
     policy = call.health_system.verification_policy
-    still_open = session_store.put(str(call.id), "identifiers", {})  # an ended call stays purged
+    still_open = session_store.put(str(call.id), IDENTIFIERS, {})  # an ended call stays purged
     failures = attempt_limits.call_failures(call)  # this turn was counted before the search
     # A patient's own lockout grows only from failures on claims that match that patient's record
     # (what was searched by agrees; a secret factor did not): nobody can aim it by claiming less.
@@ -135,7 +141,7 @@ def _succeed(call: CallSession, context: AuditContext, patient: Candidate, facto
     facts = {
         # A speculation's candidate is an id alone: the prefetch reads the record (minimum necessary).
         "patient": {"id": patient.id} | (patient.public or {}),
-        "identifiers": {},
+        IDENTIFIERS: {},
         "call": selectors.verified_facts(call),
     }
     if not session_store.put_many(
@@ -167,13 +173,14 @@ def submit(
             call=call, context=context, outcome=Outcome.ESCALATED, factors=identifiers, patient_reference=None
         )
         raise _escalate(call)
-    if (earlier := pending_turns.earlier(call, identifiers)) is not None:
+    seen = session_store.read_ahead(str(call.id), READ_AHEAD_ENTRIES, READ_AHEAD_MARKERS)
+    if (earlier := pending_turns.earlier(call, identifiers, seen)) is not None:
         return earlier
     _ensure_covered(call, context)
-    given = _accumulate(call, identifiers)
+    given = _accumulate(call, identifiers, seen)
     sets = complete_sets(policy.factor_sets, policy.name_parts_required, given, _preset(call))
     if not sets:
-        speculation.start(call=call, given=given, context=context)  # the same answer whatever it finds
+        speculation.start(call=call, given=given, context=context, seen=seen)  # the same answer whatever it finds
         missing = missing_for_next_set(policy.factor_sets, policy.name_parts_required, given, _preset(call))
         left = status.attempts_left(call)
         return prompts.needs_more(missing=missing, attempts_left=left, given=given, said=identifiers)
@@ -181,7 +188,7 @@ def submit(
         return pending_turns.pending_answer(call)
     answer = None
     try:
-        answer = _counted_turn(call, context, identifiers, given, sets, may_pend=may_pend)
+        answer = _counted_turn(call, context, identifiers, given, sets, may_pend=may_pend, seen=seen)
         return answer
     finally:
         if may_pend and not isinstance(answer, Pending):  # a handed-over search holds the claim to its verdict
@@ -189,11 +196,13 @@ def submit(
 
 
 @sensitive_phi
-def _reserve_claims(call: CallSession, context: AuditContext, given: dict[str, str]) -> claims.Reservation | Verified:
+def _reserve_claims(
+    call: CallSession, context: AuditContext, given: dict[str, str], seen: session_store.Seen | None
+) -> claims.Reservation | Verified:
     """Reserve this turn's budgets; a spent one is audited and answered before any search: the agent
     client's with `rate_limited` (a throttle), any other by a person (`escalate`)."""
     try:
-        return claims.reserve(searches.budgets(call, given))
+        return claims.reserve(searches.budgets(call, given, seen))
     except claims.BudgetSpent as spent:
         access_log.record_attempt(
             call=call, context=context, outcome=Outcome.BUDGET_SPENT, factors=given, patient_reference=None
@@ -215,19 +224,21 @@ def _counted_turn(
     sets: list[list[str]],
     *,
     may_pend: bool,
+    seen: session_store.Seen | None = None,
 ) -> NeedsMore | Verified | Pending:
     """Count the turn and search (or use the speculative search of these claims); decide within the
-    voice deadline, later (pending) or not at all.
+    voice deadline, later (pending) or not at all. `seen`: the turn's first read (READ_AHEAD_*).
 
     The claimed identity's, the caller's and the agent client's budgets are reserved first, then the
     call's own attempt: concurrent turns can never exceed any of them (claims.py)."""
     started, deadline = time.monotonic(), pending_turns.voice_deadline()
-    if (awaited := speculation.awaited(call, given)) is not None:
+    if (awaited := speculation.awaited(call, given, seen)) is not None:
+        # Without `seen`: a speculation gone meanwhile is read again, never from the turn's first read.
         searching = functools.partial(_counted_turn, call, context, identifiers, given, sets, may_pend=False)
         decide = functools.partial(_speculated_verdict, call, context, given, sets, awaited, searching)
         waiting = _Search(awaited, decide, started, deadline)
         return _decided_in_time(waiting, call, context, said=identifiers, given=given, may_pend=may_pend)
-    reservation = _reserve_claims(call, context, given)
+    reservation = _reserve_claims(call, context, given, seen)
     if isinstance(reservation, Verified):
         return reservation
     if not _attempt_reserved(call, context, given, reservation):

@@ -62,3 +62,20 @@ def test_nothing_is_written_for_a_call_whose_store_was_destroyed(backend):
 def test_a_marker_not_listed_cannot_be_written():
     with pytest.raises(ValueError, match="MARKERS"):
         session_store.marker_key("c", "somewhere_else")
+
+
+def test_a_read_ahead_holds_entries_and_markers_of_one_moment_and_only_those_it_read(backend):
+    call_id = opened()
+    session_store.put_many(call_id, {"identifiers": {"date_of_birth": "1961-04-02"}})
+    session_store.set_markers(call_id, {"speculating": "digest"}, timeout=60)
+    seen = session_store.read_ahead(call_id, ("identifiers", "verdict"), ("speculating", "pending:verify"))
+    session_store.put(call_id, "verdict", {"kind": "Verified"})  # after the read: not in it
+    assert seen.entry("identifiers")[0] == {"date_of_birth": "1961-04-02"} and seen.entry("verdict") is None
+    assert seen.marker("speculating") == "digest" and seen.marker("pending:verify") is None
+    with pytest.raises(KeyError):
+        seen.entry("patient")  # not read: never mistaken for absent
+    with pytest.raises(KeyError):
+        seen.marker("last_filler")
+    session_store.destroy(call_id)
+    gone = session_store.read_ahead(call_id, ("identifiers",), ("speculating",))
+    assert gone.entry("identifiers") is None and gone.marker("speculating") is None
