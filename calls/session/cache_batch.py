@@ -29,16 +29,19 @@ return values
 """
 
 
-# KEYS: the guard, then the keys to set. ARGV: the TTL in seconds, "1" to set only absent keys, the values.
+# KEYS: the guard, the keys to set, then ARGV[3] keys to delete whatever happens.
+# ARGV: the TTL in seconds, "1" to set only absent keys, how many to delete, the values.
 _SET_IF_PRESENT = """
+local deleting = tonumber(ARGV[3])
+if deleting > 0 then redis.call('DEL', unpack(KEYS, #KEYS - deleting + 1, #KEYS)) end
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local stored = 1
-for i = 2, #KEYS do
+for i = 2, #KEYS - deleting do
   local ok
   if ARGV[2] == '1' then
-    ok = redis.call('SET', KEYS[i], ARGV[i + 1], 'EX', ARGV[1], 'NX')
+    ok = redis.call('SET', KEYS[i], ARGV[i + 2], 'EX', ARGV[1], 'NX')
   else
-    ok = redis.call('SET', KEYS[i], ARGV[i + 1], 'EX', ARGV[1])
+    ok = redis.call('SET', KEYS[i], ARGV[i + 2], 'EX', ARGV[1])
   end
   if not ok then stored = 0 end
 end
@@ -65,10 +68,16 @@ def redis_keys(*keys: str) -> list[str]:
     return [cache.client.make_key(key) for key in keys]
 
 
-def set_if_present(guard: str, values: dict[str, object], *, ttl: int, only_new: bool = False) -> bool:
+def set_if_present(
+    guard: str, values: dict[str, object], *, ttl: int, only_new: bool = False, deleting: list[str] | None = None
+) -> bool:
     """Set `values` (key -> value) for `ttl` seconds if `guard` exists; whether every one was set
-    (`only_new`: a key that exists already is left as it is, as `cache.add` does)."""
+    (`only_new`: a key that exists already is left as it is, as `cache.add` does). `deleting`: keys
+    deleted in the same step, whether or not the guard exists."""
+    deleting = deleting or []
     if not shared_cache.single_redis():
+        if deleting:
+            cache.delete_many(deleting)
         if cache.get(guard) is None:
             return False
         if only_new:
@@ -76,8 +85,8 @@ def set_if_present(guard: str, values: dict[str, object], *, ttl: int, only_new:
         cache.set_many(values, timeout=ttl)
         return True
     client = cache.client
-    keys = [client.make_key(key) for key in (guard, *values)]
-    args = [ttl, "1" if only_new else "0", *(client.encode(value) for value in values.values())]
+    keys = [client.make_key(key) for key in (guard, *values, *deleting)]
+    args = [ttl, "1" if only_new else "0", len(deleting), *(client.encode(value) for value in values.values())]
     return bool(script(_SET_IF_PRESENT)(keys=keys, args=args))
 
 

@@ -93,16 +93,13 @@ _wrapped = ExpiringMap(KEYS_KEPT_S, maxsize=20_000)  # call id -> its wrapped da
 _unwrapped = ExpiringMap(KEYS_KEPT_S, maxsize=20_000)  # wrapped data key -> Fernet
 
 
-def _fernet(call_id: str, *, create: bool) -> Fernet | None:
+def _fernet(call_id: str) -> Fernet | None:
+    """The open call's data key; None once it was destroyed or expired."""
     wrapped = _wrapped.get(call_id)
     if wrapped is None:
         wrapped = cache.get(_key_name(call_id))
     if wrapped is None:
-        if not create:
-            return None
-        key = Fernet.generate_key().decode()
-        wrapped = encryption.encrypt(key)
-        cache.set(_key_name(call_id), wrapped, timeout=_ttl())
+        return None
     _wrapped.put(call_id, wrapped)
     return _unwrap(wrapped)
 
@@ -117,32 +114,49 @@ def _unwrap(wrapped: str) -> Fernet:
 
 
 def open_store(call_id: str, values: dict[str, object] | None = None) -> None:
-    """Make a new call's data key (and store `values`): the one write that may create the store."""
-    put_many(call_id, values or {}, only_if_open=False)
+    """Make a new call's data key and store `values` with it (one round trip): the one write that
+    creates the store. A new call's id is new (uuid4): a key already there is replaced."""
+    key = Fernet.generate_key()
+    wrapped = encryption.encrypt(key.decode())
+    fernet = Fernet(key)
+    _wrapped.put(call_id, wrapped)
+    _unwrapped.put(wrapped, fernet)
+    cache.set_many({_key_name(call_id): wrapped, **_sealed(call_id, fernet, values or {})}, timeout=_ttl())
 
 
-def put(call_id: str, name: str, value: object, *, only_if_open: bool = True) -> bool:
-    """Store a JSON-serializable value for the call, encrypted; whether it was stored.
-
-    A call whose store was destroyed (ended) or expired gets nothing back: a late request or
-    background fetch must not bring a purged call's PHI back (`only_if_open=False` is `open_store`'s).
-    """
-    return put_many(call_id, {name: value}, only_if_open=only_if_open)
-
-
-def put_many(call_id: str, values: dict[str, object], *, only_if_open: bool = True, owner: int | None = None) -> bool:
-    """Store several values for the call at once (see `put`); `owner`: the client `read_owned` admits."""
-    fernet = _fernet(call_id, create=not only_if_open)
-    if fernet is None:
-        return False
+def _sealed(call_id: str, fernet: Fernet, values: dict[str, object]) -> dict[str, str]:
     at = datetime.now().timestamp()
-    sealed: dict[str, object] = {
+    return {
         _data_name(call_id, name): fernet.encrypt(json.dumps({"v": value, "at": at}, default=str).encode()).decode()
         for name, value in values.items()
     }
+
+
+def put(call_id: str, name: str, value: object, *, clearing: Iterable[str] = ()) -> bool:
+    """Store a JSON-serializable value for the call, encrypted; whether it was stored.
+
+    A call whose store was destroyed (ended) or expired gets nothing back: a late request or
+    background fetch must not bring a purged call's PHI back. `clearing`: MARKERS deleted in the same
+    round trip (stored or not).
+    """
+    return put_many(call_id, {name: value}, clearing=clearing)
+
+
+def put_many(
+    call_id: str, values: dict[str, object], *, owner: int | None = None, clearing: Iterable[str] = ()
+) -> bool:
+    """Store several values for the call at once (see `put`); `owner`: the client `read_owned` admits."""
+    cleared = [marker_key(call_id, marker) for marker in clearing]
+    fernet = _fernet(call_id)
+    if fernet is None:
+        if cleared:
+            cache.delete_many(cleared)
+        return False
+    sealed: dict[str, object] = dict(_sealed(call_id, fernet, values))
     if owner is not None:
         sealed[_owner_name(call_id)] = owner
-    return set_if_present(_key_name(call_id), sealed, ttl=_ttl())  # `destroy` may have run since the key was read
+    # `destroy` may have run since the key was read: the guard decides, in the same round trip.
+    return set_if_present(_key_name(call_id), sealed, ttl=_ttl(), deleting=cleared)
 
 
 def set_markers(call_id: str, values: dict[str, object], *, timeout: int, only_new: bool = False) -> bool:
@@ -244,8 +258,8 @@ def last_activity(call_ids: list[str]) -> dict[str, float]:
 
 
 def destroy(call_id: str) -> None:
-    """Shred the call's key, then delete its data, stamp and markers (every key under its id)."""
+    """Shred the call's key with its data, stamp and markers (every key under its id), in one DEL:
+    Redis runs a command whole, so no reader sees the data without the key or the key without it."""
     _wrapped.pop(call_id)
-    cache.delete(_key_name(call_id))
     markers = [marker_key(call_id, marker) for marker in MARKERS]
-    cache.delete_many([*_all_keys(call_id), activity_key(call_id), *markers])
+    cache.delete_many([*_all_keys(call_id), activity_key(call_id), *markers])  # the key first

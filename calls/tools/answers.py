@@ -186,7 +186,7 @@ def _patient_record(call: CallSession, patient: dict) -> tuple[dict, str]:
     deadline = deadline_in(connection_config(system).request_deadline_s)
     read = records.fetch_patient(client_for(system), load_mapping(system), patient["id"], deadline=deadline)
     record = {"id": patient["id"]} | io_loop.wait(read, deadline=deadline).public()
-    session_store.put(str(call.id), "patient", record, only_if_open=True)
+    session_store.put(str(call.id), "patient", record)
     return record, "live"
 
 

@@ -169,7 +169,7 @@ def _finish(job: Job, done: Future) -> None:
         except (EHRError, TimeoutError) as exc:
             _failed(job, exc)
             return
-        stored = session_store.put(job.call_id, job.name, data, only_if_open=True)
+        stored = session_store.put(job.call_id, job.name, data)
         release(job.call_id, job.name)
         if stored:
             events.publish(job.call_id, _ready_event(job))

@@ -29,8 +29,19 @@ PREFETCHED = tuple(name for name, spec in TOOLS.items() if spec.prefetch)
 POLL_S = 0.02
 
 
+def _marker(tool: str) -> str:
+    return f"prefetching:{tool}"
+
+
 def _running_key(call_id: str, tool: str) -> str:
-    return session_store.marker_key(call_id, f"prefetching:{tool}")
+    return session_store.marker_key(call_id, _marker(tool))
+
+
+async def _unmark(call_id: str, tool: str) -> None:
+    try:
+        await shared_cache.delete(_running_key(call_id, tool))
+    except shared_cache.CacheUnavailable:
+        pass  # the marker expires with the prefetch's deadline; waiting callers stop then
 
 
 async def _one(
@@ -41,33 +52,40 @@ async def _one(
     try:
         data = await fetch(tool, client, mapping, args, deadline=deadline)
     except EHRError as exc:
+        await _unmark(call_id, tool)
         log.info("prefetch of %s for call %s failed: %s", tool, call_id, type(exc).__name__)
         return time.monotonic() - started, False
-    else:
-        # only_if_open: a call ended while this ran stays purged.
-        stored = await asyncio.to_thread(session_store.put, call_id, tool, data, only_if_open=True)
-        return time.monotonic() - started, stored
-    finally:
-        try:
-            await shared_cache.delete(_running_key(call_id, tool))
-        except shared_cache.CacheUnavailable:
-            pass  # the marker expires with the prefetch's deadline; waiting callers stop then
+    except BaseException:
+        await _unmark(call_id, tool)
+        raise
+    # A call ended while this ran stays purged (put writes only while the store is open); the
+    # marker goes in the same round trip, so a waiting tool call finds the answer as it stops waiting.
+    return time.monotonic() - started, await _store(call_id, tool, data)
 
 
 async def _patient(call_id: str, client: FhirClient, mapping: Mapping, patient_id: str, deadline: float) -> None:
     try:
         patient = await records.fetch_patient(client, mapping, patient_id, deadline=deadline)
     except EHRError as exc:
+        await _unmark(call_id, "patient")
         log.info("prefetch of the patient for call %s failed: %s", call_id, type(exc).__name__)
-    else:
-        if patient.id == patient_id:
-            facts = {"id": patient_id} | patient.public()
-            await asyncio.to_thread(session_store.put, call_id, "patient", facts, only_if_open=True)
-    finally:
-        try:
-            await shared_cache.delete(_running_key(call_id, "patient"))
-        except shared_cache.CacheUnavailable:
-            pass
+        return
+    except BaseException:
+        await _unmark(call_id, "patient")
+        raise
+    if patient.id != patient_id:
+        await _unmark(call_id, "patient")
+        return
+    await _store(call_id, "patient", {"id": patient_id} | patient.public())
+
+
+async def _store(call_id: str, name: str, value: object) -> bool:
+    """Store the answer and drop its marker in one round trip; the marker goes even if that fails."""
+    try:
+        return await asyncio.to_thread(session_store.put, call_id, name, value, clearing=[_marker(name)])
+    except BaseException:
+        await _unmark(call_id, name)
+        raise
 
 
 def _announce(call_id: str, health_system: str, done: dict[str, tuple[float, bool]]) -> None:
@@ -116,6 +134,6 @@ def start(*, call: CallSession, patient_id: str, with_patient: bool = False) -> 
     until = time.time() + config.request_deadline_s
     timeout = int(config.request_deadline_s) + 1
     running = (*PREFETCHED, "patient") if with_patient else PREFETCHED
-    session_store.set_markers(str(call.id), {f"prefetching:{tool}": until for tool in running}, timeout=timeout)
+    session_store.set_markers(str(call.id), {_marker(tool): until for tool in running}, timeout=timeout)
     coro = _all(str(call.id), client_for(system), load_mapping(system), args, deadline, system.slug, with_patient)
     return io_loop.spawn(coro)

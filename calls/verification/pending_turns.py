@@ -119,7 +119,7 @@ def _decide_later(*job: object) -> None:
 def _keep(call_id: str, result: Verdict | CallRefusal, turn: str, correlation_id: str) -> None:
     """Keep the verdict for the next turn (unless the call ended) and announce it on the socket."""
     kept = {"kind": type(result).__name__, "fields": dataclasses.asdict(result), "turn": turn}
-    if not session_store.put(call_id, VERDICT, kept, only_if_open=True):
+    if not session_store.put(call_id, VERDICT, kept):
         return
     _, body = contract.refusal_envelope(result) if isinstance(result, CallRefusal) else contract.envelope(result)
     events.publish(call_id, {"event": "verify.result", "call_id": call_id, "correlation_id": correlation_id} | body)
@@ -138,7 +138,7 @@ def earlier(call: CallSession, identifiers: Mapping[str, object], seen: session_
     kept = found[0] if found else None
     if not kept:
         return None
-    session_store.put(call_id, VERDICT, None, only_if_open=True)  # collected once
+    session_store.put(call_id, VERDICT, None)  # collected once
     if identifiers and not hmac.compare_digest(kept["turn"], fingerprint(identifiers)):
         return None  # the caller said something new: a turn of its own
     return _revived(kept)

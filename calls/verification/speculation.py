@@ -123,7 +123,7 @@ def _finished(job: Job, done: Future) -> None:
     try:
         record = _outcome(job, done)
         if record is not None:
-            session_store.put(call_id, RECORD, record, only_if_open=True)  # an ended call stays purged
+            session_store.put(call_id, RECORD, record)  # an ended call stays purged
     finally:
         cache.delete(_marker_key(call_id))
         close_old_connections()

@@ -145,7 +145,7 @@ def _succeed(call: CallSession, context: AuditContext, patient: Candidate, facto
         "call": selectors.verified_facts(call),
     }
     if not session_store.put_many(
-        str(call.id), facts, only_if_open=True, owner=call.agent_client_id
+        str(call.id), facts, owner=call.agent_client_id
     ):  # `end` destroyed the store meanwhile
         raise CallEnded()
     access_log.record(call=call, context=context, action="verify", outcome="success", patient_reference=patient.id)

@@ -79,3 +79,24 @@ def test_a_read_ahead_holds_entries_and_markers_of_one_moment_and_only_those_it_
     session_store.destroy(call_id)
     gone = session_store.read_ahead(call_id, ("identifiers",), ("speculating",))
     assert gone.entry("identifiers") is None and gone.marker("speculating") is None
+
+
+def test_a_put_drops_the_markers_it_clears_in_the_same_step_stored_or_not(backend):
+    call_id = opened()
+    marker = session_store.marker_key(call_id, "prefetching:appointments")
+    session_store.set_markers(call_id, {"prefetching:appointments": 1.0}, timeout=60)
+    assert session_store.put(call_id, "appointments", [{"when": "x"}], clearing=["prefetching:appointments"])
+    assert cache.get(marker) is None and session_store.get(call_id, "appointments")[0] == [{"when": "x"}]
+    session_store.destroy(call_id)
+    cache.set(marker, 1.0, 60)  # a prefetch's marker outliving its call
+    assert session_store.put(call_id, "appointments", [], clearing=["prefetching:appointments"]) is False
+    assert cache.get(marker) is None and session_store.get(call_id, "appointments") is None
+
+
+def test_a_store_opens_with_its_values_and_a_key_of_its_own(backend):
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    session_store.open_store(first, {"caller": "+15550100"})
+    session_store.open_store(second)
+    assert session_store.get(first, "caller")[0] == "+15550100" and session_store.get(second, "caller") is None
+    keys = cache.get_many([f"call:{first}:key", f"call:{second}:key"])
+    assert len(set(keys.values())) == 2  # each call's data key, wrapped: never shared
