@@ -76,6 +76,7 @@ class ToolDefinition:
     idempotent: bool = False  # POST honours Idempotency-Key
     purpose: str = Purpose.GENERAL  # who takes over when it cannot answer
     keeps_alive: bool = True  # a call to it counts as the call's activity (ending a call does not)
+    renews_itself: bool = False  # keeps alive in its service's first store read, not in one of its own (verify)
     output: type[serializers.Serializer] | None = None  # the shape of `data` in its `ok` answer
     output_many: bool = False  # `data` is a list of that shape
     pending: bool = False  # a POST that takes `?wait=0` (reads always do)
@@ -359,6 +360,7 @@ TOOLS: tuple[ToolDefinition, ...] = (
         idempotent=True,
         purpose=Purpose.VERIFICATION,
         pending=True,
+        renews_itself=True,  # turns.submit: session_store.read_ahead
     ),
     _read(
         READS["appointments"],

@@ -26,9 +26,13 @@ from calls.verification import status
 
 def _call(definition: ToolDefinition, client: AgentClient, call_id: str) -> CallSession:
     call = call_for_client(client=client, call_id=call_id)
-    if definition.keeps_alive:
-        call_sessions.note_activity(call)
+    _keep_alive(definition, call)
     return call
+
+
+def _keep_alive(definition: ToolDefinition, call: CallSession) -> None:
+    if definition.keeps_alive and not definition.renews_itself:
+        call_sessions.note_activity(call)
 
 
 def answer_for_client(
@@ -63,8 +67,7 @@ def run_function(*, function: str, call: CallSession, arguments: object, context
     definition = definitions.BY_FUNCTION.get(function)
     if definition is None:
         return contract.error({"name": f"unknown tool {function[:64]!r}"})
-    if definition.keeps_alive:
-        call_sessions.note_activity(call)
+    _keep_alive(definition, call)
     try:
         values = parse(definition.validator(strict=True), arguments if arguments is not None else {})
         return contract.envelope(definition.service(call, values, context))

@@ -47,13 +47,17 @@ for i = 2, #KEYS - deleting do
 end
 return stored
 """
-# KEYS: the guard, the stamp, then the keys to renew. ARGV: the TTL in seconds, the stamp's encoded value.
+# KEYS: the guard, the stamp, the keys to renew, then the last ARGV[3] keys are read (and not renewed).
+# ARGV: the TTL in seconds, the stamp's encoded value, how many to read.
 _RENEW = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local reading = tonumber(ARGV[3])
+local values = {}
+if reading > 0 then values = redis.call('MGET', unpack(KEYS, #KEYS - reading + 1, #KEYS)) end
+if redis.call('EXISTS', KEYS[1]) == 0 then return values end
 local ttl = tonumber(ARGV[1])
-for i = 3, #KEYS do redis.call('EXPIRE', KEYS[i], ttl) end
+for i = 3, #KEYS - reading do redis.call('EXPIRE', KEYS[i], ttl) end
 redis.call('SET', KEYS[2], ARGV[2], 'EX', ttl)
-return 1
+return values
 """
 
 
@@ -90,19 +94,23 @@ def set_if_present(
     return bool(script(_SET_IF_PRESENT)(keys=keys, args=args))
 
 
-def renew(guard: str, keys: list[str], *, stamp: tuple[str, object], ttl: int) -> None:
+def renew(guard: str, keys: list[str], *, stamp: tuple[str, object], ttl: int, read: list[str] | None = None) -> dict:
     """If `guard` exists: give every existing key of `keys` `ttl` again, and set `stamp` (key, value)
-    for `ttl`. Without the guard (the call ended, or its store expired) nothing is written."""
+    for `ttl`. Without the guard (the call ended, or its store expired) nothing is written.
+    `read`: keys read in the same step (whether or not the guard exists); what it found of them."""
+    read = read or []
     if not shared_cache.single_redis():
+        found = cache.get_many(read) if read else {}
         if cache.get(guard) is None:
-            return
+            return found
         for key in keys:
             cache.touch(key, timeout=ttl)
         cache.set(*stamp, timeout=ttl)
-        return
+        return found
     client = cache.client
-    keys = [client.make_key(key) for key in (guard, stamp[0], *keys)]
-    script(_RENEW)(keys=keys, args=[ttl, client.encode(stamp[1])])
+    redis_keys = [client.make_key(key) for key in (guard, stamp[0], *keys, *read)]
+    values = script(_RENEW)(keys=redis_keys, args=[ttl, client.encode(stamp[1]), len(read)])
+    return {key: client.decode(value) for key, value in zip(read, values or [], strict=True) if value is not None}
 
 
 def read_if_owner(

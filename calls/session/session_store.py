@@ -203,10 +203,13 @@ class Seen:
 
 
 def read_ahead(call_id: str, names: Iterable[str], markers: Iterable[str]) -> Seen:
-    """`get_many` of `names` and the values of `markers` (MARKERS) in one round trip."""
+    """`get_many` of `names` and the values of `markers` (MARKERS) in one round trip, with
+    `note_activity`'s renewal and stamp: a request that reads ahead is the call's activity."""
     data_keys = {_data_name(call_id, name): name for name in names}
     marker_keys = {marker_key(call_id, marker): marker for marker in markers}
-    found = cache.get_many([_key_name(call_id), *data_keys, *marker_keys])
+    read = [_key_name(call_id), *data_keys, *marker_keys]
+    stamp = (activity_key(call_id), time.time())
+    found = renew(_key_name(call_id), _all_keys(call_id), stamp=stamp, ttl=_ttl(), read=read)
     kept = {marker: found[key] for key, marker in marker_keys.items() if key in found}
     return Seen(_opened(call_id, data_keys, found), kept, frozenset([*data_keys.values(), *marker_keys.values()]))
 

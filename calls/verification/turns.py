@@ -163,6 +163,8 @@ def submit(
     The EHR gets the voice deadline to answer; past it `may_pend` (`?wait=0`) answers `pending`
     and the verdict comes later, else the turn is `unavailable` and not counted (pending_turns.py).
     """
+    # The call's activity (renewed with this read) and what the turn reads first, in one round trip.
+    seen = session_store.read_ahead(str(call.id), READ_AHEAD_ENTRIES, READ_AHEAD_MARKERS)
     if call.state == CallState.ENDED:
         raise CallEnded()
     if call.state == CallState.VERIFIED:
@@ -173,7 +175,6 @@ def submit(
             call=call, context=context, outcome=Outcome.ESCALATED, factors=identifiers, patient_reference=None
         )
         raise _escalate(call)
-    seen = session_store.read_ahead(str(call.id), READ_AHEAD_ENTRIES, READ_AHEAD_MARKERS)
     if (earlier := pending_turns.earlier(call, identifiers, seen)) is not None:
         return earlier
     _ensure_covered(call, context)

@@ -100,3 +100,16 @@ def test_a_store_opens_with_its_values_and_a_key_of_its_own(backend):
     assert session_store.get(first, "caller")[0] == "+15550100" and session_store.get(second, "caller") is None
     keys = cache.get_many([f"call:{first}:key", f"call:{second}:key"])
     assert len(set(keys.values())) == 2  # each call's data key, wrapped: never shared
+
+
+def test_a_read_ahead_keeps_an_open_call_alive_and_writes_nothing_for_an_ended_one(backend):
+    call_id = opened()
+    session_store.put(call_id, "identifiers", {"last_name": "Okafor"})
+    cache.touch(f"call:{call_id}:data:identifiers", 5)
+    session_store.read_ahead(call_id, ("identifiers",), ())
+    assert cache.get(session_store.activity_key(call_id)) is not None
+    if backend == "redis":  # the idle TTL given back to what the call holds
+        assert cache.ttl(f"call:{call_id}:data:identifiers") > 5
+    session_store.destroy(call_id)
+    session_store.read_ahead(call_id, ("identifiers",), ("speculating",))
+    assert cache.get(session_store.activity_key(call_id)) is None
