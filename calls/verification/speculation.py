@@ -119,13 +119,17 @@ class Job:
 
 def _finished(job: Job, done: Future) -> None:
     """On a worker once the search ended: audit it and keep its candidates (or its failure) while the call is open."""
-    call_id = str(job.call.id)
+    call_id, kept = str(job.call.id), False
     try:
         record = _outcome(job, done)
         if record is not None:
-            session_store.put(call_id, RECORD, record)  # an ended call stays purged
+            # With the marker dropped in the same step (a waiting verdict sees both or neither);
+            # an ended call stays purged.
+            session_store.put(call_id, RECORD, record, clearing=[MARKER])
+            kept = True
     finally:
-        cache.delete(_marker_key(call_id))
+        if not kept:
+            cache.delete(_marker_key(call_id))
         close_old_connections()
 
 
