@@ -5,6 +5,7 @@ from django.utils import timezone
 from calls.models import AgentClient, CallSession, CallState
 from calls.session import events, session_store
 from calls.session.baa_gate import ensure_covered
+from calls.session.row_inserts import insert_row
 from calls.session.row_updates import update_rows
 from calls.session.selectors import health_system_for_client
 from ehr_integrations.models import HealthSystem
@@ -15,7 +16,8 @@ ACTIVE_STATES = (CallState.UNVERIFIED, CallState.VERIFIED, CallState.ESCALATED)
 def open_call(
     *, client: AgentClient, health_system: HealthSystem, caller_phone: str | None, external_id: str
 ) -> CallSession:
-    call = CallSession.objects.create(agent_client=client, health_system=health_system, external_id=external_id)
+    call = CallSession(agent_client=client, health_system=health_system, external_id=external_id)
+    insert_row(call)  # nothing listens to a call row's save
     session_store.open_store(str(call.id), {CALLER: caller_phone} if caller_phone else None)
     return call
 
