@@ -80,14 +80,16 @@ def set_if_present(
     deleted in the same step, whether or not the guard exists."""
     deleting = deleting or []
     if not shared_cache.single_redis():
-        if deleting:
-            cache.delete_many(deleting)
-        if cache.get(guard) is None:
-            return False
-        if only_new:
-            return all([cache.add(key, value, timeout=ttl) for key, value in values.items()])
-        cache.set_many(values, timeout=ttl)
-        return True
+        try:  # the values first: a reader that sees a marker gone finds what it marked
+            if cache.get(guard) is None:
+                return False
+            if only_new:
+                return all([cache.add(key, value, timeout=ttl) for key, value in values.items()])
+            cache.set_many(values, timeout=ttl)
+            return True
+        finally:
+            if deleting:
+                cache.delete_many(deleting)
     client = cache.client
     keys = [client.make_key(key) for key in (guard, *values, *deleting)]
     args = [ttl, "1" if only_new else "0", len(deleting), *(client.encode(value) for value in values.values())]
