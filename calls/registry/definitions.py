@@ -33,7 +33,7 @@ from calls.tools import (
 )
 from calls.tools.tool_specs import TOOLS as READS
 from calls.tools.tool_specs import ToolSpec
-from calls.verification import site_inputs, turns
+from calls.verification import turns
 from ehr_integrations.auth.scopes import TOOL_NEEDS
 from ehr_integrations.models import Purpose
 
@@ -154,7 +154,6 @@ def _read(spec: ToolSpec, output: type[serializers.Serializer], *inputs: Input, 
 
 def _verify(call: CallSession, values: Mapping[str, Value], context: AuditContext) -> Result:
     identifiers = {name: value for name, value in values.items() if name != WAIT.name}
-    site_inputs.check(health_system=call.health_system, identifiers=identifiers)
     return turns.submit(call=call, identifiers=identifiers, context=context, may_pend=values.get(WAIT.name) == "0")
 
 

@@ -26,6 +26,7 @@ from calls.session.cache_batch import read_if_owner, renew, set_if_present
 from calls.session.stored_answers import STORED_TOOLS, variant_names
 from compliance import encryption
 from ehr_integrations.transport.expiring import ExpiringMap
+from ehr_integrations.transport.shared_cache import single_redis
 
 # "call": the verified call's own facts (calls/selectors.verified_call), so its tool calls need no database read.
 # "verdict": a pending verify turn's answer, until the next turn collects it (calls/verification/pending_turns.py).
@@ -93,15 +94,20 @@ _wrapped = ExpiringMap(KEYS_KEPT_S, maxsize=20_000)  # call id -> its wrapped da
 _unwrapped = ExpiringMap(KEYS_KEPT_S, maxsize=20_000)  # wrapped data key -> Fernet
 
 
-def _fernet(call_id: str) -> Fernet | None:
-    """The open call's data key; None once it was destroyed or expired."""
+def _wrapped_key(call_id: str) -> str | None:
+    """The open call's data key as stored (wrapped); None once it was destroyed or expired."""
     wrapped = _wrapped.get(call_id)
     if wrapped is None:
         wrapped = cache.get(_key_name(call_id))
-    if wrapped is None:
-        return None
-    _wrapped.put(call_id, wrapped)
-    return _unwrap(wrapped)
+    if wrapped is not None:
+        _wrapped.put(call_id, wrapped)
+    return wrapped
+
+
+def _fernet(call_id: str) -> Fernet | None:
+    """The open call's data key; None once it was destroyed or expired."""
+    wrapped = _wrapped_key(call_id)
+    return None if wrapped is None else _unwrap(wrapped)
 
 
 def _unwrap(wrapped: str) -> Fernet:
@@ -214,9 +220,19 @@ def read_ahead(call_id: str, names: Iterable[str], markers: Iterable[str]) -> Se
     return Seen(_opened(call_id, data_keys, found), kept, frozenset([*data_keys.values(), *marker_keys.values()]))
 
 
-def discard(call_id: str, name: str) -> bool:
-    """Remove what is stored under `name`; whether it was there (of turns removing it at once, one is told so)."""
-    return bool(cache.delete(_data_name(call_id, name)))
+def take(call_id: str, name: str) -> tuple[object, float] | None:
+    """Remove what is stored under `name` and return it (value, epoch seconds stored), or None: of
+    turns taking it at once only one gets it, and it gets what it removed (GETDEL on Redis)."""
+    key = _data_name(call_id, name)
+    if single_redis():
+        raw = cache.client.get_client(write=True).getdel(cache.client.make_key(key))
+        sealed = None if raw is None else cache.client.decode(raw)
+    else:  # the embedded demo's local memory: one process, not atomic
+        sealed = cache.get(key)
+        cache.delete(key)
+    if sealed is None:
+        return None
+    return _opened(call_id, {key: name}, {_key_name(call_id): _wrapped_key(call_id), key: sealed}).get(name)
 
 
 def read_owned(call_id: str, owner: int, names: Iterable[str]) -> dict[str, tuple[object, float]] | None:

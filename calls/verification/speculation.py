@@ -191,8 +191,11 @@ async def _until_finished(call_id: str, key: str, until: float) -> dict | None:
 def take(call: CallSession, awaited_search: Future) -> dict | None:
     """The record `awaited` found once its speculation ended, removed from the store: of turns
     taking it at once only one gets it; None when it vanished or another turn took it."""
-    record = awaited_search.result(timeout=0)
-    if record is None or not session_store.discard(str(call.id), RECORD):
+    awaited_record = awaited_search.result(timeout=0)
+    taken = None if awaited_record is None else session_store.take(str(call.id), RECORD)
+    # What this turn removed, and only if it is the record it awaited (not a newer search's).
+    record = taken[0] if taken is not None and isinstance(taken[0], dict) else None
+    if record is None or not hmac.compare_digest(str(record.get("key", "")), str(awaited_record.get("key", ""))):
         return None
     if "candidates" in record:
         drawn = claims.Reservation(tuple(claims.Budget(*budget) for budget in record["budgets"]))

@@ -20,7 +20,16 @@ from calls.session.baa_gate import NotCovered, ensure_covered
 from calls.session.row_updates import update_rows
 from calls.session.transfers import ESCALATE_SAY, transfer_for
 from calls.tools import answers, prefetch
-from calls.verification import attempt_limits, claims, pending_turns, prompts, searches, speculation, status
+from calls.verification import (
+    attempt_limits,
+    claims,
+    pending_turns,
+    prompts,
+    searches,
+    site_inputs,
+    speculation,
+    status,
+)
 from calls.verification.identity_match import (
     SEARCHED_CLAIMS,
     Candidate,
@@ -165,6 +174,7 @@ def submit(
     """
     # The call's activity (renewed with this read) and what the turn reads first, in one round trip.
     seen = session_store.read_ahead(str(call.id), READ_AHEAD_ENTRIES, READ_AHEAD_MARKERS)
+    site_inputs.check(health_system=call.health_system, identifiers=identifiers)  # a refused turn is activity too
     if call.state == CallState.ENDED:
         raise CallEnded()
     if call.state == CallState.VERIFIED:

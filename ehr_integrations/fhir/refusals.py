@@ -50,5 +50,5 @@ async def remember(config: ConnectionConfig, name: str, *, deadline: float) -> N
 def forget(health_system_id: int) -> None:
     """Calling thread (Test connection): every refusal of this connection is asked again (by other
     processes once their copy expires)."""
-    _copies.forget(health_system_id)
     cache.delete_many([key(health_system_id, name) for name in NAMES])
+    _copies.forget(health_system_id)  # after the shared delete: a read between them cannot keep the old ones

@@ -146,14 +146,19 @@ def _calls_key(permit: Permit, policy: BreakerPolicy, bucket: int) -> str:
     return _key(permit.health_system_id, permit.endpoint, "w", permit.gen, bucket, "calls")
 
 
-def _count_success(permit: Permit, policy: BreakerPolicy) -> None:
+def _pending() -> dict[str, tuple[int, float]]:
+    """This loop's uncounted outcomes, with a flush due within FLUSH_S once there are any."""
     loop = asyncio.get_running_loop()
     pending = _unflushed.get(loop)
     if pending is None:
         pending = _unflushed[loop] = {}
     if not pending:
         loop.call_later(FLUSH_S, _flush_soon, loop)
-    _add(pending, _calls_key(permit, policy, math.floor(time.time() / _bucket_s(policy))), _ttl(policy))
+    return pending
+
+
+def _count_success(permit: Permit, policy: BreakerPolicy) -> None:
+    _add(_pending(), _calls_key(permit, policy, math.floor(time.time() / _bucket_s(policy))), _ttl(policy))
 
 
 def _flush_soon(loop: asyncio.AbstractEventLoop) -> None:
@@ -170,7 +175,20 @@ async def flush_successes() -> None:
     try:
         await shared_cache.add_counts(pending)
     except shared_cache.CacheUnavailable:
-        logger.warning("breaker successes not recorded (%d windows)", len(pending))
+        _keep_for_later(pending)
+
+
+MAX_KEPT = 256  # windows kept across failed flushes: a long cache outage does not grow them without bound
+
+
+def _keep_for_later(counts: dict[str, tuple[int, float]]) -> None:
+    """Counts the cache did not take go back to this loop's, for the next flush."""
+    pending = _pending()
+    for key, (count, ttl) in counts.items():
+        if key in pending or len(pending) < MAX_KEPT:
+            before, _ = pending.get(key, (0, 0.0))
+            pending[key] = (before + count, ttl)
+    logger.warning("breaker outcomes not recorded yet (%d windows); kept for the next flush", len(counts))
 
 
 def _add(counts: dict[str, tuple[int, float]], key: str, ttl: float) -> None:
@@ -219,7 +237,11 @@ async def _record_closed_failure(permit: Permit, *, policy: BreakerPolicy) -> No
     counts = _unflushed.pop(asyncio.get_running_loop(), None) or {}
     _add(counts, _calls_key(permit, policy, bucket), _ttl(policy))
     _add(counts, _key(permit.health_system_id, permit.endpoint, "w", permit.gen, bucket, "fails"), _ttl(policy))
-    await shared_cache.add_counts(counts)
+    try:
+        await shared_cache.add_counts(counts)
+    except shared_cache.CacheUnavailable:
+        _keep_for_later(counts)  # this failure too: weighed with the next one that gets through
+        raise
     calls, fails = await _window_counts(permit, policy, bucket)
     if calls >= policy.min_calls and fails / calls >= policy.failure_rate:
         await _transition(permit, OPEN, policy, why=f"{fails} of {calls} calls failed")

@@ -113,3 +113,11 @@ def test_a_read_ahead_keeps_an_open_call_alive_and_writes_nothing_for_an_ended_o
     session_store.destroy(call_id)
     session_store.read_ahead(call_id, ("identifiers",), ("speculating",))
     assert cache.get(session_store.activity_key(call_id)) is None
+
+
+def test_a_take_returns_what_it_removed_and_only_once(backend):
+    call_id = opened()
+    session_store.put(call_id, "speculation", {"key": "k1"})
+    taken = session_store.take(call_id, "speculation")
+    assert taken[0] == {"key": "k1"} and session_store.take(call_id, "speculation") is None
+    assert session_store.get(call_id, "speculation") is None

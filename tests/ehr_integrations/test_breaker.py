@@ -139,6 +139,21 @@ def test_a_failure_is_weighed_with_every_success_this_process_has_seen():
     assert run(breaker.state_of(SYSTEM, "Appointment")) == "open"
 
 
+def test_successes_a_failed_flush_could_not_add_are_added_by_the_next_one(monkeypatch):
+    real, refused = breaker.shared_cache.add_counts, []
+
+    async def down_once(counts, **kwargs):
+        if not refused:
+            refused.append(dict(counts))
+            raise breaker.shared_cache.CacheUnavailable("TimeoutError")
+        return await real(counts, **kwargs)
+
+    monkeypatch.setattr(breaker.shared_cache, "add_counts", down_once)
+    run(_calls([False] * 7))
+    time.sleep(2 * breaker.FLUSH_S + 0.4)  # the refused flush, then the one that keeps its counts
+    assert refused and run(_window()) == (7, 0)
+
+
 # Over real HTTP, against the sandbox, with a second gateway process.
 
 ONE_CALL_IN_ANOTHER_PROCESS = """
