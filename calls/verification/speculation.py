@@ -92,6 +92,9 @@ def start(*, call: CallSession, given: dict[str, str], context: AuditContext, se
     claim_s = int(connection_config(call.health_system).request_deadline_s) + 2
     if not session_store.set_markers(call_id, {MARKER: key}, timeout=claim_s, only_new=True):
         return False  # one runs already, or the call has ended
+    if seen.marker(MARKER) is not None and _valid(session_store.get(call_id, RECORD), key) is not None:
+        cache.delete(_marker_key(call_id))  # the search running at the turn's read has kept its candidates since
+        return False
     try:
         reservation = claims.reserve(searches.budgets(call, given, seen))
         search = searches.start(call, given)

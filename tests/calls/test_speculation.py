@@ -13,6 +13,8 @@ from django.core.cache import cache
 from audit.models import AuditRecord
 from calls.models import CallSession
 from calls.session import session_store
+from calls.session.access_log import AuditContext
+from calls.verification import speculation, turns
 from tests.calls.conftest import open_call, verify
 
 # The speculation's end runs on worker threads with their own database connections.
@@ -219,3 +221,22 @@ def test_an_ehr_failure_of_the_speculation_answers_the_verdict_unavailable_witho
     assert len(searches(sandbox)) == 1  # the one search, not again
     assert search_records(call_id) == ["ehr_unavailable"]
     cache.clear()  # the breaker counted the failure: later tests start closed
+
+
+def test_a_speculation_finished_after_the_turn_read_is_not_started_again(api, patient, sandbox):
+    """A turn read the store while the search ran (its marker, no candidates yet); by the time it
+    would start one, the search had kept its candidates: the same search is not made twice."""
+    sandbox.add_fault("/fhir/Patient*", latency_ms=300)
+    call_id = open_call(api)
+    verify(api, call_id, **named(patient))
+    seen = session_store.read_ahead(call_id, turns.READ_AHEAD_ENTRIES, turns.READ_AHEAD_MARKERS)
+    assert seen.marker(speculation.MARKER) is not None and seen.entry(speculation.RECORD) is None
+    until_searched(sandbox, call_id=call_id)
+    call = CallSession.objects.select_related("health_system").get(pk=call_id)
+    context = AuditContext.of(channel="rest")
+    assert not speculation.start(call=call, given=named(patient), context=context, seen=seen)
+    time.sleep(0.5)
+    assert len(searches(sandbox)) == 1
+    assert cache.get(session_store.marker_key(call_id, speculation.MARKER)) is None
+    assert verify(api, call_id, ssn_last4=patient["ssn_last4"]).json()["status"] == "verified"
+    assert len(searches(sandbox)) == 1
