@@ -179,13 +179,24 @@ def serializer_for(name: str, inputs: Sequence[Input], *, strict: bool = True) -
     return type(name, (_Inputs,), fields | {"strict": strict})
 
 
+# What each serializer class makes of no values at all (its defaults), once it has accepted them:
+# a tool read without a query string (every prefetched answer) builds no serializer, whose fields
+# DRF deep-copies per instance. Bounded: the classes are made once each (definitions.py).
+_EMPTY: dict[type[serializers.Serializer], dict[str, Value]] = {}
+
+
 def parse(serializer: type[serializers.Serializer], data: Mapping[str, object]) -> dict[str, Value]:
     """Validated values, or serializers.ValidationError naming each bad field."""
     if not isinstance(data, Mapping):
         raise serializers.ValidationError({"body": "must be a JSON object"})
+    if not data and serializer in _EMPTY:
+        return dict(_EMPTY[serializer])
     checked = serializer(data=data)
     checked.is_valid(raise_exception=True)
-    return dict(checked.validated_data)
+    values = dict(checked.validated_data)
+    if not data:
+        _EMPTY[serializer] = dict(values)
+    return values
 
 
 def object_schema(inputs: Sequence[Input]) -> dict:

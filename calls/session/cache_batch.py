@@ -9,6 +9,9 @@ memory) the same operations run one by one. Errors surface as the Redis client r
 (envelope.STORE_FAILURES turns them into a typed answer).
 """
 
+import functools
+from collections.abc import Callable
+
 from django.core.cache import cache
 from redis.commands.core import Script
 
@@ -61,10 +64,17 @@ return values
 """
 
 
-def script(text: str) -> Script:
-    """A Lua script on the default cache's Redis (only when `shared_cache.single_redis()`)."""
-    # A Script per call (it only hashes the text): under ASGI each request has a client of its own.
-    return cache.client.get_client(write=True).register_script(text)
+_scripts: dict[str, Script] = {}  # by text: the module constants here and in the verification modules
+
+
+def script(text: str) -> Callable[..., object]:
+    """A Lua script on the default cache's Redis (only when `shared_cache.single_redis()`), to call
+    with `keys=` and `args=`: hashed once per process, run on this thread's client."""
+    client = cache.client.get_client(write=True)
+    known = _scripts.get(text)
+    if known is None:
+        known = _scripts[text] = client.register_script(text)
+    return functools.partial(known, client=client)
 
 
 def redis_keys(*keys: str) -> list[str]:
