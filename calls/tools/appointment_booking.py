@@ -135,7 +135,7 @@ def attempt(call: CallSession, context: AuditContext, patient_id: str, plan: Map
             booked = sc.run(call, work(), settle=True)
     except SlotTaken:
         sc.AUDIT.record(call, context, patient_id, action="create", outcome="write_failed", ids=about)
-        search = slot_offers.search_for(call, rules, {"visit_type": plan["visit_type"]})
+        search = slot_offers.search_again(call, rules, plan)
         return Outcome(None, slot_offers.find(call, context, patient_id, search))
     except (WriteInDoubt, EHRError, TimeoutError) as failed:
         sc.AUDIT.record(call, context, patient_id, action="create", outcome="write_failed", ids=about)
@@ -182,7 +182,7 @@ def hold(
         sc.run(call, operations.hold(site.stu3, proposed_id=str(plan["slot"]), patient_id=patient_id,
                                      deadline=site.deadline))  # fmt: skip
     except SlotTaken:
-        search = slot_offers.search_for(call, sc.site_rules(call), {"visit_type": plan["visit_type"]})
+        search = slot_offers.search_again(call, sc.site_rules(call), plan)
         return conflict(call, slot_offers.find(call, context, patient_id, search))
     except (EHRError, TimeoutError):
         raise Unavailable(

@@ -29,12 +29,16 @@ UNAVAILABLE_SAY = "I'm not able to check the schedule right now. I can connect y
 OFFER_MARGIN = timedelta(seconds=confirmations.LIFETIME_S)  # read-back to yes
 
 
+NARROWED_BY = ("provider", "after", "before")  # what a caller may narrow a search by, kept with each offer
+
+
 @dataclass(frozen=True)
 class Search:
     visit_type: VisitType
     providers: tuple[Provider, ...]
     after: datetime
     before: datetime
+    asked: Mapping[str, str]  # the caller's narrowing (a provider handle, days), for `search_again`
 
 
 def _day_start(day: date, call: CallSession) -> datetime:
@@ -59,10 +63,25 @@ def search_for(call: CallSession, rules: Rules, values: Mapping[str, object]) ->
     before = now + rules.horizon
     if values.get("before") and _day_start(values["before"], call) < before:  # else the horizon bounds it
         before = min(before, _day_start(values["before"] + timedelta(days=1), call))
-    return Search(visit_type, providers, after, before)
+    asked = {name: str(values[name]) for name in NARROWED_BY if values.get(name)}  # a date as YYYY-MM-DD
+    return Search(visit_type, providers, after, before, asked)
 
 
-def _offer(call: CallSession, slot: FreeSlot, visit_type: VisitType) -> tuple[str, dict]:
+def search_again(call: CallSession, rules: Rules, plan: Mapping[str, object]) -> Search:
+    """The search an offer came from, made now (its time was taken meanwhile): the same visit type,
+    provider and days the caller asked for, within today's lead time and horizon; any provider of
+    the visit type when the one asked for no longer offers it."""
+    asked = plan.get("asked") if isinstance(plan.get("asked"), Mapping) else {}
+    values: dict[str, object] = {"visit_type": plan["visit_type"]}
+    for name, said in asked.items():
+        values[name] = said if name == "provider" else date.fromisoformat(str(said))
+    try:
+        return search_for(call, rules, values)
+    except InvalidInput:
+        return search_for(call, rules, {name: value for name, value in values.items() if name != "provider"})
+
+
+def _offer(call: CallSession, slot: FreeSlot, search: Search) -> tuple[str, dict]:
     offer_id = sc.handle(call, "of", slot.slot_id)
     plan = {
         "slot": slot.slot_id,
@@ -70,7 +89,8 @@ def _offer(call: CallSession, slot: FreeSlot, visit_type: VisitType) -> tuple[st
         "practitioner": slot.provider.practitioner,
         "provider_name": slot.provider.name,
         "location": slot.provider.location,
-        "visit_type": visit_type.name,
+        "visit_type": search.visit_type.name,
+        "asked": dict(search.asked),
     }
     return offer_id, plan
 
@@ -151,7 +171,7 @@ def find(call: CallSession, context: AuditContext, patient_id: str, search: Sear
     for slot in slots:
         if len(chosen) < OFFERED and all(slot.start != c.start for c in chosen):
             chosen.append(slot)
-    offers = dict(_offer(call, slot, search.visit_type) for slot in chosen)
+    offers = dict(_offer(call, slot, search) for slot in chosen)
     sc.AUDIT.record(
         call, context, patient_id, action="read", outcome="success", ids=[f"Slot/{s.slot_id}" for s in chosen]
     )

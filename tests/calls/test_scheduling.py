@@ -399,6 +399,31 @@ def test_offers_narrow_to_a_provider_handle_and_to_days_in_the_site_time_zone(ap
     assert not_a_handle.status_code == 400 and "provider" in not_a_handle.json()["errors"]
 
 
+def test_a_time_taken_meanwhile_is_offered_again_with_the_provider_and_day_the_caller_asked_for(
+    api, scheduling_site, sandbox, patient
+):
+    first, second = verified_call(api, patient), verified_call(api, patient)
+    name = _slots(api, first).json()["data"][-1]["provider_name"]
+    handles = {  # a provider's handle is the call's own
+        call_id: next(o["provider_id"] for o in _slots(api, call_id).json()["data"] if o["provider_name"] == name)
+        for call_id in (first, second)
+    }
+    day = (timezone.now() + timedelta(days=8)).astimezone(ZoneInfo("America/New_York")).date()
+    day += timedelta(days=max(0, 7 - day.weekday()) if day.weekday() >= 5 else 0)  # a weekday: the clinic is open
+    days = {"after": day.isoformat(), "before": day.isoformat()}
+    offer = _slots(api, first, provider=handles[first], **days).json()["data"][0]
+    narrowed = _slots(api, second, provider=handles[second], **days).json()["data"]
+    other = next(o for o in narrowed if o["datetime"] == offer["datetime"])
+
+    assert _booked(api, first, offer["id"]).status_code == 201
+    lost = _booked(api, second, other["id"]).json()
+
+    assert lost["status"] == "conflict" and lost["data"], lost
+    assert all(o["provider_id"] == handles[second] for o in lost["data"]), lost["data"]
+    assert all(datetime.fromisoformat(o["datetime"]).date() == day for o in lost["data"]), lost["data"]
+    assert other["datetime"] not in [o["datetime"] for o in lost["data"]]
+
+
 def test_ending_the_call_erases_its_offers_and_bookings(api, scheduling_site, sandbox, patient):
     call_id = verified_call(api, patient)
     _booked(api, call_id, _slots(api, call_id).json()["data"][0]["id"])
