@@ -175,20 +175,21 @@ async def flush_successes() -> None:
     try:
         await shared_cache.add_counts(pending)
     except shared_cache.CacheUnavailable:
-        _keep_for_later(pending)
+        # Not sent again: an answer that timed out may have been added all the same, and successes
+        # counted twice could only open the breaker later. Lost, they can only open it sooner.
+        logger.warning("breaker successes not recorded (%d windows)", len(pending))
 
 
-MAX_KEPT = 256  # windows kept across failed flushes: a long cache outage does not grow them without bound
+MAX_KEPT = 256  # windows kept for the next flush: a flood of failures does not grow them without bound
 
 
 def _keep_for_later(counts: dict[str, tuple[int, float]]) -> None:
-    """Counts the cache did not take go back to this loop's, for the next flush."""
+    """Counts to add with this loop's next flush (which, if it fails too, drops them)."""
     pending = _pending()
     for key, (count, ttl) in counts.items():
         if key in pending or len(pending) < MAX_KEPT:
             before, _ = pending.get(key, (0, 0.0))
             pending[key] = (before + count, ttl)
-    logger.warning("breaker outcomes not recorded yet (%d windows); kept for the next flush", len(counts))
 
 
 def _add(counts: dict[str, tuple[int, float]], key: str, ttl: float) -> None:
@@ -235,12 +236,18 @@ async def _record_closed_failure(permit: Permit, *, policy: BreakerPolicy) -> No
     bucket = math.floor(time.time() / _bucket_s(policy))
     # With this process's uncounted successes, so that the window it is about to weigh has them all.
     counts = _unflushed.pop(asyncio.get_running_loop(), None) or {}
-    _add(counts, _calls_key(permit, policy, bucket), _ttl(policy))
-    _add(counts, _key(permit.health_system_id, permit.endpoint, "w", permit.gen, bucket, "fails"), _ttl(policy))
+    failure: dict[str, tuple[int, float]] = {}
+    _add(failure, _calls_key(permit, policy, bucket), _ttl(policy))
+    _add(failure, _key(permit.health_system_id, permit.endpoint, "w", permit.gen, bucket, "fails"), _ttl(policy))
+    for key, (count, ttl) in failure.items():
+        counts[key] = (counts.get(key, (0, 0.0))[0] + count, ttl)
     try:
         await shared_cache.add_counts(counts)
     except shared_cache.CacheUnavailable:
-        _keep_for_later(counts)  # this failure too: weighed with the next one that gets through
+        # The failure goes with the next flush (counted twice if this add landed after all: sooner,
+        # never later); the successes are dropped, as a failed flush drops them.
+        _keep_for_later(failure)
+        logger.warning("breaker successes not recorded (%d windows)", len(counts))
         raise
     calls, fails = await _window_counts(permit, policy, bucket)
     if calls >= policy.min_calls and fails / calls >= policy.failure_rate:

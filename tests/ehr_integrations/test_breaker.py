@@ -139,7 +139,8 @@ def test_a_failure_is_weighed_with_every_success_this_process_has_seen():
     assert run(breaker.state_of(SYSTEM, "Appointment")) == "open"
 
 
-def test_successes_a_failed_flush_could_not_add_are_added_by_the_next_one(monkeypatch):
+def _refusing_once(monkeypatch) -> list[dict]:
+    """The shared cache refuses the next add of counts (a timeout: it may have added them all the same)."""
     real, refused = breaker.shared_cache.add_counts, []
 
     async def down_once(counts, **kwargs):
@@ -149,9 +150,25 @@ def test_successes_a_failed_flush_could_not_add_are_added_by_the_next_one(monkey
         return await real(counts, **kwargs)
 
     monkeypatch.setattr(breaker.shared_cache, "add_counts", down_once)
+    return refused
+
+
+def test_successes_a_failed_flush_could_not_add_are_never_sent_twice(monkeypatch):
+    """Counted twice, successes could keep the breaker closed through an outage; lost, they only
+    make it open sooner."""
+    refused = _refusing_once(monkeypatch)
     run(_calls([False] * 7))
-    time.sleep(2 * breaker.FLUSH_S + 0.4)  # the refused flush, then the one that keeps its counts
-    assert refused and run(_window()) == (7, 0)
+    time.sleep(2 * breaker.FLUSH_S + 0.4)  # the refused flush, and time for another
+    run(_calls([False]))
+    time.sleep(breaker.FLUSH_S + 0.4)
+    assert refused and run(_window()) == (1, 0)
+
+
+def test_a_failure_the_cache_could_not_take_is_weighed_with_the_next_flush(monkeypatch):
+    refused = _refusing_once(monkeypatch)
+    run(_calls([False, False, True]))  # the failure's add (with both successes) is refused
+    time.sleep(breaker.FLUSH_S + 0.4)
+    assert refused and run(_window()) == (1, 1)
 
 
 # Over real HTTP, against the sandbox, with a second gateway process.
