@@ -220,10 +220,13 @@ def shape(call: CallSession, booked: Booked, plan: Mapping[str, object]) -> dict
     }
 
 
+NO_OTHER_OPENING_SAY = "That time was just taken, and I don't see another opening then. Would another day work?"
+
+
 def conflict(call: CallSession, fresh: list[dict]) -> Conflict:
     offers = [slot_offers.shape(call, plan["id"], plan) for plan in fresh]
     if not fresh:
-        return Conflict(reason="slot_taken", say="That time was just taken, and I don't see other openings.", data=[])
+        return Conflict(reason="slot_taken", say=NO_OTHER_OPENING_SAY, data=[])
     times = slot_offers.spoken_offers(call, fresh)
     return Conflict(reason="slot_taken", say=f"That time was just taken. I also have {times}. Would one of those work?",
                     data=offers)  # fmt: skip

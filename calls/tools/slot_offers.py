@@ -73,8 +73,12 @@ def search_again(call: CallSession, rules: Rules, plan: Mapping[str, object]) ->
     the visit type when the one asked for no longer offers it."""
     asked = plan.get("asked") if isinstance(plan.get("asked"), Mapping) else {}
     values: dict[str, object] = {"visit_type": plan["visit_type"]}
-    for name, said in asked.items():
-        values[name] = said if name == "provider" else date.fromisoformat(str(said))
+    for name in NARROWED_BY:
+        said = str(asked.get(name) or "")
+        try:
+            values[name] = said if name == "provider" else date.fromisoformat(said)
+        except ValueError:
+            continue  # not a day (nothing asked): the horizon bounds it
     try:
         return search_for(call, rules, values)
     except InvalidInput:

@@ -92,8 +92,8 @@ def start(*, call: CallSession, given: dict[str, str], context: AuditContext, se
     claim_s = int(connection_config(call.health_system).request_deadline_s) + 2
     if not session_store.set_markers(call_id, {MARKER: key}, timeout=claim_s, only_new=True):
         return False  # one runs already, or the call has ended
-    if seen.marker(MARKER) is not None and _valid(session_store.get(call_id, RECORD), key) is not None:
-        cache.delete(_marker_key(call_id))  # the search running at the turn's read has kept its candidates since
+    if _valid(session_store.get(call_id, RECORD), key) is not None:
+        cache.delete(_marker_key(call_id))  # a search of these claims kept its candidates since the turn's read
         return False
     try:
         reservation = claims.reserve(searches.budgets(call, given, seen))
@@ -198,7 +198,10 @@ def take(call: CallSession, awaited_search: Future) -> dict | None:
     taken = None if awaited_record is None else session_store.take(str(call.id), RECORD)
     # What this turn removed, and only if it is the record it awaited (not a newer search's).
     record = taken[0] if taken is not None and isinstance(taken[0], dict) else None
-    if record is None or not hmac.compare_digest(str(record.get("key", "")), str(awaited_record.get("key", ""))):
+    if record is None:
+        return None
+    if not hmac.compare_digest(str(record.get("key", "")), str(awaited_record.get("key", ""))):
+        session_store.put(str(call.id), RECORD, record)  # a newer search's: left for the verdict it is for
         return None
     if "candidates" in record:
         drawn = claims.Reservation(tuple(claims.Budget(*budget) for budget in record["budgets"]))

@@ -51,4 +51,4 @@ def forget(health_system_id: int) -> None:
     """Calling thread (Test connection): every refusal of this connection is asked again (by other
     processes once their copy expires)."""
     cache.delete_many([key(health_system_id, name) for name in NAMES])
-    _copies.forget(health_system_id)  # after the shared delete: a read between them cannot keep the old ones
+    _copies.forget(health_system_id)  # after the shared delete, so this process's next read finds none

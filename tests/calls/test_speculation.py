@@ -3,6 +3,7 @@ once a turn fixes it, only that search, within the budgets; the verdict stays th
 
 import collections
 import time
+from concurrent.futures import Future
 
 import psycopg
 import pytest
@@ -240,3 +241,21 @@ def test_a_speculation_finished_after_the_turn_read_is_not_started_again(api, pa
     assert cache.get(session_store.marker_key(call_id, speculation.MARKER)) is None
     assert verify(api, call_id, ssn_last4=patient["ssn_last4"]).json()["status"] == "verified"
     assert len(searches(sandbox)) == 1
+
+
+def test_a_turn_that_takes_a_newer_searchs_candidates_leaves_them_for_that_search(api, patient, sandbox):
+    """The record a turn awaited was replaced by another search's (a changed factor) before it took it:
+    it takes nothing, and the newer record stays for the verdict it is for."""
+    call_id = open_call(api)
+    newer = {"key": "b" * 64, "candidates": [], "budgets": []}
+    assert session_store.put(call_id, speculation.RECORD, newer)
+    awaited = Future()
+    awaited.set_result({"key": "a" * 64, "candidates": [], "budgets": []})
+    call = CallSession.objects.get(pk=call_id)
+    assert speculation.take(call, awaited) is None
+    kept = session_store.get(call_id, speculation.RECORD)
+    assert kept is not None and kept[0] == newer
+    same = Future()
+    same.set_result(dict(newer))
+    assert speculation.take(call, same)["key"] == newer["key"]
+    assert session_store.get(call_id, speculation.RECORD) is None
