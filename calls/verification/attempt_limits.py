@@ -60,8 +60,14 @@ def _patient_key(health_system_id: int, patient_id: str) -> str:
     return _digest("patient", f"{health_system_id}/{patient_id}")
 
 
-def patient_locked(policy: VerificationPolicy, patient_id: str) -> bool:
-    return cache.get(f"vlimit:lock:{_patient_key(policy.health_system_id, patient_id)}") is not None
+def lock_key(policy: VerificationPolicy, patient_id: str) -> str:
+    """The cache key present while the patient is locked out (claims.give_back checks it)."""
+    return f"vlimit:lock:{_patient_key(policy.health_system_id, patient_id)}"
+
+
+def failures_key(policy: VerificationPolicy, patient_id: str) -> str:
+    """The cache key counting the patient's recent failures (deleted, forgiven, by a success)."""
+    return f"vlimit:patient:{_patient_key(policy.health_system_id, patient_id)}"
 
 
 def record_patient_failures(policy: VerificationPolicy, patient_ids: list[str]) -> None:
@@ -71,11 +77,7 @@ def record_patient_failures(policy: VerificationPolicy, patient_ids: list[str]) 
     the same time whether its claims named a patient (issue 18; with speculation, issue 24, the EHR's
     time no longer hides the difference)."""
     if single_redis():
-        keys = [
-            f"vlimit:{kind}:{_patient_key(policy.health_system_id, p)}"
-            for p in patient_ids
-            for kind in ("patient", "lock")
-        ]
+        keys = [key for p in patient_ids for key in (failures_key(policy, p), lock_key(policy, p))]
         args = [
             policy.patient_window_minutes * 60,
             policy.max_failures_per_patient,
@@ -84,12 +86,6 @@ def record_patient_failures(policy: VerificationPolicy, patient_ids: list[str]) 
         cache_batch.script(_RECORD_FAILURES)(keys=cache_batch.redis_keys(*keys), args=args)
         return
     for patient_id in patient_ids:
-        key = _patient_key(policy.health_system_id, patient_id)
-        count = incr_or_create(f"vlimit:patient:{key}", policy.patient_window_minutes * 60)
+        count = incr_or_create(failures_key(policy, patient_id), policy.patient_window_minutes * 60)
         if count >= policy.max_failures_per_patient:
-            cache.set(f"vlimit:lock:{key}", 1, timeout=policy.patient_lockout_minutes * 60)
-
-
-def reset_after_success(policy: VerificationPolicy, patient_id: str) -> None:
-    """The patient's failures are forgiven (the call's count is reset as it is marked verified, turns.py)."""
-    cache.delete(f"vlimit:patient:{_patient_key(policy.health_system_id, patient_id)}")
+            cache.set(lock_key(policy, patient_id), 1, timeout=policy.patient_lockout_minutes * 60)

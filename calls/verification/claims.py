@@ -48,11 +48,17 @@ end
 return 0
 """
 # KEYS: the counters to give one back to (those that still exist: a window may have ended).
+# KEYS: the budgets, then ARGV[1] more: a key whose presence stops it all, and a key deleted with it.
 _GIVE_BACK = """
-for i = 1, #KEYS do
+local budgets = #KEYS - tonumber(ARGV[1])
+if budgets < #KEYS then
+  if redis.call('EXISTS', KEYS[budgets + 1]) == 1 then return 0 end
+  redis.call('DEL', KEYS[budgets + 2])
+end
+for i = 1, budgets do
   if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('DECR', KEYS[i]) end
 end
-return 0
+return 1
 """
 
 
@@ -140,14 +146,21 @@ def reserve(wanted: tuple[Budget, ...]) -> Reservation:
     return Reservation(tuple(taken))
 
 
-def give_back(reservation: Reservation) -> None:
-    """The turn was no failure (verified, or the EHR gave no verdict): its reservations return."""
+def give_back(reservation: Reservation, *, unless: str | None = None, deleting: str | None = None) -> bool:
+    """The turn was no failure (verified, or the EHR gave no verdict): its reservations return; whether
+    they did. `unless`: a cache key whose presence leaves everything as it is (a lockout), checked in the
+    same step; `deleting` (with `unless`): a cache key deleted in that step (the failures it forgives)."""
     if single_redis():
-        keys = cache_batch.redis_keys(*(_cache_key(budget) for budget in reservation.budgets))
-        cache_batch.script(_GIVE_BACK)(keys=keys, args=[])
-        return
+        guard = [unless, deleting or unless] if unless else []
+        keys = cache_batch.redis_keys(*(_cache_key(budget) for budget in reservation.budgets), *guard)
+        return bool(cache_batch.script(_GIVE_BACK)(keys=keys, args=[len(guard)]))
+    if unless and cache.get(unless) is not None:  # any other cache: one by one
+        return False
+    if unless and deleting:
+        cache.delete(deleting)
     for budget in reservation.budgets:
         try:
             cache.decr(_cache_key(budget))
         except ValueError:
             pass  # the window ended meanwhile: nothing left to give back
+    return True

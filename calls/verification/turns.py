@@ -139,14 +139,12 @@ def _decided_elsewhere(call: CallSession) -> Verified:
 
 
 def _succeed(call: CallSession, context: AuditContext, patient: Candidate, factor_set: list[str]) -> Verified:
-    policy = call.health_system.verification_policy
     method, now = "+".join(factor_set), timezone.now()
     # The call's attempts start again from none with the same write (a success resets the count).
     if not _leave_unverified(call, CallState.VERIFIED, verified_at=now, verification_method=method, failed_attempts=0):
         return _decided_elsewhere(call)
     call.state, call.verified_at, call.verification_method = CallState.VERIFIED, now, method
     call.failed_attempts = 0
-    attempt_limits.reset_after_success(policy, patient.id)
     facts = {
         # A speculation's candidate is an id alone: the prefetch reads the record (minimum necessary).
         "patient": {"id": patient.id} | (patient.public or {}),
@@ -386,9 +384,12 @@ def _verdict(
     matched = [c for c in candidates if satisfies(str(call.id), c, given)]
     # Two patients satisfying everything said is a failure like any other (the same answer: ask for the
     # policy's next factor), without a lockout for either: they match what was claimed.
-    if len(matched) == 1 and attempt_limits.patient_locked(policy, matched[0].id):
-        return _fail(call, context, given, matched, outcome=Outcome.LOCKED)
     if len(matched) == 1:
-        claims.give_back(reservation)
-        return _succeed(call, context, matched[0], sets[0])
+        # In one step: a locked-out patient's match fails (the reservation kept); any other returns
+        # the reservation and forgives the patient's failures (the call's are reset as it is verified).
+        match = matched[0]
+        lock, failures = attempt_limits.lock_key(policy, match.id), attempt_limits.failures_key(policy, match.id)
+        if not claims.give_back(reservation, unless=lock, deleting=failures):
+            return _fail(call, context, given, matched, outcome=Outcome.LOCKED)
+        return _succeed(call, context, match, sets[0])
     return _fail(call, context, given, [] if matched else candidates)

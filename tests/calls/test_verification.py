@@ -104,6 +104,18 @@ def test_patient_lockout_holds_across_calls_and_caller_numbers(api, patient, sit
     assert locked["status"] == "needs_more"
 
 
+def test_a_verified_caller_forgives_the_patients_failures(api, patient, site):
+    """The patient's failures are forgiven by a success (in the step that checks the lockout): one more
+    failure after it does not lock the patient out on a limit of two."""
+    VerificationPolicy.objects.filter(health_system=site).update(max_failures_per_patient=2)
+    wrong_ssn = "9999" if patient["ssn_last4"] != "9999" else "8888"
+    wrong = {"date_of_birth": patient["birth_date"], "family_name": patient["family"], "ssn_last4": wrong_ssn}
+    right = {"date_of_birth": patient["birth_date"], "mrn": patient["mrn"]}
+    for _ in range(2):
+        verify(api, open_call(api), **wrong)
+        assert verify(api, open_call(api), **right).json()["status"] == "verified"
+
+
 def test_caller_number_limit_escalates_across_calls(api, patient, site):
     VerificationPolicy.objects.filter(health_system=site).update(max_failures_per_caller_hour=2)
     wrong = {"date_of_birth": "1901-01-01", "mrn": "NOT-AN-MRN"}
