@@ -47,8 +47,8 @@ for i = 1, #KEYS do
 end
 return 0
 """
-# KEYS: the counters to give one back to (those that still exist: a window may have ended).
-# KEYS: the budgets, then ARGV[1] more: a key whose presence stops it all, and a key deleted with it.
+# KEYS: the counters to give one back to (those that still exist: a window may have ended), then
+# ARGV[1] more (0 or 2): a key whose presence stops it all, and a key deleted with it.
 _GIVE_BACK = """
 local budgets = #KEYS - tonumber(ARGV[1])
 if budgets < #KEYS then
@@ -146,18 +146,18 @@ def reserve(wanted: tuple[Budget, ...]) -> Reservation:
     return Reservation(tuple(taken))
 
 
-def give_back(reservation: Reservation, *, unless: str | None = None, deleting: str | None = None) -> bool:
+def give_back(reservation: Reservation, *, lockout: tuple[str, str] | None = None) -> bool:
     """The turn was no failure (verified, or the EHR gave no verdict): its reservations return; whether
-    they did. `unless`: a cache key whose presence leaves everything as it is (a lockout), checked in the
-    same step; `deleting` (with `unless`): a cache key deleted in that step (the failures it forgives)."""
+    they did. `lockout` (a lock key, a failures key): in the same step, nothing returns while the lock
+    key is present, and else the failures key is deleted (forgiven)."""
+    guard = list(lockout or ())
     if single_redis():
-        guard = [unless, deleting or unless] if unless else []
         keys = cache_batch.redis_keys(*(_cache_key(budget) for budget in reservation.budgets), *guard)
         return bool(cache_batch.script(_GIVE_BACK)(keys=keys, args=[len(guard)]))
-    if unless and cache.get(unless) is not None:  # any other cache: one by one
-        return False
-    if unless and deleting:
-        cache.delete(deleting)
+    if guard:  # any other cache: one by one
+        if cache.get(guard[0]) is not None:
+            return False
+        cache.delete(guard[1])
     for budget in reservation.budgets:
         try:
             cache.decr(_cache_key(budget))

@@ -388,8 +388,8 @@ def _verdict(
         # In one step: a locked-out patient's match fails (the reservation kept); any other returns
         # the reservation and forgives the patient's failures (the call's are reset as it is verified).
         match = matched[0]
-        lock, failures = attempt_limits.lock_key(policy, match.id), attempt_limits.failures_key(policy, match.id)
-        if not claims.give_back(reservation, unless=lock, deleting=failures):
+        lockout = (attempt_limits.lock_key(policy, match.id), attempt_limits.failures_key(policy, match.id))
+        if not claims.give_back(reservation, lockout=lockout):
             return _fail(call, context, given, matched, outcome=Outcome.LOCKED)
         return _succeed(call, context, match, sets[0])
     return _fail(call, context, given, [] if matched else candidates)

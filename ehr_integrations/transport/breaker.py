@@ -180,21 +180,13 @@ async def flush_successes() -> None:
         logger.warning("breaker successes not recorded (%d windows)", len(pending))
 
 
-MAX_KEPT = 256  # windows kept for the next flush: a flood of failures does not grow them without bound
-
-
-def _keep_for_later(counts: dict[str, tuple[int, float]]) -> None:
-    """Counts to add with this loop's next flush (which, if it fails too, drops them)."""
-    pending = _pending()
+def _merge(into: dict[str, tuple[int, float]], counts: dict[str, tuple[int, float]]) -> None:
     for key, (count, ttl) in counts.items():
-        if key in pending or len(pending) < MAX_KEPT:
-            before, _ = pending.get(key, (0, 0.0))
-            pending[key] = (before + count, ttl)
+        into[key] = (into.get(key, (0, 0.0))[0] + count, ttl)
 
 
 def _add(counts: dict[str, tuple[int, float]], key: str, ttl: float) -> None:
-    count, _ = counts.get(key, (0, 0.0))
-    counts[key] = (count + 1, ttl)
+    _merge(counts, {key: (1, ttl)})
 
 
 def forget_unflushed() -> None:
@@ -239,14 +231,13 @@ async def _record_closed_failure(permit: Permit, *, policy: BreakerPolicy) -> No
     failure: dict[str, tuple[int, float]] = {}
     _add(failure, _calls_key(permit, policy, bucket), _ttl(policy))
     _add(failure, _key(permit.health_system_id, permit.endpoint, "w", permit.gen, bucket, "fails"), _ttl(policy))
-    for key, (count, ttl) in failure.items():
-        counts[key] = (counts.get(key, (0, 0.0))[0] + count, ttl)
+    _merge(counts, failure)
     try:
         await shared_cache.add_counts(counts)
     except shared_cache.CacheUnavailable:
-        # The failure goes with the next flush (counted twice if this add landed after all: sooner,
-        # never later); the successes are dropped, as a failed flush drops them.
-        _keep_for_later(failure)
+        # The failure goes with the next flush, which drops it if it fails too (counted twice if this
+        # add landed after all: sooner, never later); the successes are dropped, as a failed flush drops them.
+        _merge(_pending(), failure)
         logger.warning("breaker successes not recorded (%d windows)", len(counts))
         raise
     calls, fails = await _window_counts(permit, policy, bucket)
