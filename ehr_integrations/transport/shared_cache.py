@@ -78,6 +78,51 @@ class _KeysAndEncoding(Protocol):
     def decode(self, value: bytes | int | str) -> object: ...
 
 
+class _ReadBatch:
+    """The MGETs asked for in one pass of the loop, sent as one (issue 24): a prefetch's five EHR
+    requests start together, and each reads its gates (the hold and its breaker's state) at once.
+
+    Each reader gets the values of its own keys, from the one read of them all; a failure of that
+    read is every reader's. A reader that gives up (its deadline) only stops waiting.
+    """
+
+    def __init__(self, read: Callable[[list[str]], Awaitable[list]]) -> None:
+        self._read = read
+        self._waiting: list[tuple[list[str], asyncio.Future]] = []
+        self._sending: dict[asyncio.Task, None] = {}  # held until done (not `set`: this module has its own)
+
+    def get_many(self, keys: list[str]) -> "asyncio.Future[dict[str, bytes]]":
+        loop = asyncio.get_running_loop()
+        if not self._waiting:
+            loop.call_soon(self._send)  # after every reader already scheduled in this pass
+        future = loop.create_future()
+        self._waiting.append((keys, future))
+        return future
+
+    def _send(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        task = asyncio.ensure_future(self._answer(waiting))
+        self._sending[task] = None
+        task.add_done_callback(lambda done: self._sending.pop(done, None))
+
+    async def _answer(self, waiting: list[tuple[list[str], asyncio.Future]]) -> None:
+        keys = list(dict.fromkeys(key for asked, _ in waiting for key in asked))
+        try:
+            found = dict(zip(keys, await self._read(keys), strict=True))
+        except asyncio.CancelledError:  # the loop is closing
+            for _, future in waiting:
+                future.cancel()
+            raise
+        except Exception as exc:  # handed to every reader, not swallowed
+            for _, future in waiting:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for asked, future in waiting:
+            if not future.done():
+                future.set_result({key: found[key] for key in asked if found[key] is not None})
+
+
 class _Native:
     """django-redis's keys and encoding over redis.asyncio, on the loop that created it."""
 
@@ -92,6 +137,7 @@ class _Native:
         self._incr = self.redis.register_script(_INCR_WITH_EXPIRY)
         self._add_all = self.redis.register_script(_ADD_ALL)
         self._add_counts = self.redis.register_script(_ADD_COUNTS)
+        self._reads = _ReadBatch(self.redis.mget)
 
     def _key(self, key: str) -> str:
         return str(self.client.make_key(key))
@@ -103,8 +149,11 @@ class _Native:
         return self._decode(await self.redis.get(self._key(key)))
 
     async def get_many(self, keys: list[str]) -> dict[str, object]:
-        values = await self.redis.mget([self._key(k) for k in keys]) if keys else []
-        return {k: self._decode(v) for k, v in zip(keys, values, strict=True) if v is not None}
+        if not keys:
+            return {}
+        made = {key: self._key(key) for key in keys}
+        found = await self._reads.get_many(list(made.values()))
+        return {key: self._decode(found[name]) for key, name in made.items() if name in found}
 
     async def set(self, key: str, value: object, timeout: float | None) -> None:
         px = None if timeout is None else _px(timeout)
