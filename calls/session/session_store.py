@@ -12,13 +12,16 @@ has run (or the store expired), nothing a late request or background fetch does 
 under the call's id again (issue 18, "ended means ended").
 """
 
+import base64
 import json
+import os
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.cache import cache
 
@@ -91,7 +94,8 @@ def _ttl() -> int:
 # writes nothing: every write still needs the guard key in the cache (set_if_present).
 KEYS_KEPT_S = 300
 _wrapped = ExpiringMap(KEYS_KEPT_S, maxsize=20_000)  # call id -> its wrapped data key
-_unwrapped = ExpiringMap(KEYS_KEPT_S, maxsize=20_000)  # wrapped data key -> Fernet
+_unwrapped = ExpiringMap(KEYS_KEPT_S, maxsize=20_000)  # wrapped data key -> its cipher
+NONCE_BYTES = 12  # AES-GCM's 96-bit nonce, random per entry written (a call writes a few dozen under its key)
 
 
 def _wrapped_key(call_id: str) -> str | None:
@@ -104,17 +108,17 @@ def _wrapped_key(call_id: str) -> str | None:
     return wrapped
 
 
-def _fernet(call_id: str) -> Fernet | None:
+def _cipher(call_id: str) -> AESGCM | None:
     """The open call's data key; None once it was destroyed or expired."""
     wrapped = _wrapped_key(call_id)
     return None if wrapped is None else _unwrap(wrapped)
 
 
-def _unwrap(wrapped: str) -> Fernet:
+def _unwrap(wrapped: str) -> AESGCM:
     """The call's data key, unwrapped with the server's at-rest key."""
     found = _unwrapped.get(wrapped)
     if found is None:
-        found = Fernet(encryption.decrypt(wrapped).encode())
+        found = AESGCM(base64.urlsafe_b64decode(encryption.decrypt(wrapped)))
         _unwrapped.put(wrapped, found)
     return found
 
@@ -122,20 +126,34 @@ def _unwrap(wrapped: str) -> Fernet:
 def open_store(call_id: str, values: dict[str, object] | None = None) -> None:
     """Make a new call's data key and store `values` with it (one round trip): the one write that
     creates the store. A new call's id is new (uuid4): a key already there is replaced."""
-    key = Fernet.generate_key()
-    wrapped = encryption.encrypt(key.decode())
-    fernet = Fernet(key)
+    key = AESGCM.generate_key(bit_length=256)
+    wrapped = encryption.encrypt(base64.urlsafe_b64encode(key).decode())
+    cipher = AESGCM(key)
     _wrapped.put(call_id, wrapped)
-    _unwrapped.put(wrapped, fernet)
-    cache.set_many({_key_name(call_id): wrapped, **_sealed(call_id, fernet, values or {})}, timeout=_ttl())
+    _unwrapped.put(wrapped, cipher)
+    cache.set_many({_key_name(call_id): wrapped, **_sealed(call_id, cipher, values or {})}, timeout=_ttl())
 
 
-def _sealed(call_id: str, fernet: Fernet, values: dict[str, object]) -> dict[str, str]:
+def _sealed(call_id: str, cipher: AESGCM, values: dict[str, object]) -> dict[str, str]:
+    """Each value encrypted and authenticated with the call's key, bound to the entry it is stored
+    under (its name is the associated data): moved to another entry or call, it opens as nothing."""
     at = datetime.now().timestamp()
-    return {
-        _data_name(call_id, name): fernet.encrypt(json.dumps({"v": value, "at": at}, default=str).encode()).decode()
-        for name, value in values.items()
-    }
+    sealed = {}
+    for name, value in values.items():
+        entry, nonce = _data_name(call_id, name), os.urandom(NONCE_BYTES)
+        plain = json.dumps({"v": value, "at": at}, default=str).encode()
+        sealed[entry] = base64.urlsafe_b64encode(nonce + cipher.encrypt(nonce, plain, entry.encode())).decode()
+    return sealed
+
+
+def _open_entry(cipher: AESGCM, entry: str, sealed: str) -> dict | None:
+    """The payload stored under `entry`; None when it does not authenticate there (another entry's,
+    another key's, altered, or not ours)."""
+    try:
+        raw = base64.urlsafe_b64decode(sealed)
+        return json.loads(cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], entry.encode()))
+    except (InvalidTag, ValueError, TypeError):  # ValueError: not base64, or too short to hold a tag
+        return None
 
 
 def put(call_id: str, name: str, value: object, *, clearing: Iterable[str] = ()) -> bool:
@@ -153,12 +171,12 @@ def put_many(
 ) -> bool:
     """Store several values for the call at once (see `put`); `owner`: the client `read_owned` admits."""
     cleared = [marker_key(call_id, marker) for marker in clearing]
-    fernet = _fernet(call_id)
-    if fernet is None:
+    cipher = _cipher(call_id)
+    if cipher is None:
         if cleared:
             cache.delete_many(cleared)
         return False
-    sealed: dict[str, object] = dict(_sealed(call_id, fernet, values))
+    sealed: dict[str, object] = dict(_sealed(call_id, cipher, values))
     if owner is not None:
         sealed[_owner_name(call_id)] = owner
     # `destroy` may have run since the key was read: the guard decides, in the same round trip.
@@ -252,16 +270,11 @@ def _opened(call_id: str, data_keys: dict[str, str], found: dict) -> dict[str, t
     wrapped = found.get(_key_name(call_id))
     if wrapped is None:
         return {}
-    fernet = _unwrap(wrapped)
+    cipher = _unwrap(wrapped)
     values = {}
     for key, name in data_keys.items():
-        if key not in found:
-            continue
-        try:
-            payload = json.loads(fernet.decrypt(found[key].encode()))
-        except InvalidToken:
-            continue
-        values[name] = (payload["v"], payload["at"])
+        if key in found and (payload := _open_entry(cipher, key, found[key])) is not None:
+            values[name] = (payload["v"], payload["at"])
     return values
 
 

@@ -121,3 +121,32 @@ def test_a_take_returns_what_it_removed_and_only_once(backend):
     taken = session_store.take(call_id, "speculation")
     assert taken[0] == {"key": "k1"} and session_store.take(call_id, "speculation") is None
     assert session_store.get(call_id, "speculation") is None
+
+
+def _raw(call_id: str, name: str) -> str:
+    return cache.get(f"call:{call_id}:data:{name}")
+
+
+def test_what_redis_holds_of_an_entry_is_no_plaintext_and_opens_only_where_it_was_written(backend):
+    """Someone with write access to Redis moves a sealed entry: to another entry of the call (the
+    caller's claims as its verified facts) or to another call; it opens as nothing in both."""
+    marker = "MARKER-SEALED-7f3a"
+    call_id, other = opened(), opened()
+    session_store.put_many(call_id, {"caller": {"name": marker}, "call": {"client": 7}}, owner=7)
+    session_store.put_many(other, {"call": {"client": 8}}, owner=8)
+    assert marker not in _raw(call_id, "caller")
+    cache.set(f"call:{call_id}:data:call", _raw(call_id, "caller"), timeout=60)
+    cache.set(f"call:{other}:data:call", _raw(call_id, "caller"), timeout=60)
+    assert session_store.get(call_id, "caller")[0] == {"name": marker}  # the entry where it was written
+    assert session_store.get(call_id, "call") is None
+    assert session_store.get(other, "call") is None
+
+
+def test_an_altered_or_foreign_entry_opens_as_nothing(backend):
+    call_id = opened()
+    session_store.put(call_id, "patient", {"id": "p-1"})
+    sealed = _raw(call_id, "patient")
+    flipped = sealed[:20] + ("A" if sealed[20] != "A" else "B") + sealed[21:]
+    for stored in (flipped, "not base64 at all!", "", sealed[:10]):
+        cache.set(f"call:{call_id}:data:patient", stored, timeout=60)
+        assert session_store.get(call_id, "patient") is None
