@@ -10,6 +10,7 @@ Configuration copies are kept for the run (`LOCAL_CACHE_SECONDS`): under valgrin
 seconds, and their refresh, a cost per second and not per call, would otherwise be charged to it.
 
     python bench/instructions.py --calls 10   # ~5 min here: the gateway starts slowly under valgrind
+    python bench/instructions.py --calls 3 --keep appointments  # + that step's dumps, for callgrind_annotate
 
 Instructions are not seconds: compare commits by their counts, and scale a measured CPU figure by
 the ratio of counts (the notes say when they do).
@@ -42,8 +43,9 @@ SUMMARY = re.compile(rb"^(?:summary|totals): (\d+)", re.MULTILINE)
 class Counts:
     """Instructions of every valgrind'd gateway process since the last `take` (callgrind dumps and zeroes)."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, keep: Path | None = None) -> None:
         self.out = out
+        self.keep = keep  # where `take(keep=True)` moves its dumps, for callgrind_annotate
 
     def _control(self, *args: str) -> None:
         subprocess.run(["callgrind_control", *args], check=True, capture_output=True, timeout=120)  # noqa: S603, S607
@@ -52,13 +54,16 @@ class Counts:
         self._control("--instr=on")
         self.take()  # what switching on cost
 
-    def take(self) -> int:
+    def take(self, *, keep: str = "") -> int:
         self._control("--dump")
         total = 0
         for dump in self.out.glob("callgrind.*"):
             found = SUMMARY.search(dump.read_bytes())
             total += int(found.group(1)) if found else 0
-            dump.unlink()
+            if keep and self.keep:
+                dump.rename(self.keep / f"callgrind.{keep}.{dump.name.split('.', 1)[1]}")
+            else:
+                dump.unlink()
         return total
 
 
@@ -70,9 +75,11 @@ async def measure(args, w: world.World, gateway: GatewayProcess, counts: Counts)
             await one_call(http, w.slug, w.callers[-1 - i], 0.5, lambda *_: None)
         counts.start()
         for i in range(args.calls):  # after each step and its pause: that step's count (a blocking dump)
-            await one_call(
-                http, w.slug, w.callers[i], args.settle, lambda name, _: per_step[name].append(counts.take())
-            )
+
+            def charge(name: str, _wall: float, first: bool = i == 0) -> None:
+                per_step[name].append(counts.take(keep=name if first and name == args.keep else ""))
+
+            await one_call(http, w.slug, w.callers[i], args.settle, charge)
     return per_step
 
 
@@ -80,6 +87,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--settle", type=float, default=1.5, help="seconds after each step (under valgrind)")
+    parser.add_argument("--keep", choices=STEPS, help="keep this step's dumps of the first call in bench/results/")
     args = parser.parse_args()
     if not shutil.which("valgrind"):
         sys.exit("valgrind is not installed (Debian package valgrind)")
@@ -101,7 +109,9 @@ def main() -> None:
                 | world.database_env("granian", 1),
                 wrapper=valgrind, start_timeout_s=900,
             )  # fmt: skip
-            per_step = uvloop.run(measure(args, w, gateway, Counts(out)))
+            kept = ROOT / "bench" / "results"
+            kept.mkdir(exist_ok=True)
+            per_step = uvloop.run(measure(args, w, gateway, Counts(out, kept if args.keep else None)))
         finally:
             for stop in (gateway and gateway.stop, sandbox and sandbox.stop):
                 if stop:
