@@ -25,6 +25,8 @@ _executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ehr-cache")
 DEFAULT_BUDGET_S = 1.0
 REDIS_BACKEND = "django_redis.cache.RedisCache"
 DEFAULT_CLIENT = "django_redis.client.DefaultClient"
+# django-redis's default client, or ours (redis_client.py: the same keys and encoding, one server).
+ONE_SERVER_CLIENTS = frozenset({DEFAULT_CLIENT, "ehr_integrations.transport.redis_client.GatewayClient"})
 T = TypeVar("T")
 
 try:  # django-redis wraps socket failures in its own type
@@ -233,7 +235,7 @@ _natives: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, _Nat
 
 
 def single_redis() -> bool:
-    """Whether the default cache is django-redis's default client on one Redis server.
+    """Whether the default cache is django-redis's default client (or ours, redis_client.py) on one Redis server.
 
     Only then may a caller talk to that server directly with django-redis's keys and encoding
     (a sharded client spreads keys over several servers).
@@ -242,7 +244,7 @@ def single_redis() -> bool:
     client_class = configured.get("OPTIONS", {}).get("CLIENT_CLASS", DEFAULT_CLIENT)
     location = configured.get("LOCATION", "")
     single = isinstance(location, str) and "," not in location
-    return configured["BACKEND"] == REDIS_BACKEND and client_class == DEFAULT_CLIENT and single
+    return configured["BACKEND"] == REDIS_BACKEND and client_class in ONE_SERVER_CLIENTS and single
 
 
 def _backend() -> _Native | _Threaded:

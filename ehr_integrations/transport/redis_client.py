@@ -1,0 +1,27 @@
+"""django-redis's default client, decoding a cached value without first failing to read it as an integer.
+
+`DefaultClient.decode` tries `int(value)` on every value read, since integers are stored as their
+digits; on anything else (a pickle) that fails, and the ValueError's message quotes the value
+in full: a repr of every cached value read, some 20,000 instructions for a 2 KB session entry
+(bench/README.md, session 13). A value whose first byte cannot begin an integer goes to the
+serializer at once; every other value is decoded exactly as before.
+"""
+
+from typing import Any
+
+from django_redis.client import DefaultClient
+from django_redis.exceptions import CompressorError
+
+# What `int()` accepts at the start of bytes: ASCII whitespace, a sign, a digit.
+_MAY_BEGIN_INT = frozenset(b" \t\n\r\x0b\x0c+-0123456789")
+
+
+class GatewayClient(DefaultClient):
+    def decode(self, value: bytes | int | str) -> Any:  # noqa: ANN401 (whatever was cached)
+        if isinstance(value, bytes) and value and value[0] not in _MAY_BEGIN_INT:
+            try:
+                value = self._compressor.decompress(value)
+            except CompressorError:  # as DefaultClient: small values are stored uncompressed
+                pass
+            return self._serializer.loads(value)
+        return super().decode(value)
