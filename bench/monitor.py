@@ -45,14 +45,18 @@ class _CpuMeter:
         return list(self._processes.values())
 
     def seconds(self) -> float:
-        total = 0.0
+        return sum(self.split())
+
+    def split(self) -> tuple[float, float]:
+        """User and system CPU seconds of the processes."""
+        user = system = 0.0
         for process in self._current():
             try:
                 times = process.cpu_times()
             except psutil.NoSuchProcess:
                 continue
-            total += times.user + times.system
-        return total
+            user, system = user + times.user, system + times.system
+        return user, system
 
     def rss(self) -> int:
         total = 0
@@ -83,6 +87,7 @@ class Monitor:
     every_s: float = 0.5
     ticks: list[Tick] = field(default_factory=list)
     cpu_seconds: float = 0.0  # the gateway's, over the monitored time
+    cpu_split: tuple[float, float] = (0.0, 0.0)  # the gateway's user and system seconds
     part_seconds: dict[str, float] = field(default_factory=dict)  # PARTS' CPU seconds over the same time
     rss_start: int = 0
 
@@ -101,6 +106,7 @@ class Monitor:
     def start(self) -> "Monitor":
         self._started = time.perf_counter()
         self._start_seconds = [meter.seconds() for meter in self._meters]
+        self._start_split = self._meters[0].split()
         self.rss_start = self._meters[0].rss()
         self._thread.start()
         return self
@@ -110,6 +116,7 @@ class Monitor:
         self._thread.join()
         spent = [meter.seconds() - start for meter, start in zip(self._meters, self._start_seconds, strict=True)]
         self.cpu_seconds = spent[0]
+        self.cpu_split = tuple(b - a for a, b in zip(self._start_split, self._meters[0].split(), strict=True))
         self.part_seconds = dict(zip(PARTS, spent[1:], strict=True))
 
     def _run(self) -> None:

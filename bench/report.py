@@ -158,6 +158,10 @@ def resources(results: dict) -> dict:
     return {
         "gateway_cpu_seconds": round(monitor.cpu_seconds, 1),
         "gateway_cpu_ms_per_call": round(1000 * monitor.cpu_seconds / max(1, gateway["calls"]), 1),
+        # The kernel's share, which an instruction count (bench/instructions.py) does not see.
+        "gateway_cpu_user_system_ms_per_call": "{:.1f} / {:.1f}".format(
+            *(1000 * seconds / max(1, gateway["calls"]) for seconds in monitor.cpu_split)
+        ),
         **per_call,
         "gateway_cpu_percent_mean": round(float(np.mean([t.cpu_percent for t in ticks])), 1) if ticks else None,
         "gateway_cpu_percent_peak": round(max((t.cpu_percent for t in ticks), default=0), 1),
