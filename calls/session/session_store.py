@@ -109,16 +109,20 @@ def _wrapped_key(call_id: str) -> str | None:
 
 
 def _cipher(call_id: str) -> AESGCM | None:
-    """The open call's data key; None once it was destroyed or expired."""
+    """The open call's data key; None once it was destroyed or expired (or is not ours)."""
     wrapped = _wrapped_key(call_id)
     return None if wrapped is None else _unwrap(wrapped)
 
 
-def _unwrap(wrapped: str) -> AESGCM:
-    """The call's data key, unwrapped with the server's at-rest key."""
-    found = _unwrapped.get(wrapped)
+def _unwrap(wrapped: object) -> AESGCM | None:
+    """The call's data key, unwrapped with the server's at-rest key; None for anything else found
+    there (written by someone else into Redis: the call then holds nothing and takes no writes)."""
+    found = _unwrapped.get(wrapped) if isinstance(wrapped, str) else None
     if found is None:
-        found = AESGCM(base64.urlsafe_b64decode(encryption.decrypt(wrapped)))
+        try:
+            found = AESGCM(base64.urlsafe_b64decode(encryption.decrypt(wrapped)))
+        except (encryption.SecretUnreadable, ValueError, TypeError, AttributeError):  # not a wrapped 256-bit key
+            return None
         _unwrapped.put(wrapped, found)
     return found
 
@@ -271,6 +275,8 @@ def _opened(call_id: str, data_keys: dict[str, str], found: dict) -> dict[str, t
     if wrapped is None:
         return {}
     cipher = _unwrap(wrapped)
+    if cipher is None:
+        return {}
     values = {}
     for key, name in data_keys.items():
         if key in found and (payload := _open_entry(cipher, key, found[key])) is not None:

@@ -150,3 +150,23 @@ def test_an_altered_or_foreign_entry_opens_as_nothing(backend):
     for stored in (flipped, "not base64 at all!", "", sealed[:10]):
         cache.set(f"call:{call_id}:data:patient", stored, timeout=60)
         assert session_store.get(call_id, "patient") is None
+
+
+@pytest.mark.parametrize(
+    "planted",
+    ["not a wrapped key", 12345, {"a": 1}, b"\x00\x01", "PLANTED-SEALED"],
+    ids=["text", "int", "dict", "bytes", "sealed-other"],
+)
+def test_whatever_is_planted_as_the_calls_key_leaves_it_holding_nothing_and_never_raises(backend, planted):
+    from compliance import encryption
+
+    call_id = opened()
+    session_store.put_many(call_id, {"patient": {"id": "p-1"}, "call": {"client": 7}}, owner=7)
+    # A value sealed with the server's key that is no data key (an access token's, say) is refused too.
+    value = encryption.encrypt("not a key") if planted == "PLANTED-SEALED" else planted
+    cache.set(f"call:{call_id}:key", value, timeout=60)
+    session_store._wrapped.pop(call_id)  # another process, which has not seen the real key
+    assert session_store.get(call_id, "patient") is None
+    assert session_store.read_owned(call_id, 7, {"patient", "call"}) == {}
+    assert session_store.read_ahead(call_id, ["patient"], []).entry("patient") is None
+    assert session_store.put(call_id, "patient", {"id": "p-2"}) is False
