@@ -105,24 +105,23 @@ class _ReadBatch:
         waiting, self._waiting = self._waiting, []
         task = asyncio.ensure_future(self._answer(waiting))
         self._sending[task] = None
-        task.add_done_callback(lambda done: self._sending.pop(done, None))
+        task.add_done_callback(lambda done: self._settle(done, waiting))
 
     async def _answer(self, waiting: list[tuple[list[str], asyncio.Future]]) -> None:
         keys = list(dict.fromkeys(key for asked, _ in waiting for key in asked))
-        try:
-            found = dict(zip(keys, await self._read(keys), strict=True))
-        except asyncio.CancelledError:  # the loop is closing
-            for _, future in waiting:
-                future.cancel()
-            raise
-        except Exception as exc:  # handed to every reader, not swallowed
-            for _, future in waiting:
-                if not future.done():
-                    future.set_exception(exc)
-            return
+        found = dict(zip(keys, await self._read(keys), strict=True))
         for asked, future in waiting:
             if not future.done():
                 future.set_result({key: found[key] for key in asked if found[key] is not None})
+
+    def _settle(self, done: asyncio.Task, waiting: list[tuple[list[str], asyncio.Future]]) -> None:
+        """Whatever ended the read (a failure, or the loop cancelling it, even before it began), its
+        readers still waiting learn that the cache did not answer, each with an error of its own."""
+        self._sending.pop(done, None)
+        failure = "cancelled" if done.cancelled() else type(done.exception()).__name__
+        for _, future in waiting:
+            if not future.done():
+                future.set_exception(CacheUnavailable(failure))
 
 
 class _Native:

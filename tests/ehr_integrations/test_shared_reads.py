@@ -85,3 +85,25 @@ def test_a_failed_read_fails_every_reader_of_it(settings):
         return await asyncio.gather(*reads, return_exceptions=True)
 
     assert [type(answer) for answer in run(together())] == [shared_cache.CacheUnavailable] * 2
+
+
+@pytest.mark.parametrize("when", ["before it begins", "during the read"])
+def test_a_read_the_loop_cancels_fails_its_readers_as_unavailable_never_as_cancelled(when):
+    """The loop (shutting down) cancels the batch's task: readers nobody cancelled are not left
+    waiting, nor handed a CancelledError that would skip their own fallback."""
+
+    async def slow_read(keys):
+        await asyncio.sleep(10)
+        return [None] * len(keys)
+
+    async def readers():
+        batch = shared_cache._ReadBatch(slow_read)
+        reads = [asyncio.ensure_future(batch.get_many([key])) for key in ("a", "b")]
+        await asyncio.sleep(0)  # the readers are waiting; the batch's task is scheduled, not yet run
+        (task,) = batch._sending
+        if when == "during the read":
+            await asyncio.sleep(0.01)
+        task.cancel()
+        return await asyncio.wait_for(asyncio.gather(*reads, return_exceptions=True), timeout=1)
+
+    assert [type(answer) for answer in run(readers())] == [shared_cache.CacheUnavailable] * 2
