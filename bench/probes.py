@@ -67,7 +67,10 @@ async def _last_seq(sandbox, client_id: str) -> int:
 
 async def _stored(store: aioredis.Redis, key_prefix: str, call_id: str, timeout: float = 15.0) -> float | None:
     """Poll the session store until the three prefetched answers are there; the epoch time they were."""
-    keys = [f"{key_prefix}:1:call:{call_id}:data:{tool}" for tool in TOOLS]
+    from django.conf import settings  # the bench's Django, set up with the gateway's cache settings
+
+    version = settings.CACHES["default"].get("VERSION", 1)
+    keys = [f"{key_prefix}:{version}:call:{call_id}:data:{tool}" for tool in TOOLS]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if await store.exists(*keys) == len(keys):

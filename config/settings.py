@@ -143,12 +143,16 @@ if REDIS_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="vgw"),
+            # Values are JSON, never pickles: whoever can write to Redis cannot make the gateway run code
+            # by planting a value. Version 2 since that change: the pickles of version 1 are never read.
+            "VERSION": 2,
             "OPTIONS": {
                 "SOCKET_CONNECT_TIMEOUT": 1,
                 "SOCKET_TIMEOUT": 2,
                 # One connection per request thread, no pool lock per command (the module says why).
                 "CONNECTION_POOL_CLASS": "ehr_integrations.transport.thread_affine.ThreadAffineConnectionPool",
                 "CLIENT_CLASS": "ehr_integrations.transport.redis_client.GatewayClient",  # decodes faster
+                "SERIALIZER": "django_redis.serializers.json.JSONSerializer",  # see VERSION
             },
         }
     }

@@ -1,10 +1,14 @@
-"""django-redis's default client, decoding a cached value without first failing to read it as an integer.
+"""django-redis's default client, decoding a cached value without first failing to read it as an
+integer, and reading what no serializer of ours wrote as nothing.
 
 `DefaultClient.decode` tries `int(value)` on every value read, since integers are stored as their
-digits; on anything else (a pickle) that fails, and the ValueError's message quotes the value
-in full: a repr of every cached value read, some 20,000 instructions for a 2 KB session entry
-(bench/README.md, session 13). A value whose first byte cannot begin an integer goes to the
-serializer at once; every other value is decoded exactly as before.
+digits; on anything else that fails, and the ValueError's message quotes the value in full: a
+repr of every cached value read, some 20,000 instructions for a 2 KB session entry (bench/README.md,
+session 13). A value whose first byte cannot begin an integer goes to the serializer at once.
+
+Values are JSON (settings.CACHES: never pickles, so a value planted in Redis runs no code). One that
+is neither an integer nor JSON (planted, or a pickle from before) decodes as None, as a stored JSON
+`null` would: a read finds nothing there rather than failing the request.
 """
 
 from typing import Any
@@ -23,5 +27,14 @@ class GatewayClient(DefaultClient):
                 value = self._compressor.decompress(value)
             except CompressorError:  # as DefaultClient: small values are stored uncompressed
                 pass
+            return self._loaded(value)
+        try:
+            return int(value)
+        except (ValueError, TypeError):
+            return self._loaded(value)
+
+    def _loaded(self, value: bytes) -> Any:  # noqa: ANN401
+        try:
             return self._serializer.loads(value)
-        return super().decode(value)
+        except (ValueError, TypeError):  # not JSON (UnicodeDecodeError and JSONDecodeError are ValueErrors)
+            return None

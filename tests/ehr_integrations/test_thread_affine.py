@@ -70,8 +70,8 @@ def _until_the_close_arrives(connection, timeout: float = 2.0) -> None:
 def test_many_threads_read_their_own_writes():
     def work(n: int) -> bool:
         for i in range(50):
-            cache.set(f"affine:{n}:{i}", (n, i), 5)
-            if cache.get(f"affine:{n}:{i}") != (n, i):
+            cache.set(f"affine:{n}:{i}", [n, i], 5)
+            if cache.get(f"affine:{n}:{i}") != [n, i]:
                 return False
         return True
 

@@ -3,6 +3,7 @@
 import time
 
 import httpx
+from django.conf import settings
 
 from calls.demo_call import SPOKEN
 from tests.fixtures.processes import PrivateRedis, wait_until
@@ -39,7 +40,8 @@ def verified_call(site) -> str:
 
 def wait_prefetched(redis: PrivateRedis, call: str, timeout: float = 10.0) -> None:
     call_id = call.rsplit("/", 1)[-1]
-    keys = [f"drill:1:call:{call_id}:data:{tool}" for tool in TOOLS]
+    version = settings.CACHES["default"].get("VERSION", 1)  # the gateway's, from the same settings
+    keys = [f"drill:{version}:call:{call_id}:data:{tool}" for tool in TOOLS]
     wait_until(lambda: redis.client().exists(*keys) == len(keys), timeout=timeout, what="the prefetch")
 
 
