@@ -45,7 +45,7 @@ class Counts:
 
     def __init__(self, out: Path, keep: Path | None = None) -> None:
         self.out = out
-        self.keep = keep  # where `take(keep=True)` moves its dumps, for callgrind_annotate
+        self.keep = keep  # where `take(keep=STEP)` moves its dumps, for callgrind_annotate
 
     def _control(self, *args: str) -> None:
         subprocess.run(["callgrind_control", *args], check=True, capture_output=True, timeout=120)  # noqa: S603, S607
@@ -85,7 +85,7 @@ async def measure(args, w: world.World, gateway: GatewayProcess, counts: Counts)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--calls", type=int, default=20)
+    parser.add_argument("--calls", type=int, default=10)
     parser.add_argument("--settle", type=float, default=1.5, help="seconds after each step (under valgrind)")
     parser.add_argument("--keep", choices=STEPS, help="keep this step's dumps of the first call in bench/results/")
     args = parser.parse_args()
@@ -109,9 +109,10 @@ def main() -> None:
                 | world.database_env("granian", 1),
                 wrapper=valgrind, start_timeout_s=900,
             )  # fmt: skip
-            kept = ROOT / "bench" / "results"
-            kept.mkdir(exist_ok=True)
-            per_step = uvloop.run(measure(args, w, gateway, Counts(out, kept if args.keep else None)))
+            kept = ROOT / "bench" / "results" if args.keep else None
+            if kept:
+                kept.mkdir(exist_ok=True)
+            per_step = uvloop.run(measure(args, w, gateway, Counts(out, kept)))
         finally:
             for stop in (gateway and gateway.stop, sandbox and sandbox.stop):
                 if stop:

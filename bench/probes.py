@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from bench.clients import AgentHttp
 from bench.script import TOOLS
 from calls.demo_call import SPOKEN
+from tests.fixtures.processes import stored_entry_keys
 
 PREFETCH_SEARCHES = {
     "appointments": ("Appointment",),
@@ -67,10 +68,7 @@ async def _last_seq(sandbox, client_id: str) -> int:
 
 async def _stored(store: aioredis.Redis, key_prefix: str, call_id: str, timeout: float = 15.0) -> float | None:
     """Poll the session store until the three prefetched answers are there; the epoch time they were."""
-    from django.conf import settings  # the bench's Django, set up with the gateway's cache settings
-
-    version = settings.CACHES["default"].get("VERSION", 1)
-    keys = [f"{key_prefix}:{version}:call:{call_id}:data:{tool}" for tool in TOOLS]
+    keys = stored_entry_keys(key_prefix, call_id, list(TOOLS))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if await store.exists(*keys) == len(keys):

@@ -46,7 +46,8 @@ def _key_name(call_id: str) -> str:
     return f"call:{call_id}:key"
 
 
-def _data_name(call_id: str, name: str) -> str:
+def entry_name(call_id: str, name: str) -> str:
+    """The cache key (before the cache's prefix and version) of one of the call's entries (NAMES)."""
     return f"call:{call_id}:data:{name}"
 
 
@@ -81,7 +82,7 @@ def marker_key(call_id: str, marker: str) -> str:
 
 
 def _all_keys(call_id: str) -> list[str]:
-    return [_key_name(call_id), _owner_name(call_id), *(_data_name(call_id, name) for name in NAMES)]
+    return [_key_name(call_id), _owner_name(call_id), *(entry_name(call_id, name) for name in NAMES)]
 
 
 def _ttl() -> int:
@@ -144,7 +145,7 @@ def _sealed(call_id: str, cipher: AESGCM, values: dict[str, object]) -> dict[str
     at = datetime.now().timestamp()
     sealed = {}
     for name, value in values.items():
-        entry, nonce = _data_name(call_id, name), os.urandom(NONCE_BYTES)
+        entry, nonce = entry_name(call_id, name), os.urandom(NONCE_BYTES)
         plain = json.dumps({"v": value, "at": at}, default=str).encode()
         sealed[entry] = base64.urlsafe_b64encode(nonce + cipher.encrypt(nonce, plain, entry.encode())).decode()
     return sealed
@@ -201,7 +202,7 @@ def get(call_id: str, name: str) -> tuple[object, float] | None:
 
 def get_many(call_id: str, names: Iterable[str]) -> dict[str, tuple[object, float]]:
     """What is stored under each of `names` (value, epoch seconds stored), in one round trip."""
-    data_keys = {_data_name(call_id, name): name for name in names}
+    data_keys = {entry_name(call_id, name): name for name in names}
     return _opened(call_id, data_keys, cache.get_many([_key_name(call_id), *data_keys]))
 
 
@@ -233,7 +234,7 @@ class Seen:
 def read_ahead(call_id: str, names: Iterable[str], markers: Iterable[str]) -> Seen:
     """`get_many` of `names` and the values of `markers` (MARKERS) in one round trip, with
     `note_activity`'s renewal and stamp: a request that reads ahead is the call's activity."""
-    data_keys = {_data_name(call_id, name): name for name in names}
+    data_keys = {entry_name(call_id, name): name for name in names}
     marker_keys = {marker_key(call_id, marker): marker for marker in markers}
     read = [_key_name(call_id), *data_keys, *marker_keys]
     stamp = (activity_key(call_id), time.time())
@@ -245,7 +246,7 @@ def read_ahead(call_id: str, names: Iterable[str], markers: Iterable[str]) -> Se
 def take(call_id: str, name: str) -> tuple[object, float] | None:
     """Remove what is stored under `name` and return it (value, epoch seconds stored), or None: of
     turns taking it at once only one gets it, and it gets what it removed (GETDEL on Redis)."""
-    key = _data_name(call_id, name)
+    key = entry_name(call_id, name)
     if single_redis():
         raw = cache.client.get_client(write=True).getdel(cache.client.make_key(key))
         sealed = None if raw is None else cache.client.decode(raw)
@@ -262,7 +263,7 @@ def read_owned(call_id: str, owner: int, names: Iterable[str]) -> dict[str, tupl
 
     None, and nothing renewed, when the store holds no owner for the call or another one.
     """
-    data_keys = {_data_name(call_id, name): name for name in names}
+    data_keys = {entry_name(call_id, name): name for name in names}
     read = [_key_name(call_id), *data_keys]
     others = [key for key in _all_keys(call_id) if key not in read and key != _owner_name(call_id)]
     stamp = (activity_key(call_id), time.time())

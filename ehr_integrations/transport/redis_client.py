@@ -11,6 +11,7 @@ is neither an integer nor JSON (planted, or a pickle from before) decodes as Non
 `null` would: a read finds nothing there rather than failing the request.
 """
 
+from contextlib import suppress
 from typing import Any
 
 from django_redis.client import DefaultClient
@@ -22,18 +23,11 @@ _MAY_BEGIN_INT = frozenset(b" \t\n\r\x0b\x0c+-0123456789")
 
 class GatewayClient(DefaultClient):
     def decode(self, value: bytes | int | str) -> Any:  # noqa: ANN401 (whatever was cached)
-        if isinstance(value, bytes) and value and value[0] not in _MAY_BEGIN_INT:
-            try:
-                value = self._compressor.decompress(value)
-            except CompressorError:  # as DefaultClient: small values are stored uncompressed
-                pass
-            return self._loaded(value)
-        try:
-            return int(value)
-        except (ValueError, TypeError):
-            return self._loaded(value)
-
-    def _loaded(self, value: bytes) -> Any:  # noqa: ANN401
+        if not (isinstance(value, bytes) and value and value[0] not in _MAY_BEGIN_INT):
+            with suppress(ValueError, TypeError):
+                return int(value)
+        with suppress(CompressorError):  # as DefaultClient: small values are stored uncompressed
+            value = self._compressor.decompress(value)
         try:
             return self._serializer.loads(value)
         except (ValueError, TypeError):  # not JSON (UnicodeDecodeError and JSONDecodeError are ValueErrors)

@@ -21,12 +21,14 @@ from django.conf import settings
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
+from ehr_integrations.transport.redis_client import GatewayClient
+
 _executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ehr-cache")
 DEFAULT_BUDGET_S = 1.0
 REDIS_BACKEND = "django_redis.cache.RedisCache"
 DEFAULT_CLIENT = "django_redis.client.DefaultClient"
 # django-redis's default client, or ours (redis_client.py: the same keys and encoding, one server).
-ONE_SERVER_CLIENTS = frozenset({DEFAULT_CLIENT, "ehr_integrations.transport.redis_client.GatewayClient"})
+ONE_SERVER_CLIENTS = frozenset({DEFAULT_CLIENT, f"{GatewayClient.__module__}.{GatewayClient.__qualname__}"})
 T = TypeVar("T")
 
 try:  # django-redis wraps socket failures in its own type

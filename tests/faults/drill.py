@@ -3,10 +3,9 @@
 import time
 
 import httpx
-from django.conf import settings
 
 from calls.demo_call import SPOKEN
-from tests.fixtures.processes import PrivateRedis, wait_until
+from tests.fixtures.processes import PrivateRedis, stored_entry_keys, wait_until
 
 TOOLS = ("appointments", "medications", "messages")
 
@@ -40,8 +39,7 @@ def verified_call(site) -> str:
 
 def wait_prefetched(redis: PrivateRedis, call: str, timeout: float = 10.0) -> None:
     call_id = call.rsplit("/", 1)[-1]
-    version = settings.CACHES["default"].get("VERSION", 1)  # the gateway's, from the same settings
-    keys = [f"drill:{version}:call:{call_id}:data:{tool}" for tool in TOOLS]
+    keys = stored_entry_keys("drill", call_id, list(TOOLS))
     wait_until(lambda: redis.client().exists(*keys) == len(keys), timeout=timeout, what="the prefetch")
 
 
