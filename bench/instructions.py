@@ -11,6 +11,7 @@ seconds, and their refresh, a cost per second and not per call, would otherwise 
 
     python bench/instructions.py --calls 10   # ~5 min here: the gateway starts slowly under valgrind
     python bench/instructions.py --calls 3 --keep appointments  # + that step's dumps, for callgrind_annotate
+    python bench/instructions.py --calls 3 --keep all  # + every step's dumps of the first call
 
 Instructions are not seconds: compare commits by their counts, and scale a measured CPU figure by
 the ratio of counts (the notes say when they do).
@@ -77,7 +78,7 @@ async def measure(args, w: world.World, gateway: GatewayProcess, counts: Counts)
         for i in range(args.calls):  # after each step and its pause: that step's count (a blocking dump)
 
             def charge(name: str, _wall: float, first: bool = i == 0) -> None:
-                per_step[name].append(counts.take(keep=name if first and name == args.keep else ""))
+                per_step[name].append(counts.take(keep=name if first and args.keep in (name, "all") else ""))
 
             await one_call(http, w.slug, w.callers[i], args.settle, charge)
     return per_step
@@ -87,7 +88,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=10)
     parser.add_argument("--settle", type=float, default=1.5, help="seconds after each step (under valgrind)")
-    parser.add_argument("--keep", choices=STEPS, help="keep this step's dumps of the first call in bench/results/")
+    parser.add_argument(
+        "--keep",
+        choices=(*STEPS, "all"),
+        help="keep this step's (or every step's) dumps of the first call in bench/results/",
+    )
     args = parser.parse_args()
     if not shutil.which("valgrind"):
         sys.exit("valgrind is not installed (Debian package valgrind)")

@@ -31,7 +31,8 @@ class PrivatePostgres:
     directory: Path
 
     @classmethod
-    def start(cls, *, max_connections: int = 600) -> "PrivatePostgres":
+    def start(cls, *, max_connections: int = 600, options: str = "") -> "PrivatePostgres":
+        """`options`: more `-c name=value` settings (bench/round_trips.py loads pg_stat_statements)."""
         directory = Path(tempfile.mkdtemp(prefix="gw-bench-pg-"))
         if os.geteuid() == 0:
             shutil.chown(directory, "postgres")
@@ -42,6 +43,7 @@ class PrivatePostgres:
         options = (
             f"-p {server.port} -k {directory} -c listen_addresses=127.0.0.1 -c max_connections={max_connections}"
             " -c shared_buffers=256MB"  # durability settings stay at PostgreSQL's defaults, as in production
+            f" {options}"
         )
         start = [_binary("pg_ctl"), "-D", data, "-o", options, "-l", str(directory / "log"), "-w", "start"]
         subprocess.run(_as_postgres(start), check=True, stdout=subprocess.DEVNULL)  # noqa: S603

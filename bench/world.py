@@ -83,12 +83,14 @@ class Services:
 
 
 @contextmanager
-def private_services(database: str, *, key_prefix: str, max_connections: int = 600) -> Iterator[Services]:
+def private_services(
+    database: str, *, key_prefix: str, max_connections: int = 600, postgres_options: str = ""
+) -> Iterator[Services]:
     """Start the bench's own PostgreSQL and Redis, migrate `database`, stop both at the end."""
     from bench.private_postgres import PrivatePostgres
     from tests.fixtures.processes import PrivateRedis
 
-    postgres = PrivatePostgres.start(max_connections=max_connections)
+    postgres = PrivatePostgres.start(max_connections=max_connections, options=postgres_options)
     redis_server = PrivateRedis.start()
     try:
         postgres.create_database(database)
