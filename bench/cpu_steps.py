@@ -31,7 +31,6 @@ from bench.clients import AgentHttp  # noqa: E402
 from bench.script import TOOLS, _named  # noqa: E402
 from calls.demo_call import SPOKEN  # noqa: E402
 from tests.fixtures.processes import GatewayProcess  # noqa: E402
-from tests.fixtures.sandbox import start_sandbox  # noqa: E402
 
 KEY_PREFIX = "gw_bench"
 STEPS = ("open", "verify", "verify_complete", *TOOLS, "end")
@@ -133,31 +132,21 @@ def main() -> None:
     parser.add_argument("--profile", help="write a py-spy raw profile of the calls to this path")
     args = parser.parse_args()
     print(f"measuring {provenance.describe(provenance.current())}", flush=True)
-    with world.private_services("gw_bench", key_prefix=KEY_PREFIX) as services:
-        sandbox = gateway = profiler = None
+    profiler = None
+    with world.step_bench(args.calls, name="cpu_steps", workers=args.workers, threads=64) as bench:
         try:
-            sandbox = start_sandbox(flavour="generic", patients=args.calls + 100, seed=7, token_lifetime=3600)
-            w = world.build(sandbox, callers=args.calls + 12)
-            gateway = GatewayProcess.start(
-                database_url=services.database_url, redis_url=services.redis_url, secrets=services.secrets,
-                workers=args.workers, server="granian", threads=64, log_path=Path("/tmp/cpu_steps-gateway.log"),
-                extra_env={"CACHE_KEY_PREFIX": KEY_PREFIX} | world.database_env("granian", args.workers),
-            )  # fmt: skip
             if args.profile:
                 py_spy = str(Path(sys.executable).parent / "py-spy")
                 profiler = subprocess.Popen(  # noqa: S603
-                    [py_spy, "record", "--pid", str(gateway.process.pid), "--subprocesses", "--rate", "250", "--gil",
-                     "--format", "raw", "--output", args.profile, "--nonblocking"],
+                    [py_spy, "record", "--pid", str(bench.gateway.process.pid), "--subprocesses", "--rate", "250",
+                     "--gil", "--format", "raw", "--output", args.profile, "--nonblocking"],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 )  # fmt: skip
-            uvloop.run(measure(args, w, gateway))
+            uvloop.run(measure(args, bench.world, bench.gateway))
         finally:
             if profiler:
                 profiler.send_signal(signal.SIGINT)
                 profiler.wait(timeout=60)
-            for stop in (gateway and gateway.stop, sandbox and sandbox.stop):
-                if stop:
-                    stop()
 
 
 if __name__ == "__main__":

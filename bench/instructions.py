@@ -34,9 +34,8 @@ import uvloop  # noqa: E402
 
 from bench import provenance, world  # noqa: E402
 from bench.clients import AgentHttp  # noqa: E402
-from bench.cpu_steps import KEY_PREFIX, STEPS, one_call  # noqa: E402
+from bench.cpu_steps import STEPS, one_call  # noqa: E402
 from tests.fixtures.processes import GatewayProcess  # noqa: E402
-from tests.fixtures.sandbox import start_sandbox  # noqa: E402
 
 SUMMARY = re.compile(rb"^(?:summary|totals): (\d+)", re.MULTILINE)
 
@@ -102,27 +101,17 @@ def main() -> None:
         "valgrind", "--tool=callgrind", "--instr-atstart=no", "--trace-children=yes",
         f"--callgrind-out-file={out}/callgrind.%p", "--dump-line=no", "--log-file=/dev/null",
     )  # fmt: skip
-    with world.private_services("gw_bench", key_prefix=KEY_PREFIX) as services:
-        sandbox = gateway = None
-        try:
-            sandbox = start_sandbox(flavour="generic", patients=args.calls + 100, seed=7, token_lifetime=3600)
-            w = world.build(sandbox, callers=args.calls + 12)
-            gateway = GatewayProcess.start(
-                database_url=services.database_url, redis_url=services.redis_url, secrets=services.secrets,
-                workers=1, server="granian", threads=16, log_path=Path("/tmp/instructions-gateway.log"),
-                extra_env={"CACHE_KEY_PREFIX": KEY_PREFIX, "LOCAL_CACHE_SECONDS": "3600"}
-                | world.database_env("granian", 1),
-                wrapper=valgrind, start_timeout_s=900,
-            )  # fmt: skip
-            kept = ROOT / "bench" / "results" if args.keep else None
-            if kept:
-                kept.mkdir(exist_ok=True)
-            per_step = uvloop.run(measure(args, w, gateway, Counts(out, kept)))
-        finally:
-            for stop in (gateway and gateway.stop, sandbox and sandbox.stop):
-                if stop:
-                    stop()
-            shutil.rmtree(out, ignore_errors=True)
+    kept = ROOT / "bench" / "results" if args.keep else None
+    if kept:
+        kept.mkdir(exist_ok=True)
+    try:
+        with world.step_bench(
+            args.calls, name="instructions", extra_env={"LOCAL_CACHE_SECONDS": "3600"}, wrapper=valgrind,
+            start_timeout_s=900,
+        ) as bench:  # fmt: skip
+            per_step = uvloop.run(measure(args, bench.world, bench.gateway, Counts(out, kept)))
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
     report(args.calls, per_step)
 
 

@@ -29,9 +29,8 @@ import uvloop  # noqa: E402
 
 from bench import provenance, world  # noqa: E402
 from bench.clients import AgentHttp  # noqa: E402
-from bench.cpu_steps import KEY_PREFIX, STEPS, one_call  # noqa: E402
+from bench.cpu_steps import STEPS, one_call  # noqa: E402
 from tests.fixtures.processes import GatewayProcess  # noqa: E402
-from tests.fixtures.sandbox import start_sandbox  # noqa: E402
 
 STATEMENTS = "SELECT query, calls FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = %s)"
 
@@ -129,23 +128,10 @@ def main() -> None:
     parser.add_argument("--statements", action="store_true", help="print the last call's statements by step")
     args = parser.parse_args()
     print(f"measuring {provenance.describe(provenance.current())}", flush=True)
-    database = "gw_bench"
     preload = "-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all"
-    with world.private_services(database, key_prefix=KEY_PREFIX, postgres_options=preload) as services:
-        sandbox = gateway = None
-        try:
-            sandbox = start_sandbox(flavour="generic", patients=args.calls + 100, seed=7, token_lifetime=3600)
-            w = world.build(sandbox, callers=args.calls + 12)
-            gateway = GatewayProcess.start(
-                database_url=services.database_url, redis_url=services.redis_url, secrets=services.secrets,
-                workers=1, server="granian", threads=16, log_path=Path("/tmp/round-trips-gateway.log"),
-                extra_env={"CACHE_KEY_PREFIX": KEY_PREFIX} | world.database_env("granian", 1),
-            )  # fmt: skip
-            per_step = uvloop.run(measure(args, w, gateway, Census(services, sandbox, database)))
-        finally:
-            for stop in (gateway and gateway.stop, sandbox and sandbox.stop):
-                if stop:
-                    stop()
+    with world.step_bench(args.calls, name="round-trips", postgres_options=preload) as bench:
+        census = Census(bench.services, bench.sandbox, "gw_bench")
+        per_step = uvloop.run(measure(args, bench.world, bench.gateway, census))
     report(per_step, args.statements)
 
 

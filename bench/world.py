@@ -150,3 +150,44 @@ def ordinary_callers(sandbox, count: int) -> list[dict]:
     if len(ordinary) < count:
         raise SystemExit(f"the sandbox has {len(ordinary)} ordinary patients, {count} needed: raise --patients")
     return ordinary[:count]
+
+
+@dataclass
+class StepBench:
+    """What the step-by-step benches (cpu_steps, instructions, round_trips) run against."""
+
+    services: Services
+    sandbox: object
+    world: World
+    gateway: object
+
+
+@contextmanager
+def step_bench(
+    calls: int, *, name: str, workers: int = 1, threads: int = 16, postgres_options: str = "",
+    extra_env: dict[str, str] | None = None, **gateway_options: object,
+) -> Iterator[StepBench]:  # fmt: skip
+    """Private services, a quiet sandbox (no latency) with `calls` callers and more, and one granian
+    gateway (`gateway_options`: GatewayProcess.start's wrapper, start_timeout_s); all stopped after."""
+    from pathlib import Path
+
+    from bench.cpu_steps import KEY_PREFIX
+    from tests.fixtures.processes import GatewayProcess
+    from tests.fixtures.sandbox import start_sandbox
+
+    with private_services("gw_bench", key_prefix=KEY_PREFIX, postgres_options=postgres_options) as services:
+        sandbox = gateway = None
+        try:
+            sandbox = start_sandbox(flavour="generic", patients=calls + 100, seed=7, token_lifetime=3600)
+            w = build(sandbox, callers=calls + 12)
+            gateway = GatewayProcess.start(
+                database_url=services.database_url, redis_url=services.redis_url, secrets=services.secrets,
+                workers=workers, server="granian", threads=threads, log_path=Path(f"/tmp/{name}-gateway.log"),
+                extra_env={"CACHE_KEY_PREFIX": KEY_PREFIX, **(extra_env or {})} | database_env("granian", workers),
+                **gateway_options,
+            )  # fmt: skip
+            yield StepBench(services, sandbox, w, gateway)
+        finally:
+            for stop in (gateway and gateway.stop, sandbox and sandbox.stop):
+                if stop:
+                    stop()
