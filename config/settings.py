@@ -158,7 +158,7 @@ if REDIS_URL:
     }
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "calls.session.channel_layer.GatewayChannelLayer",  # one round trip to an empty group
             # A socket waits for events with a 5 s blocking pop (channels_redis' brpop_timeout); the client's
             # read timeout must outlast it, or every quiet socket is torn down (redis-py 8 defaults to 5 s).
             "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 2}]},
