@@ -4,7 +4,8 @@ Each round trip costs the gateway CPU that instruction counts do not show (the k
 and receive: a bare `SELECT 1` is ~100 us of a process's CPU on a 2-core VM, bench/README.md,
 session 14), so this census says where a call still talks to another process. The gateway (granian,
 one worker) plays `cpu_steps.py`'s calls one at a time, quiet; after each step and its pause:
-Redis's MONITOR (commands a client sent, not those a Lua script ran), `pg_stat_statements` (loaded
+Redis's MONITOR (commands a client sent, not those a Lua script ran; a pipeline's or a MULTI's
+commands are counted one by one though they travel in one round trip), `pg_stat_statements` (loaded
 in the bench's private PostgreSQL) and the sandbox's request log.
 
     python bench/round_trips.py --calls 5
@@ -106,7 +107,7 @@ async def measure(args, w: world.World, gateway: GatewayProcess, census: Census)
 
 
 def report(per_step: dict[str, list[tuple]], statements: bool) -> None:
-    print(f"{'step':18s} {'redis':>7s} {'postgres':>9s} {'ehr':>5s}   (medians of the calls)")
+    print(f"{'step':18s} {'redis':>7s} {'postgres':>9s} {'ehr':>5s}   (commands, statements, requests: medians)")
     totals = [0.0, 0.0, 0.0]
     for name in STEPS:
         medians = [statistics.median(counts[k] for counts in per_step[name]) for k in range(3)]
